@@ -1,0 +1,42 @@
+# vigie: `make run` runs the daemon on its embedded defaults,
+# `make test` installs what the tests need and runs them all.
+GO       ?= go
+BIN      ?= bin/vigie
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X github.com/vigie/vigie/internal/buildinfo.version=$(VERSION)
+
+.PHONY: all build run test test-deps vet unit bench fuzz clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/vigie
+
+run:
+	$(GO) run ./cmd/vigie run
+
+test-deps:
+	./scripts/install-test-deps.sh
+
+# Every test; integration tests fail (not skip) when their program is missing.
+test: test-deps vet
+	VIGIE_INTEGRATION=require $(GO) test -count=1 -timeout 20m ./...
+
+vet:
+	$(GO) vet ./...
+
+# Quick loop while coding: no installs, integration tests skip what is absent.
+unit:
+	$(GO) test -short ./...
+
+# Benchmarks print throughput and ratios against peers; they never fail.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Short fuzzing of every parser (FUZZTIME per target).
+FUZZTIME ?= 20s
+fuzz:
+	./scripts/fuzz.sh $(FUZZTIME)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,105 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vigie/vigie/internal/app"
+	"github.com/vigie/vigie/internal/buildinfo"
+	"github.com/vigie/vigie/internal/config"
+)
+
+func runCommand() *command {
+	return &command{name: "run", summary: "run the daemon", run: runDaemon}
+}
+
+func runDaemon(ctx context.Context, env *Env, args []string) int {
+	f := newFlags(env, "vigie run", "[--config FILE] [--data DIR]", `
+Runs vigie in the foreground until SIGTERM or SIGINT (it stops within 5 s).
+SIGHUP reloads the configuration file; a file with errors is refused and
+the running configuration stays. Without --config (or $VIGIE_CONFIG), vigie
+runs on its embedded defaults: see 'vigie config example'.`)
+	cfgPath := f.String("config", "", "configuration file (default: $VIGIE_CONFIG, else the embedded defaults)")
+	if code, ok := f.parse(args); !ok {
+		return code
+	}
+	if f.NArg() != 0 {
+		return f.usageError("takes no arguments, got %q", f.Args())
+	}
+	if *cfgPath == "" {
+		*cfgPath = env.Getenv("VIGIE_CONFIG")
+	}
+	cfg, code, ok := loadConfig(env, *cfgPath)
+	if !ok {
+		return code
+	}
+	dataDir, err := config.DataDir(env.data, env.Getenv, cfg)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "vigie run: %v\n", err)
+		return exitUsage
+	}
+	level := new(slog.LevelVar)
+	log := newLogger(env.Stderr, cfg.Log.Format, level)
+	if *cfgPath == "" {
+		log.Info("no configuration file: running on the embedded defaults")
+	}
+	a, err := app.New(ctx, app.Options{Config: cfg, DataDir: dataDir, Logger: log, LogLevel: level,
+		Registry: prometheus.NewRegistry(), Version: buildinfo.Version()})
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return exitFail
+	}
+	go reloadLoop(ctx, env, *cfgPath, a, log)
+	if err := a.Run(ctx); err != nil {
+		log.Error("cannot start", "err", err)
+		return exitFail
+	}
+	return exitOK
+}
+
+// loadConfig reads path, or returns the defaults when path is empty.
+func loadConfig(env *Env, path string) (*config.Config, int, bool) {
+	if path == "" {
+		return config.Default(), 0, true
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, err)
+		return nil, exitUsage, false
+	}
+	return cfg, 0, true
+}
+
+func reloadLoop(ctx context.Context, env *Env, path string, a *app.App, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-env.Reload:
+		}
+		if path == "" {
+			log.Warn("SIGHUP: no configuration file to reload (vigie runs on its embedded defaults)")
+			continue
+		}
+		cfg, err := config.Load(path)
+		if err != nil {
+			log.Error("SIGHUP: configuration refused; the running one stays", "err", err.Error())
+			continue
+		}
+		if err := a.Reload(cfg); err != nil {
+			log.Error("SIGHUP: reload failed", "err", err)
+		}
+	}
+}
+
+func newLogger(w io.Writer, format string, level *slog.LevelVar) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,42 @@
+// Package lognotify writes alert changes to vigie's own log, the notifier
+// that always works.
+package lognotify
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/vigie/vigie/internal/notify"
+	"github.com/vigie/vigie/internal/vigie"
+)
+
+// Notifier logs each notification at or above a severity.
+type Notifier struct {
+	log *slog.Logger
+	min vigie.Severity
+}
+
+// New returns a log notifier.
+func New(log *slog.Logger, min vigie.Severity) *Notifier {
+	return &Notifier{log: log.With("component", "notify", "notifier", "log"), min: min}
+}
+
+// Name implements notify.Notifier.
+func (n *Notifier) Name() string { return "log" }
+
+// Notify implements notify.Notifier. slog quotes and escapes values, so
+// hostile text from findings cannot forge log lines.
+func (n *Notifier) Notify(ctx context.Context, no notify.Notification) error {
+	a := no.Alert
+	if a.Severity < n.min && no.Change != notify.Resolved {
+		return nil
+	}
+	level := slog.LevelWarn
+	if no.Change == notify.Resolved {
+		level = slog.LevelInfo
+	}
+	n.log.Log(ctx, level, "alert "+string(no.Change),
+		"alert", a.ID, "incident", a.IncidentID, "watch", a.Watch, "rule", a.Rule, "subject", a.Subject,
+		"severity", a.Severity.String(), "count", a.Count, "first_seen", a.FirstSeen, "summary", a.Summary)
+	return nil
+}

@@ -1,0 +1,124 @@
+// Package store defines how vigie keeps its state, in domain words. The
+// sqlite sub-package implements it for one machine; the storetest package
+// is the contract every implementation must pass.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/vigie/vigie/internal/vigie"
+)
+
+// ErrNotFound is returned when an alert, incident or record does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrNoChange may be returned by an update function to leave the record as
+// it was; the store then returns it to the caller unchanged.
+var ErrNoChange = errors.New("no change")
+
+// Store is everything vigie persists.
+type Store interface {
+	Findings
+	Alerts
+	Incidents
+	Series
+	State
+	Audit
+	// Ping checks that the store answers.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Findings is the raw record of what the watches observed.
+type Findings interface {
+	AddFinding(ctx context.Context, f vigie.Finding, alertID int64) (int64, error)
+	ListFindings(ctx context.Context, q FindingQuery) ([]StoredFinding, error)
+}
+
+// StoredFinding is a finding as it was recorded.
+type StoredFinding struct {
+	ID      int64
+	AlertID int64
+	vigie.Finding
+}
+
+// FindingQuery selects findings, newest first.
+type FindingQuery struct {
+	AlertID int64     // 0: any
+	Watch   string    // "": any
+	Since   time.Time // zero: any
+	Limit   int       // 0: 100
+}
+
+// Alerts keeps de-duplicated alerts.
+type Alerts interface {
+	// UpdateAlert loads the alert with this key (ID 0 if there is none),
+	// lets fn change it, and saves it, all in one transaction, so two
+	// writers never lose each other's counts. fn must not block. If fn
+	// returns an error nothing is saved and the error is returned.
+	UpdateAlert(ctx context.Context, key string, fn func(a *vigie.Alert) error) (vigie.Alert, error)
+	Alert(ctx context.Context, id int64) (vigie.Alert, error)
+	ListAlerts(ctx context.Context, q AlertQuery) ([]vigie.Alert, error)
+}
+
+// AlertQuery selects alerts, most recently seen first.
+type AlertQuery struct {
+	States []vigie.AlertState // empty: any
+	Watch  string
+	// LastSeenBefore selects alerts not seen since then (zero: any).
+	LastSeenBefore time.Time
+	IncidentID     int64
+	Limit          int // 0: 1000
+}
+
+// Incidents keeps incidents and their timelines.
+type Incidents interface {
+	// UpdateIncident is UpdateAlert for incidents, by id; id 0 creates one.
+	UpdateIncident(ctx context.Context, id int64, fn func(in *vigie.Incident) error) (vigie.Incident, error)
+	Incident(ctx context.Context, id int64) (vigie.Incident, error)
+	// OpenIncident returns the newest incident with this key that is not
+	// resolved, or ErrNotFound.
+	OpenIncident(ctx context.Context, key string) (vigie.Incident, error)
+	ListIncidents(ctx context.Context, q IncidentQuery) ([]vigie.Incident, error)
+	AddTimeline(ctx context.Context, e vigie.TimelineEntry) (int64, error)
+	Timeline(ctx context.Context, incidentID int64) ([]vigie.TimelineEntry, error)
+}
+
+// IncidentQuery selects incidents, newest first.
+type IncidentQuery struct {
+	States []vigie.IncidentState
+	Limit  int // 0: 1000
+}
+
+// Series keeps time series samples for the graphs.
+type Series interface {
+	AddSamples(ctx context.Context, s []vigie.Sample) error
+	// Samples returns the points of one series and subject in [from, to),
+	// oldest first.
+	Samples(ctx context.Context, series, subject string, from, to time.Time) ([]vigie.Sample, error)
+	// DeleteSamplesBefore drops old points; it returns how many.
+	DeleteSamplesBefore(ctx context.Context, t time.Time) (int64, error)
+}
+
+// State is a small key/value space per watch: a log cursor, a baseline.
+type State interface {
+	// GetState returns ErrNotFound when the key was never written.
+	GetState(ctx context.Context, watch, key string) ([]byte, error)
+	PutState(ctx context.Context, watch, key string, value []byte) error
+	DeleteState(ctx context.Context, watch, key string) error
+}
+
+// Audit is the log of actions.
+type Audit interface {
+	AddAudit(ctx context.Context, e vigie.AuditEntry) (int64, error)
+	ListAudit(ctx context.Context, q AuditQuery) ([]vigie.AuditEntry, error)
+}
+
+// AuditQuery selects audit entries, newest first.
+type AuditQuery struct {
+	Actor  string
+	Action string
+	Limit  int // 0: 1000
+}
