@@ -31,7 +31,7 @@ unit:
 
 # Benchmarks print throughput and ratios against peers; they never fail.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	./scripts/bench.sh
 
 # Short fuzzing of every parser (FUZZTIME per target).
 FUZZTIME ?= 20s

@@ -10,44 +10,60 @@ import (
 
 type fieldError struct{ key, msg string }
 
+// checker collects validation errors by dotted key. Each section's
+// validate method takes one, so a watch's section checks itself:
+//
+//	func (m *Mail) validate(c *checker) { c.positive("mail.queue_interval", m.QueueInterval) }
+type checker struct{ errs []fieldError }
+
+func (c *checker) bad(key, format string, args ...any) {
+	c.errs = append(c.errs, fieldError{key, fmt.Sprintf(format, args...)})
+}
+
+func (c *checker) oneOf(key, v string, allowed ...string) {
+	for _, a := range allowed {
+		if v == a {
+			return
+		}
+	}
+	c.bad(key, "expected one of %v, got %q", allowed, v)
+}
+
+func (c *checker) positive(key string, d time.Duration) {
+	if d <= 0 {
+		c.bad(key, "expected a positive duration such as 30s or 5m, got %v", d)
+	}
+}
+
+func (c *checker) atLeast(key string, v, min int) {
+	if v < min {
+		c.bad(key, "expected a whole number of at least %d, got %d", min, v)
+	}
+}
+
 // validate checks values the decoder cannot: ranges, enumerations,
 // combinations.
-func (c *Config) validate() []fieldError {
-	var errs []fieldError
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, fieldError{key, fmt.Sprintf(format, args...)})
-	}
-	oneOf := func(key, v string, allowed ...string) {
-		for _, a := range allowed {
-			if v == a {
-				return
-			}
-		}
-		bad(key, "expected one of %v, got %q", allowed, v)
-	}
-	positive := func(key string, d time.Duration) {
-		if d <= 0 {
-			bad(key, "expected a positive duration such as 30s or 5m, got %v", d)
+func (cfg *Config) validate() []fieldError {
+	c := &checker{}
+	c.oneOf("log.level", cfg.Log.Level, "debug", "info", "warn", "error")
+	c.oneOf("log.format", cfg.Log.Format, "text", "json")
+	if cfg.HTTP.Listen != "" {
+		if err := checkLoopback(cfg.HTTP.Listen); err != nil {
+			c.bad("http.listen", "%v", err)
 		}
 	}
-	oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
-	oneOf("log.format", c.Log.Format, "text", "json")
-	if c.HTTP.Listen != "" {
-		if err := checkLoopback(c.HTTP.Listen); err != nil {
-			bad("http.listen", "%v", err)
-		}
+	if cfg.Store.Driver != "sqlite" {
+		c.bad("store.driver", "expected sqlite, got %q (this version stores to SQLite only)", cfg.Store.Driver)
 	}
-	if c.Store.Driver != "sqlite" {
-		bad("store.driver", "expected sqlite, got %q (this version stores to SQLite only)", c.Store.Driver)
+	c.positive("store.sample_retention", cfg.Store.SampleRetention)
+	if cfg.Alerts.ResolveAfter < 0 {
+		c.bad("alerts.resolve_after", "expected 0 (never) or a positive duration, got %v", cfg.Alerts.ResolveAfter)
 	}
-	positive("store.sample_retention", c.Store.SampleRetention)
-	if c.Alerts.ResolveAfter < 0 {
-		bad("alerts.resolve_after", "expected 0 (never) or a positive duration, got %v", c.Alerts.ResolveAfter)
-	}
-	positive("alerts.check_interval", c.Alerts.CheckInterval)
-	positive("alerts.notify_timeout", c.Alerts.NotifyTimeout)
-	oneOf("notify.log.min_severity", c.Notify.Log.MinSeverity, "info", "warning", "critical")
-	return errs
+	c.positive("alerts.check_interval", cfg.Alerts.CheckInterval)
+	c.positive("alerts.notify_timeout", cfg.Alerts.NotifyTimeout)
+	c.oneOf("notify.log.min_severity", cfg.Notify.Log.MinSeverity, "info", "warning", "critical")
+	// Watch sections: one line each.
+	return c.errs
 }
 
 // checkLoopback refuses any address a remote machine could reach: until
