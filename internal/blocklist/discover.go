@@ -155,11 +155,7 @@ func (d *Discovery) Postfix(ctx context.Context) (PostfixSettings, bool, error) 
 		prog = findProgram("postconf")
 	}
 	if prog == "" {
-		data, err := os.ReadFile(mainCF)
-		if err != nil {
-			return PostfixSettings{}, false, fmt.Errorf("reading %s: %w", mainCF, err)
-		}
-		return settingsFrom(ParseMainCF(data), nil), true, nil
+		return mainCFSettings(mainCF)
 	}
 	out, err := exec.CommandContext(ctx, prog, append([]string{"-c", dir, "-x"}, postfixParams...)...).Output()
 	if err != nil {
@@ -177,6 +173,15 @@ func (d *Discovery) Postfix(ctx context.Context) (PostfixSettings, bool, error) 
 		}
 	}
 	return settingsFrom(params, master), true, nil
+}
+
+// mainCFSettings reads main.cf itself, for machines without postconf.
+func mainCFSettings(mainCF string) (PostfixSettings, bool, error) {
+	data, err := os.ReadFile(mainCF)
+	if err != nil {
+		return PostfixSettings{}, false, fmt.Errorf("reading %s: %w", mainCF, err)
+	}
+	return settingsFrom(ParseMainCF(data), nil), true, nil
 }
 
 func stderrOf(err error) string {
