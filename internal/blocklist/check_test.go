@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigie/vigie/internal/blocklist/knottest"
 	"github.com/vigie/vigie/internal/testutil"
 )
 
@@ -15,7 +16,7 @@ import (
 // SERVFAIL and REFUSED. The doubtful ones must come out unknown with a
 // reason, never listed.
 func TestCheckAgainstKnot(t *testing.T) {
-	k := startKnot(t)
+	k := knottest.Start(t)
 	zs := testZones(t)
 	c := checkerFor(k, zs...)
 	targets := mustTargets(t, "203.0.113.7", "203.0.113.1", "203.0.113.9", "203.0.113.8", "203.0.113.11",

@@ -32,11 +32,15 @@ type Options struct {
 	Resolver *Resolver
 	Targets  *Targets
 	Interval time.Duration
-	Sink     alert.Sink
-	Store    store.State
-	Logger   *slog.Logger
-	Metrics  *metrics.Factory
-	Now      func() time.Time
+	// StartDelay is the pause before the first round (default 1m): a
+	// resolver that starts at boot beside vigie has time to come up, so
+	// a reboot does not fire an "unusable" alert for every zone.
+	StartDelay time.Duration
+	Sink       alert.Sink
+	Store      store.State
+	Logger     *slog.Logger
+	Metrics    *metrics.Factory
+	Now        func() time.Time
 }
 
 // Watch checks the targets on every live zone each Interval and emits a
@@ -109,12 +113,21 @@ func New(o Options) *Watch {
 // Name implements app.Watch.
 func (w *Watch) Name() string { return watchName }
 
-// Run checks at once, then every Interval, until ctx is done. A failing
-// round is logged and counted; the next one runs on time.
+// Run checks after StartDelay, then every Interval, until ctx is done. A
+// failing round is logged and counted; the next one runs on time.
 func (w *Watch) Run(ctx context.Context) error {
 	interval := w.o.Interval
 	if interval <= 0 {
 		interval = 15 * time.Minute
+	}
+	delay := w.o.StartDelay
+	if delay <= 0 {
+		delay = time.Minute
+	}
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-time.After(delay):
 	}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vigie/vigie/internal/alert"
+	"github.com/vigie/vigie/internal/blocklist/knottest"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/store/sqlite"
 	"github.com/vigie/vigie/internal/vigie"
@@ -19,7 +20,7 @@ type watchFixture struct {
 	now   time.Time
 }
 
-func newWatchFixture(t *testing.T, k *knot, zones []*Zone, targets ...string) *watchFixture {
+func newWatchFixture(t *testing.T, k *knottest.Knot, zones []*Zone, targets ...string) *watchFixture {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "vigie.db"), sqlite.Options{})
@@ -35,7 +36,7 @@ func newWatchFixture(t *testing.T, k *knot, zones []*Zone, targets ...string) *w
 	now := func() time.Time { return f.now }
 	f.w = New(Options{
 		Catalog:  cat,
-		Resolver: &Resolver{Servers: []string{k.addr}, Timeout: 2 * time.Second, Attempts: 1},
+		Resolver: &Resolver{Servers: []string{k.Addr}, Timeout: 2 * time.Second, Attempts: 1},
 		Targets:  &Targets{IPs: filter(targets, true), Domains: filter(targets, false)},
 		Sink:     alert.New(alert.Options{Store: db, Now: now}),
 		Store:    db,
@@ -89,7 +90,7 @@ func (f *watchFixture) alert(t *testing.T, key string) vigie.Alert {
 // A listing fires one alert with the delisting steps; the same check again
 // emits nothing; the delisting resolves the alert.
 func TestWatchAlertsOnlyOnChange(t *testing.T) {
-	k := startKnot(t)
+	k := knottest.Start(t)
 	zs := testZones(t)
 	f := newWatchFixture(t, k, []*Zone{zoneNamed(t, zs, "good.bl.test"), zoneNamed(t, zs, "everything.bl.test"), zoneNamed(t, zs, "limit.bl.test")},
 		"203.0.113.7", "203.0.113.1")
@@ -139,7 +140,7 @@ func TestWatchAlertsOnlyOnChange(t *testing.T) {
 	}
 
 	// Delisted: the alert resolves, once.
-	k.setZone(t, "good.bl.test", "2.0.0.127 A 127.0.0.2\n")
+	k.SetZone(t, "good.bl.test", "2.0.0.127 A 127.0.0.2\n")
 	f.round(t)
 	if a := f.alert(t, key); a.State != vigie.AlertResolved {
 		t.Errorf("after delisting: %s", a.State)
@@ -155,7 +156,7 @@ func TestWatchAlertsOnlyOnChange(t *testing.T) {
 
 	// The zone breaks (every answer is an error code): the listing state is
 	// unknown, which neither fires nor resolves anything about the target.
-	k.setZone(t, "good.bl.test", "* A 127.255.255.252\n")
+	k.SetZone(t, "good.bl.test", "* A 127.255.255.252\n")
 	f.round(t)
 	if a := f.alert(t, key); a.State != vigie.AlertResolved {
 		t.Errorf("unknown changed the alert: %s", a.State)
@@ -165,7 +166,7 @@ func TestWatchAlertsOnlyOnChange(t *testing.T) {
 	}
 
 	// Listed again once the zone works: the alert comes back.
-	k.setZone(t, "good.bl.test", "2.0.0.127 A 127.0.0.2\n7.113.0.203 A 127.0.0.4\n")
+	k.SetZone(t, "good.bl.test", "2.0.0.127 A 127.0.0.2\n7.113.0.203 A 127.0.0.4\n")
 	f.round(t)
 	if a := f.alert(t, key); a.State != vigie.AlertFiring || a.Evidence["codes"] != "127.0.0.4" {
 		t.Errorf("relisted: %+v", a)
@@ -177,7 +178,7 @@ func TestWatchAlertsOnlyOnChange(t *testing.T) {
 
 // A restarted watch remembers what it reported: no second alert.
 func TestWatchStateSurvivesRestart(t *testing.T) {
-	k := startKnot(t)
+	k := knottest.Start(t)
 	zs := testZones(t)
 	f := newWatchFixture(t, k, []*Zone{zoneNamed(t, zs, "good.bl.test")}, "203.0.113.7")
 	f.round(t)

@@ -1,14 +1,24 @@
-package blocklist
+// Package knottest runs a real Knot DNS server (knotd) on loopback serving
+// test blocklist zones, for the blocklist watch's tests and the CLI's. Knot
+// is authoritative, so the resolver vigie is pointed at answers straight
+// from the zones.
+//
+// The zones (testdata/*.zone) hold: listed entries with A and TXT, the
+// RFC 5782 health entries, Spamhaus-style error codes, answers outside
+// 127.0.0.0/8, a 10,000-byte TXT, a zone that lists everything (the
+// lapsed-domain failure), a parked zone, a zone knot fails to load (so it
+// answers SERVFAIL) and, by its absence, one it refuses.
+// testdata/zones-test.yaml describes them in the watch's data format.
+package knottest
 
 import (
 	"bytes"
-	"context"
+	"embed"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,28 +27,41 @@ import (
 	"github.com/vigie/vigie/internal/testutil"
 )
 
-// knot is a knotd serving the test blocklist zones of testdata/ on
-// loopback. It is authoritative, so vigie's queries go straight to it.
-type knot struct {
+//go:embed testdata
+var files embed.FS
+
+// Zones is the data file describing the test zones (zones-test.yaml).
+func Zones() []byte {
+	b, err := files.ReadFile("testdata/zones-test.yaml")
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// Served are the zones knot is configured with. broken.bl.test has a bad
+// file, so knot answers SERVFAIL for it; notserved.bl.test (in Zones) is
+// absent, so knot answers REFUSED.
+var Served = []string{"good.bl.test", "refusing.bl.test", "limit.bl.test", "everything.bl.test",
+	"parked.bl.test", "dbl.bl.test", "bits.bl.test", "broken.bl.test"}
+
+// Knot is a running knotd.
+type Knot struct {
+	Addr  string // 127.0.0.1:port, UDP and TCP
 	dir   string
 	conf  string
-	addr  string // 127.0.0.1:port
 	knotc string
 }
 
-// servedZones are the zones knot is configured with (broken.bl.test has a
-// bad file, so knot answers SERVFAIL for it; notserved.bl.test is absent,
-// so knot answers REFUSED).
-var servedZones = []string{"good.bl.test", "refusing.bl.test", "limit.bl.test", "everything.bl.test",
-	"parked.bl.test", "dbl.bl.test", "bits.bl.test", "broken.bl.test"}
-
-func startKnot(t *testing.T) *knot {
+// Start runs knotd until the test ends. It skips (or fails under
+// `make test`) when Knot is not installed.
+func Start(t testing.TB) *Knot {
 	t.Helper()
 	knotd := testutil.RequireProgram(t, "knotd")
 	knotc := testutil.RequireProgram(t, "knotc")
 	dir := t.TempDir()
-	for _, z := range servedZones {
-		data, err := os.ReadFile(filepath.Join("testdata", z+".zone"))
+	for _, z := range Served {
+		data, err := files.ReadFile("testdata/" + z + ".zone")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,7 +70,7 @@ func startKnot(t *testing.T) *knot {
 		}
 	}
 	port := testutil.FreePort(t)
-	k := &knot{dir: dir, conf: filepath.Join(dir, "knot.conf"), addr: "127.0.0.1:" + strconv.Itoa(port), knotc: knotc}
+	k := &Knot{dir: dir, conf: filepath.Join(dir, "knot.conf"), Addr: "127.0.0.1:" + strconv.Itoa(port), knotc: knotc}
 	var conf bytes.Buffer
 	fmt.Fprintf(&conf, `server:
     rundir: "%[1]s"
@@ -72,7 +95,7 @@ template:
     semantic-checks: off
 zone:
 `, dir, port)
-	for _, z := range servedZones {
+	for _, z := range Served {
 		fmt.Fprintf(&conf, "  - domain: %s\n", z)
 	}
 	if err := os.WriteFile(k.conf, conf.Bytes(), 0o644); err != nil {
@@ -90,13 +113,12 @@ zone:
 		cmd.Process.Kill()
 		<-exited
 	})
-	// Ready when it answers for the good zone.
 	deadline := time.Now().Add(10 * time.Second)
 	c := &dns.Client{Timeout: 200 * time.Millisecond}
 	for {
 		m := new(dns.Msg)
 		m.SetQuestion("2.0.0.127.good.bl.test.", dns.TypeA)
-		if r, _, err := c.Exchange(m, k.addr); err == nil && r.Rcode == dns.RcodeSuccess && len(r.Answer) > 0 {
+		if r, _, err := c.Exchange(m, k.Addr); err == nil && r.Rcode == dns.RcodeSuccess && len(r.Answer) > 0 {
 			return k
 		}
 		select {
@@ -111,11 +133,11 @@ zone:
 	}
 }
 
-// setZone replaces a zone's records (the SOA serial is bumped) and has
-// knot reload it.
-func (k *knot) setZone(t *testing.T, zone, records string) {
+// SetZone replaces a zone's records (SOA and NS are added, the serial
+// bumped) and waits until knot serves them.
+func (k *Knot) SetZone(t testing.TB, zone, records string) {
 	t.Helper()
-	serial := time.Now().UnixNano() % 4000000000
+	serial := time.Now().UnixNano()%4000000000 + 1
 	body := fmt.Sprintf("$ORIGIN %[1]s.\n$TTL 60\n@ SOA ns.%[1]s. hostmaster.%[1]s. %[2]d 3600 600 86400 60\n@ NS ns.%[1]s.\nns A 127.0.0.1\n%[3]s",
 		zone, serial, records)
 	if err := os.WriteFile(filepath.Join(k.dir, zone+".zone"), []byte(body), 0o644); err != nil {
@@ -125,12 +147,11 @@ func (k *knot) setZone(t *testing.T, zone, records string) {
 	if err != nil {
 		t.Fatalf("knotc zone-reload %s: %v: %s", zone, err, out)
 	}
-	// -b waits for the reload; make sure the new serial is served.
 	c := &dns.Client{Timeout: time.Second}
-	for i := 0; i < 100; i++ {
+	for i := 0; i < 200; i++ {
 		m := new(dns.Msg)
 		m.SetQuestion(zone+".", dns.TypeSOA)
-		if r, _, err := c.Exchange(m, k.addr); err == nil && len(r.Answer) == 1 {
+		if r, _, err := c.Exchange(m, k.Addr); err == nil && len(r.Answer) == 1 {
 			if soa, ok := r.Answer[0].(*dns.SOA); ok && int64(soa.Serial) == serial {
 				return
 			}
@@ -138,60 +159,4 @@ func (k *knot) setZone(t *testing.T, zone, records string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("knot does not serve the new %s", zone)
-}
-
-func testZones(t *testing.T) []*Zone {
-	t.Helper()
-	data, err := os.ReadFile("testdata/zones-test.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	zs, err := ParseData("zones-test.yaml", data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return zs
-}
-
-func zoneNamed(t *testing.T, zs []*Zone, name string) *Zone {
-	t.Helper()
-	for _, z := range zs {
-		if z.Zone == name {
-			return z
-		}
-	}
-	t.Fatalf("no zone %s", name)
-	return nil
-}
-
-func mustTargets(t *testing.T, names ...string) []Target {
-	t.Helper()
-	var out []Target
-	for _, n := range names {
-		tg, err := ParseTarget(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, tg)
-	}
-	return out
-}
-
-func checkerFor(k *knot, zs ...*Zone) *Checker {
-	return &Checker{Zones: zs, Resolver: &Resolver{Servers: []string{k.addr}, Timeout: 2 * time.Second, Attempts: 1}}
-}
-
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-func hasAll(s string, subs ...string) bool {
-	for _, x := range subs {
-		if !strings.Contains(s, x) {
-			return false
-		}
-	}
-	return true
 }
