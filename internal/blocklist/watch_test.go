@@ -229,3 +229,27 @@ func TestDelistingLookup(t *testing.T) {
 		t.Errorf("unknown list found: %+v", z)
 	}
 }
+
+// Run checks after its start delay, on its interval, and returns nil when
+// its context ends.
+func TestWatchRun(t *testing.T) {
+	k := knottest.Start(t)
+	zs := testZones(t)
+	f := newWatchFixture(t, k, []*Zone{zoneNamed(t, zs, "good.bl.test")}, "203.0.113.7")
+	f.w.o.StartDelay, f.w.o.Interval = 10*time.Millisecond, 20*time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- f.w.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(f.findings(t)) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // several more rounds: still one finding
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v", err)
+	}
+	if n := len(f.findings(t)); n != 1 {
+		t.Errorf("%d findings after several rounds, want 1", n)
+	}
+}
