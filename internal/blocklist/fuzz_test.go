@@ -146,7 +146,9 @@ func FuzzPostfixConfig(f *testing.F) {
 	})
 }
 
-func addrsOrNil() []netip.Addr { return []netip.Addr{netip.MustParseAddr("5.6.7.8"), netip.MustParseAddr("10.0.0.1")} }
+func addrsOrNil() []netip.Addr {
+	return []netip.Addr{netip.MustParseAddr("5.6.7.8"), netip.MustParseAddr("10.0.0.1")}
+}
 
 // FuzzData checks the zone data reader (a site's zones_file).
 func FuzzData(f *testing.F) {
