@@ -231,6 +231,37 @@ func (w *Watch) Round(ctx context.Context) (Report, error) {
 			errs = append(errs, err)
 		}
 	}
+	// Listings of targets or zones no longer checked (an address given up,
+	// a list disabled) would otherwise fire forever: resolve them.
+	checked := map[string]bool{}
+	for _, r := range rep.Results {
+		checked[vigie.BlocklistKey(r.Target, r.Zone)] = true
+	}
+	for key, l := range w.st.Listed {
+		if checked[key] {
+			continue
+		}
+		err := w.emit(ctx, vigie.Finding{Watch: watchName, Rule: RuleListed, Subject: l.Target, Key: key,
+			Group: "blocklist/" + l.Target, Time: now, Resolved: true,
+			Summary: fmt.Sprintf("%s is no longer checked on %s (the address or the list left the configuration)", l.Target, l.Zone)})
+		if err == nil {
+			delete(w.st.Listed, key)
+			changed = true
+		}
+		errs = append(errs, err)
+	}
+	for zone := range w.st.Unusable {
+		if _, ok := zones[zone]; ok {
+			continue
+		}
+		err := w.emit(ctx, vigie.Finding{Watch: watchName, Rule: RuleZoneUnusable, Subject: zone, Group: "blocklist/zones",
+			Time: now, Resolved: true, Summary: fmt.Sprintf("blocklist %s is no longer queried", zone)})
+		if err == nil {
+			delete(w.st.Unusable, zone)
+			changed = true
+		}
+		errs = append(errs, err)
+	}
 	w.listings.Set(float64(len(w.st.Listed)))
 	w.unusable.Set(float64(len(w.st.Unusable)))
 	if changed {

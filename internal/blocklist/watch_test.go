@@ -253,3 +253,21 @@ func TestWatchRun(t *testing.T) {
 		t.Errorf("%d findings after several rounds, want 1", n)
 	}
 }
+
+// A listed address that leaves the configuration resolves its alert
+// instead of firing forever.
+func TestWatchResolvesTargetsNoLongerChecked(t *testing.T) {
+	k := knottest.Start(t)
+	zs := testZones(t)
+	f := newWatchFixture(t, k, []*Zone{zoneNamed(t, zs, "good.bl.test")}, "203.0.113.7", "203.0.113.1")
+	f.round(t)
+	key := vigie.BlocklistKey("203.0.113.7", "good.bl.test")
+	if a := f.alert(t, key); a.State != vigie.AlertFiring {
+		t.Fatalf("not firing: %s", a.State)
+	}
+	f.w.o.Targets.IPs = []string{"203.0.113.1"}
+	f.round(t)
+	if a := f.alert(t, key); a.State != vigie.AlertResolved || !strings.Contains(a.Summary, "no longer checked") {
+		t.Errorf("after removing the target: %s %q", a.State, a.Summary)
+	}
+}
