@@ -178,7 +178,7 @@ func reasonOf(m *dns.Msg) string {
 			b.WriteString(" | ")
 		}
 		for _, s := range t.Txt {
-			b.WriteString(s)
+			b.WriteString(unescapeTXT(s))
 			if b.Len() > maxReason {
 				break
 			}
@@ -189,6 +189,35 @@ func reasonOf(m *dns.Msg) string {
 	}
 	return truncate(b.String(), maxReason)
 }
+
+// unescapeTXT turns miekg/dns's presentation form of a TXT string (\" and
+// \\ for quote and backslash, \DDD for any byte outside printable ASCII)
+// back into the bytes the zone sent, so that UTF-8 text reads as text.
+func unescapeTXT(s string) string {
+	if !strings.Contains(s, "\\") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' || i+1 >= len(s) {
+			b.WriteByte(c)
+			continue
+		}
+		if i+3 < len(s) && isDigit(s[i+1]) && isDigit(s[i+2]) && isDigit(s[i+3]) {
+			if v := int(s[i+1]-'0')*100 + int(s[i+2]-'0')*10 + int(s[i+3]-'0'); v < 256 {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i+1])
+		i++
+	}
+	return b.String()
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // truncate cuts s to at most n bytes on a character boundary and marks the
 // cut; invalid UTF-8 becomes U+FFFD.

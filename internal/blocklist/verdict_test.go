@@ -117,6 +117,18 @@ func TestReasonBoundedAndValid(t *testing.T) {
 	if len(r) > maxReason || !strings.HasPrefix(r, "first part | éé") || !strings.HasSuffix(r, "[truncated]") {
 		t.Errorf("reason %d bytes: %q...", len(r), r[:40])
 	}
+	// What miekg/dns makes of the bytes on the wire, back to the bytes.
+	wire := new(dns.Msg)
+	wire.SetQuestion("x.", dns.TypeTXT)
+	wire.Answer = []dns.RR{&dns.TXT{Hdr: hdr, Txt: []string{"déjà \"vu\" \\\\ \x1b[31m"}}}
+	packedMsg, _ := wire.Pack()
+	back := new(dns.Msg)
+	if err := back.Unpack(packedMsg); err != nil {
+		t.Fatal(err)
+	}
+	if got := reasonOf(back); got != "déjà \"vu\" \\ \x1b[31m" {
+		t.Errorf("TXT bytes not kept as sent: %q (from %q)", got, back.Answer[0].(*dns.TXT).Txt[0])
+	}
 	if got := truncate("a\xffb", 10); got != "a\uFFFDb" {
 		t.Errorf("invalid UTF-8 kept: %q", got)
 	}

@@ -89,6 +89,21 @@ func TestBlocklistCheckJSON(t *testing.T) {
 	}
 }
 
+// The list's TXT is whatever the zone's owner wrote: the text output
+// escapes control characters, the JSON output encodes them.
+func TestBlocklistCheckEscapesReason(t *testing.T) {
+	k := knottest.Start(t)
+	cfg := blocklistTestConfig(t, k)
+	_, out, _ := runCLI(t, nil, "blocklist", "check", "--config", cfg, "203.0.113.13")
+	if strings.ContainsRune(out, 0x1b) || !strings.Contains(out, `\x1b[31mowned`) {
+		t.Errorf("text output: %q", out)
+	}
+	_, out, _ = runCLI(t, nil, "blocklist", "check", "--config", cfg, "--json", "203.0.113.13")
+	if strings.ContainsRune(out, 0x1b) || strings.Contains(out, "<script>") || !strings.Contains(out, `\u001b[31mowned`) {
+		t.Errorf("json output: %q", out)
+	}
+}
+
 func TestBlocklistUsageAndWarnings(t *testing.T) {
 	if code, _, stderr := runCLI(t, nil, "blocklist", "check", "not an address!"); code != exitUsage || !strings.Contains(stderr, "neither an IP address nor a domain") {
 		t.Errorf("bad target: %d %q", code, stderr)
