@@ -22,7 +22,7 @@ func runCLI(t *testing.T, env map[string]string, args ...string) (int, string, s
 
 // The built-in lists are turned off so that only the test zones served by
 // Knot are queried.
-const offBuiltin = "[spamhaus, barracuda, spamcop, uceprotect, psbl, mailspike, spamrats, uribl, surbl]"
+const offBuiltin = "[spamhaus, barracuda, spamcop, uceprotect, psbl, mailspike, uribl, surbl]"
 
 func blocklistTestConfig(t *testing.T, k *knottest.Knot) string {
 	dir := t.TempDir()
