@@ -271,3 +271,31 @@ func TestWatchResolvesTargetsNoLongerChecked(t *testing.T) {
 		t.Errorf("after removing the target: %s %q", a.State, a.Summary)
 	}
 }
+
+// The mail watch's evidence of a remote refusal naming the list and the
+// watch's own listing feed one alert.
+func TestMailEvidenceAndListingMeet(t *testing.T) {
+	k := knottest.Start(t)
+	zs := testZones(t)
+	f := newWatchFixture(t, k, []*Zone{zoneNamed(t, zs, "good.bl.test")}, "203.0.113.7")
+	cat, _ := NewCatalog(zs, nil, nil)
+	z, ok := cat.Delisting("goodlist", "203.0.113.7")
+	if !ok {
+		t.Fatal("no entry for provider goodlist")
+	}
+	ev := z.DelistEvidence()
+	ev["reply"] = "554 5.7.1 Service unavailable; Client host [203.0.113.7] blocked using good.bl.test"
+	key := vigie.BlocklistKey("203.0.113.7", z.ListName())
+	if err := f.w.o.Sink.Emit(context.Background(), vigie.Finding{Watch: "mail", Rule: "blocklist-bounce", Subject: "203.0.113.7",
+		Key: key, Severity: vigie.SeverityWarning, Time: f.now, Summary: "remote servers refuse mail: listed on good.bl.test", Evidence: ev}); err != nil {
+		t.Fatal(err)
+	}
+	f.round(t)
+	as, err := f.store.ListAlerts(context.Background(), store.AlertQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(as) != 1 || as[0].Key != key || as[0].Count != 2 || as[0].Severity != vigie.SeverityCritical {
+		t.Errorf("alerts: %+v", as)
+	}
+}
