@@ -250,8 +250,12 @@ func (w *Watch) Round(ctx context.Context) (Report, error) {
 		}
 		errs = append(errs, err)
 	}
+	healthChecked := map[string]bool{}
+	for _, h := range rep.Zones {
+		healthChecked[h.Zone] = true
+	}
 	for zone := range w.st.Unusable {
-		if _, ok := zones[zone]; ok {
+		if healthChecked[zone] {
 			continue
 		}
 		err := w.emit(ctx, vigie.Finding{Watch: watchName, Rule: RuleZoneUnusable, Subject: zone, Group: "blocklist/zones",
