@@ -136,6 +136,8 @@ func TestSIGHUPReloadsAndRefusesABadConfig(t *testing.T) {
 	cfg := filepath.Join(dir, "vigie.yaml")
 	os.WriteFile(cfg, []byte("http:\n  listen: 127.0.0.1:0\n"), 0o600)
 	d := startDaemon(t, []string{"VIGIE_DATA=" + dir}, "--config", cfg)
+	// SIGHUP before the watches are built is refused ("reload before start"); wait for them.
+	d.waitFor(t, regexp.MustCompile(`msg="vigie running"`), nil)
 
 	os.WriteFile(cfg, []byte("http:\n  listen: 127.0.0.1:0\n  bogus: 1\n"), 0o600)
 	d.cmd.Process.Signal(syscall.SIGHUP)

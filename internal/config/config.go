@@ -17,6 +17,8 @@ type Config struct {
 	Store  Store  `yaml:"store"`
 	Alerts Alerts `yaml:"alerts"`
 	Notify Notify `yaml:"notify"`
+
+	Blocklist Blocklist `yaml:"blocklist"`
 }
 
 // Log configures vigie's own log.
@@ -80,5 +82,7 @@ func Default() *Config {
 			NotifyTimeout: 10 * time.Second,
 		},
 		Notify: Notify{Log: LogNotifier{Enabled: true, MinSeverity: "info"}},
+
+		Blocklist: defaultBlocklist(),
 	}
 }

@@ -1,0 +1,36 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/vigie/vigie/internal/blocklist"
+	"github.com/vigie/vigie/internal/config"
+)
+
+// buildBlocklist returns the blocklist watch. Under auto it runs when
+// there is something to check: a public sending address on this machine or
+// a configured target.
+func buildBlocklist(d Deps) ([]Watch, error) {
+	c := d.Config.Blocklist
+	if c.Enabled == config.SwitchOff {
+		return nil, nil
+	}
+	log := d.Logger.With("component", "blocklist")
+	w, targets, err := blocklist.FromConfig(c, blocklist.Options{
+		Sink: d.Sink, Store: d.Store, Logger: log, Metrics: d.Metrics, Now: d.Now,
+	}, log)
+	if err != nil {
+		return nil, err
+	}
+	if c.Enabled == config.SwitchAuto {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		ts, _, err := targets.Resolve(ctx)
+		if err != nil || len(ts) == 0 {
+			log.Info("blocklist watch off: no public sending address found and no target configured (set blocklist.ips or blocklist.domains)", "err", err)
+			return nil, nil
+		}
+	}
+	return []Watch{w}, nil
+}
