@@ -238,4 +238,3 @@ func joinIDs(ids []int64) string {
 	}
 	return strings.Join(s, ", ")
 }
-

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -72,6 +73,13 @@ func CheckResponse(resp *http.Response, now time.Time) error {
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable:
 		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), now); ok {
 			return &RetryAfterError{After: d, Err: err}
+		}
+		// Matrix homeservers say it in the body: {"retry_after_ms": 2000}.
+		var m struct {
+			RetryAfterMS int64 `json:"retry_after_ms"`
+		}
+		if json.Unmarshal(body, &m) == nil && m.RetryAfterMS > 0 {
+			return &RetryAfterError{After: min(time.Duration(m.RetryAfterMS)*time.Millisecond, maxRetryAfter), Err: err}
 		}
 		return err
 	case resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode >= 500:
