@@ -19,6 +19,7 @@ var t0 = time.Date(2024, 9, 29, 13, 0, 0, 0, time.UTC)
 // recorder is a notifier that, at delivery time, reads the alert back from
 // the store: that is how the test proves persistence comes first.
 type recorder struct {
+	name  string
 	store store.Store
 	mu    sync.Mutex
 	got   []notify.Notification
@@ -26,7 +27,12 @@ type recorder struct {
 	fail  error
 }
 
-func (r *recorder) Name() string { return "recorder" }
+func (r *recorder) Name() string {
+	if r.name == "" {
+		return "recorder"
+	}
+	return r.name
+}
 
 func (r *recorder) Notify(ctx context.Context, m *notify.Message) error {
 	r.mu.Lock()
