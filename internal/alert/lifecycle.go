@@ -187,7 +187,7 @@ func (p *Pipeline) RecordAction(ctx context.Context, act Action) (int64, error) 
 	if err != nil || id == 0 {
 		return 0, err
 	}
-	text := fmt.Sprintf("%s: %s %s", act.Actor, act.Name, act.Target)
+	text := act.Name + " " + act.Target
 	if act.Detail != "" {
 		text += ": " + act.Detail
 	}

@@ -90,7 +90,7 @@ func TestIncidentAcknowledgeResolveReopen(t *testing.T) {
 		"vigie: fired mail/many-ips alice: alice: many-ips",
 		"root: acknowledged by root (2 firing alerts)",
 		"root: called the member: the password was on an old WordPress",
-		"root: root: mail.hold alice: held 412 messages",
+		"root: mail.hold alice: held 412 messages",
 		"root: resolved by root (2 active alerts resolved with it): password changed",
 		"vigie: incident re-opened: the same thing came back",
 		"vigie: refired mail/account-volume alice: alice: account-volume",

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,8 +46,11 @@ type DispatchOptions struct {
 	// QueueSize bounds the notifications waiting (10000); MaxBatch bounds
 	// one message (1000).
 	QueueSize, MaxBatch int
-	Now                 func() time.Time
-	Logger              *slog.Logger
+	// IDPrefix starts message ids (default: random, so that ids never
+	// repeat across restarts; Matrix transaction ids must not).
+	IDPrefix string
+	Now      func() time.Time
+	Logger   *slog.Logger
 	// Record is called after every try, on the dispatcher's goroutine.
 	Record func(ctx context.Context, a Attempt)
 }
@@ -94,9 +98,12 @@ func NewDispatcher(n Notifier, o DispatchOptions) *Dispatcher {
 	if o.Record == nil {
 		o.Record = func(context.Context, Attempt) {}
 	}
-	var r [6]byte
-	rand.Read(r[:])
-	return &Dispatcher{n: n, o: o, in: make(chan Notification, o.QueueSize), prefix: hex.EncodeToString(r[:]),
+	if o.IDPrefix == "" {
+		var r [6]byte
+		rand.Read(r[:])
+		o.IDPrefix = hex.EncodeToString(r[:])
+	}
+	return &Dispatcher{n: n, o: o, in: make(chan Notification, o.QueueSize), prefix: o.IDPrefix,
 		log: o.Logger.With("component", "notify", "notifier", n.Name())}
 }
 
@@ -212,7 +219,7 @@ func (d *Dispatcher) sendOne(stop, dctx context.Context) bool {
 		return true
 	}
 	k := min(len(d.pending), d.o.MaxBatch)
-	m := &Message{ID: d.prefix + "-" + itoa(d.seq.Add(1)), Time: d.o.Now().UTC(),
+	m := &Message{ID: d.prefix + "-" + strconv.FormatInt(d.seq.Add(1), 10), Time: d.o.Now().UTC(),
 		Notifications: append([]Notification(nil), d.pending[:k]...)}
 	for attempt := 1; ; attempt++ {
 		actx, cancel := context.WithTimeout(dctx, d.o.Timeout)
@@ -266,19 +273,4 @@ func (d *Dispatcher) sleep(stop context.Context, wait time.Duration) bool {
 			return false
 		}
 	}
-}
-
-func itoa(n int64) string {
-	const digits = "0123456789"
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = digits[n%10]
-		n /= 10
-	}
-	return string(b[i:])
 }
