@@ -100,6 +100,9 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 		if n < 0 {
 			return 0, false
 		}
+		if n > int(maxRetryAfter/time.Second) { // and no overflow below
+			n = int(maxRetryAfter / time.Second)
+		}
 		d = time.Duration(n) * time.Second
 	} else if t, err := http.ParseTime(v); err == nil {
 		d = t.Sub(now)

@@ -3,51 +3,14 @@ package alertmanager
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/vigie/vigie/internal/notify"
+	"github.com/vigie/vigie/internal/notify/alertmanager/amtest"
 	"github.com/vigie/vigie/internal/notify/notifytest"
-	"github.com/vigie/vigie/internal/testutil"
 )
-
-// startAlertmanager runs the real Alertmanager on loopback from a temp
-// directory, clustering off, and returns its URL.
-func startAlertmanager(t *testing.T) string {
-	bin := testutil.RequireProgram(t, "prometheus-alertmanager")
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "alertmanager.yml")
-	if err := os.WriteFile(cfg, []byte("route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	port := testutil.FreePort(t)
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	cmd := exec.Command(bin, "--config.file="+cfg, "--storage.path="+filepath.Join(dir, "data"),
-		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port), "--cluster.listen-address=", "--log.level=warn")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for i := 0; ; i++ {
-		resp, err := http.Get(url + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return url
-			}
-		}
-		if i > 200 {
-			t.Fatalf("alertmanager did not become ready: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 type gettable struct {
 	Labels      map[string]string `json:"labels"`
@@ -74,7 +37,7 @@ func listAlerts(t *testing.T, url string) []gettable {
 }
 
 func TestAlertsReachRealAlertmanager(t *testing.T) {
-	url := startAlertmanager(t)
+	url := amtest.Start(t)
 	n, err := New(Options{URL: url})
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +87,7 @@ func TestAlertsReachRealAlertmanager(t *testing.T) {
 }
 
 func TestStormIsOnePost(t *testing.T) {
-	url := startAlertmanager(t)
+	url := amtest.Start(t)
 	n, _ := New(Options{URL: url})
 	m := notifytest.Storm(751)
 	now := time.Now().UTC()
