@@ -147,7 +147,7 @@ func (d *Dispatcher) Run(ctx context.Context, drain time.Duration) {
 	}()
 	for {
 		select {
-		case n := <-d.in:
+		case n := <-d.room():
 			d.pending = append(d.pending, n)
 			if fire == nil {
 				wait := d.o.GroupWait
@@ -197,11 +197,21 @@ func (d *Dispatcher) flush(ctx context.Context) {
 	}
 }
 
+// room is the queue while pending has room, else nil: what waits beyond
+// QueueSize stays in the channel, which then fills and refuses more
+// (counted as dropped), so a long outage cannot eat the memory.
+func (d *Dispatcher) room() chan Notification {
+	if len(d.pending) >= d.o.QueueSize {
+		return nil
+	}
+	return d.in
+}
+
 // absorb moves what is queued into pending without waiting.
 func (d *Dispatcher) absorb() {
 	for {
 		select {
-		case n := <-d.in:
+		case n := <-d.room():
 			d.pending = append(d.pending, n)
 		default:
 			return
@@ -267,7 +277,7 @@ func (d *Dispatcher) sleep(stop context.Context, wait time.Duration) bool {
 		select {
 		case <-t.C:
 			return true
-		case n := <-d.in:
+		case n := <-d.room():
 			d.pending = append(d.pending, n)
 		case <-stop.Done():
 			return false

@@ -199,3 +199,37 @@ func TestDownReceiverLosesNothing(t *testing.T) {
 		}
 	}
 }
+
+type blocked struct{ release chan struct{} }
+
+func (b *blocked) Name() string { return "blocked" }
+func (b *blocked) Notify(ctx context.Context, m *notify.Message) error {
+	select {
+	case <-b.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// A receiver that hangs: the queue stays bounded and says so.
+func TestQueueStaysBounded(t *testing.T) {
+	b := &blocked{release: make(chan struct{})}
+	rec := &attempts{}
+	o := fast(rec)
+	o.QueueSize, o.Timeout = 3, time.Hour
+	d := notify.NewDispatcher(b, o)
+	run(t, d)
+	refused := 0
+	for i := 0; i < 20; i++ {
+		if !d.Enqueue(notifytest.Message().Notifications[0]) {
+			refused++
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	close(b.release)
+	// At most 3 pending plus 3 in the channel are held.
+	if refused < 20-6 {
+		t.Errorf("%d refused, want at least 14", refused)
+	}
+}
