@@ -75,7 +75,7 @@ func BenchmarkStorm751(b *testing.B) {
 					Watch: "dns", Rule: "ns", Subject: fmt.Sprintf("domain%d.fr", d), Severity: vigie.SeverityCritical, FirstSeen: now,
 					LastSeen: now, ResolveAfter: time.Hour, Node: fmt.Sprintf("iter%d", i), Summary: "NS changed"}})
 			}
-			body, _ := json.Marshal(alertmanager.Alerts(m, ""))
+			body, _ := json.Marshal(alertmanager.Alerts(m, "", now.Add(time.Hour)))
 			b.StartTimer()
 			resp, err := client.Post(am+"/api/v2/alerts", "application/json", bytes.NewReader(body))
 			if err != nil || resp.StatusCode != 200 {

@@ -18,10 +18,11 @@ import (
 //     share an incident. The dns watch gives every domain delegated to the
 //     same rogue NS set the same Group, so 751 hijacked domains are one
 //     incident.
-//  2. Same account: a mail finding without a Group is grouped by its
-//     Subject, the SASL user name or "uid:N" for mail injected locally by
-//     a Unix user ("account:<subject>"), so every rule about one account
-//     (volume, many IPs, brute force) lands in one incident.
+//  2. Same account: a mail (or policy) finding without a Group is grouped
+//     by its Subject, the SASL user name or "uid:N" for mail injected
+//     locally by a Unix user ("account:<subject>"), so every rule about one
+//     account (volume, many IPs, brute force, over its limit) lands in one
+//     incident.
 //  3. Same site and its mail uid: a web finding that carries evidence "uid"
 //     joins the incident of that uid ("account:uid:N"), together with the
 //     mail findings whose Subject is "uid:N". A web finding without a uid
@@ -54,6 +55,7 @@ type Grouping struct {
 // The watches' names, as the rules know them.
 const (
 	WatchMail      = "mail"
+	WatchPolicy    = "policy"
 	WatchDNS       = "dns"
 	WatchCT        = "ct"
 	WatchWeb       = "web"
@@ -77,7 +79,7 @@ func GroupKey(f *vigie.Finding) string {
 		return f.AlertKey()
 	}
 	switch f.Watch {
-	case WatchMail:
+	case WatchMail, WatchPolicy:
 		if f.Subject != "" {
 			return AccountGroup(f.Subject)
 		}

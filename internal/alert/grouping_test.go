@@ -153,6 +153,7 @@ func TestGroupKeyDefaults(t *testing.T) {
 	}{
 		{vigie.Finding{Watch: "mail", Rule: "r", Subject: "alice"}, "account:alice"},
 		{vigie.Finding{Watch: "mail", Rule: "r", Subject: "uid:33"}, "account:uid:33"},
+		{vigie.Finding{Watch: "policy", Rule: "over-limit", Subject: "alice"}, "account:alice"},
 		{vigie.Finding{Watch: "mail", Rule: "r", Subject: "alice", Group: "explicit"}, "explicit"},
 		{vigie.Finding{Watch: "web", Rule: "r", Subject: "/var/www/a", Evidence: map[string]string{"uid": "33", "owner": "www"}}, "account:uid:33"},
 		{vigie.Finding{Watch: "web", Rule: "r", Subject: "/var/www/a"}, "site:/var/www/a"},

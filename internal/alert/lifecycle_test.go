@@ -276,3 +276,37 @@ func TestSlowNotifierDelaysNoOther(t *testing.T) {
 	cancel()
 	<-done
 }
+
+type refresher struct {
+	recorder
+	calls chan []vigie.Alert
+}
+
+func (r *refresher) Refresh(ctx context.Context, active []vigie.Alert) error {
+	select {
+	case r.calls <- active:
+	default:
+	}
+	return nil
+}
+
+// Notifiers whose receivers forget (Alertmanager) get every active alert
+// again at each check, through their routes.
+func TestRunRefreshesActiveAlerts(t *testing.T) {
+	f := newFixture(t)
+	r := &refresher{recorder: recorder{store: f.store, name: "am"}, calls: make(chan []vigie.Alert, 1)}
+	f.p = New(Options{Store: f.store, Notifiers: []notify.Notifier{r}, Now: func() time.Time { return f.now }, ResolveAfter: -1,
+		Routes:   []Route{{Watches: []string{"mail"}, Notifiers: []string{"am"}}},
+		Dispatch: notify.DispatchOptions{GroupWait: time.Millisecond}})
+	f.emit(t, mailFinding("account-volume", "alice", t0))
+	f.emit(t, vigie.Finding{Watch: "dns", Rule: "ns", Subject: "a.fr", Severity: vigie.SeverityWarning, Time: t0})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { f.p.Run(ctx, 5*time.Millisecond, time.Second); close(done) }()
+	active := <-r.calls
+	cancel()
+	<-done
+	if len(active) != 1 || active[0].Subject != "alice" {
+		t.Errorf("refreshed %+v, want alice only (the route)", active)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -59,7 +60,9 @@ type Pipeline struct {
 // dispatcher is one notifier's queue with the routes that feed it.
 type dispatcher struct {
 	*notify.Dispatcher
-	accept func(a *vigie.Alert) bool
+	notifier   notify.Notifier
+	accept     func(a *vigie.Alert) bool
+	refreshing atomic.Bool
 }
 
 // New returns a pipeline; call Run to deliver notifications and resolve
@@ -112,7 +115,7 @@ func New(o Options) *Pipeline {
 			do.Logger = o.Logger
 		}
 		do.Record = p.recordAttempt
-		p.dispatchers = append(p.dispatchers, &dispatcher{Dispatcher: notify.NewDispatcher(n, do), accept: routeFilter(n.Name(), o.Routes)})
+		p.dispatchers = append(p.dispatchers, &dispatcher{Dispatcher: notify.NewDispatcher(n, do), notifier: n, accept: routeFilter(n.Name(), o.Routes)})
 	}
 	return p
 }

@@ -32,9 +32,51 @@ func (p *Pipeline) Run(ctx context.Context, checkEvery, drain time.Duration) err
 			if _, err := p.ResolveStale(ctx); err != nil && ctx.Err() == nil {
 				p.log.Error("resolving stale alerts", "err", err)
 			}
+			p.refresh(ctx, &wg)
 		case <-ctx.Done():
 			return nil
 		}
+	}
+}
+
+// refresh re-sends the active alerts to the notifiers whose receivers
+// forget what is not sent again (Alertmanager), each on its own goroutine
+// and at most one at a time, so a slow receiver delays nothing.
+func (p *Pipeline) refresh(ctx context.Context, wg *sync.WaitGroup) {
+	var active []vigie.Alert
+	for _, d := range p.dispatchers {
+		r, ok := d.notifier.(notify.Refresher)
+		if !ok || !d.refreshing.CompareAndSwap(false, true) {
+			continue
+		}
+		if active == nil {
+			var err error
+			active, err = p.o.Store.ListAlerts(ctx, store.AlertQuery{States: []vigie.AlertState{vigie.AlertFiring, vigie.AlertAcknowledged}, Limit: 100000})
+			if err != nil {
+				d.refreshing.Store(false)
+				if ctx.Err() == nil {
+					p.log.Error("listing active alerts to refresh", "err", err)
+				}
+				return
+			}
+		}
+		var mine []vigie.Alert
+		for i := range active {
+			if d.accept(&active[i]) {
+				mine = append(mine, active[i])
+			}
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer d.refreshing.Store(false)
+			rctx, cancel := context.WithTimeout(ctx, p.o.NotifyTimeout)
+			defer cancel()
+			if err := r.Refresh(rctx, mine); err != nil && ctx.Err() == nil {
+				p.delivered.WithLabelValues(r.Name(), "retry").Inc()
+				p.log.Warn("refreshing active alerts failed; next check retries", "notifier", r.Name(), "err", err)
+			}
+		}()
 	}
 }
 

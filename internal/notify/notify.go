@@ -51,6 +51,14 @@ type Notifier interface {
 	Notify(ctx context.Context, m *Message) error
 }
 
+// A Refresher is a notifier whose receiver forgets alerts that are not
+// sent again (Alertmanager ends an alert at its endsAt). The pipeline
+// calls Refresh every check interval with every active alert.
+type Refresher interface {
+	Notifier
+	Refresh(ctx context.Context, active []vigie.Alert) error
+}
+
 // IncidentGroup is the part of a message about one incident.
 type IncidentGroup struct {
 	Incident      vigie.Incident // zero for alerts without an incident

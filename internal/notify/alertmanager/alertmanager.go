@@ -4,10 +4,11 @@
 //
 // Each alert becomes one Alertmanager alert with labels alertname (the
 // rule), watch, subject, severity, incident and instance (the vigie node),
-// and annotations summary, description (the evidence) and incident_title.
-// Alertmanager ends an alert that is not sent again before its endsAt:
-// vigie sets endsAt to when it would resolve the alert itself (last seen +
-// resolve_after) and, on resolution, to the resolution time.
+// and annotations summary and description (the evidence).
+// Alertmanager ends an alert that is not sent again before its endsAt, so,
+// as Prometheus does, vigie re-sends every active alert each
+// ResendInterval (the pipeline's check interval, through Refresh) with
+// endsAt four intervals ahead; a resolution is sent with endsAt its time.
 package alertmanager
 
 import (
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/vigie/vigie/internal/notify"
+	"github.com/vigie/vigie/internal/vigie"
 )
 
 // Options configure a Notifier.
@@ -31,7 +33,11 @@ type Options struct {
 	Username, Password, Token string
 	// GeneratorURL links back to vigie's dashboard (optional).
 	GeneratorURL string
-	Client       *http.Client
+	// ResendInterval is how often the pipeline refreshes active alerts
+	// (default 1m): a firing alert's endsAt is four of them ahead.
+	ResendInterval time.Duration
+	Client         *http.Client
+	Now            func() time.Time
 }
 
 // Notifier implements notify.Notifier.
@@ -47,6 +53,12 @@ func New(o Options) (*Notifier, error) {
 	}
 	if o.Name == "" {
 		o.Name = "alertmanager"
+	}
+	if o.ResendInterval <= 0 {
+		o.ResendInterval = time.Minute
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	o.URL = strings.TrimRight(o.URL, "/")
 	return &Notifier{o: o}, nil
@@ -65,43 +77,47 @@ type PostableAlert struct {
 }
 
 // Alerts converts m; an alert changed twice in one message is sent once,
-// as it was last.
-func Alerts(m *notify.Message, generatorURL string) []PostableAlert {
+// as it was last. A firing alert ends at until unless sent again.
+func Alerts(m *notify.Message, generatorURL string, until time.Time) []PostableAlert {
 	last := map[int64]int{}
 	var out []PostableAlert
 	for _, n := range m.Notifications {
-		a := n.Alert
-		pa := PostableAlert{
-			Labels: map[string]string{"alertname": a.Rule, "watch": a.Watch, "subject": a.Subject,
-				"severity": a.Severity.String(), "instance": a.Node},
-			Annotations:  map[string]string{"summary": a.Summary, "description": evidence(a.Evidence)},
-			StartsAt:     a.FirstSeen,
-			GeneratorURL: generatorURL,
-		}
-		if a.IncidentID != 0 {
-			pa.Labels["incident"] = fmt.Sprint(a.IncidentID)
-			pa.Annotations["incident_title"] = n.Incident.Title
-		}
-		if a.Node == "" {
-			delete(pa.Labels, "instance")
-		}
-		switch {
-		case n.Change == notify.Resolved:
-			pa.EndsAt = a.ResolvedAt
-			if pa.EndsAt.IsZero() {
-				pa.EndsAt = n.Time
-			}
-		case a.ResolveAfter > 0:
-			pa.EndsAt = a.LastSeen.Add(a.ResolveAfter)
-		}
-		if i, ok := last[a.ID]; ok {
+		pa := postable(n, generatorURL, until)
+		if i, ok := last[n.Alert.ID]; ok {
 			out[i] = pa
 			continue
 		}
-		last[a.ID] = len(out)
+		last[n.Alert.ID] = len(out)
 		out = append(out, pa)
 	}
 	return out
+}
+
+func postable(n notify.Notification, generatorURL string, until time.Time) PostableAlert {
+	a := n.Alert
+	pa := PostableAlert{
+		Labels: map[string]string{"alertname": a.Rule, "watch": a.Watch, "subject": a.Subject,
+			"severity": a.Severity.String(), "instance": a.Node},
+		Annotations:  map[string]string{"summary": a.Summary, "description": evidence(a.Evidence)},
+		StartsAt:     a.FirstSeen,
+		GeneratorURL: generatorURL,
+	}
+	if a.IncidentID != 0 {
+		pa.Labels["incident"] = fmt.Sprint(a.IncidentID)
+		pa.Annotations["incident_title"] = n.Incident.Title
+	}
+	if a.Node == "" {
+		delete(pa.Labels, "instance")
+	}
+	if n.Change == notify.Resolved {
+		pa.EndsAt = a.ResolvedAt
+		if pa.EndsAt.IsZero() {
+			pa.EndsAt = n.Time
+		}
+	} else {
+		pa.EndsAt = until
+	}
+	return pa
 }
 
 func evidence(ev map[string]string) string {
@@ -119,7 +135,26 @@ func evidence(ev map[string]string) string {
 
 // Notify implements notify.Notifier.
 func (n *Notifier) Notify(ctx context.Context, m *notify.Message) error {
-	body, err := json.Marshal(Alerts(m, n.o.GeneratorURL))
+	return n.post(ctx, Alerts(m, n.o.GeneratorURL, n.until()))
+}
+
+// Refresh implements notify.Refresher: every active alert, again.
+func (n *Notifier) Refresh(ctx context.Context, active []vigie.Alert) error {
+	if len(active) == 0 {
+		return nil
+	}
+	until := n.until()
+	out := make([]PostableAlert, 0, len(active))
+	for _, a := range active {
+		out = append(out, postable(notify.Notification{Change: notify.Fired, Alert: a}, n.o.GeneratorURL, until))
+	}
+	return n.post(ctx, out)
+}
+
+func (n *Notifier) until() time.Time { return n.o.Now().UTC().Add(4 * n.o.ResendInterval) }
+
+func (n *Notifier) post(ctx context.Context, alerts []PostableAlert) error {
+	body, err := json.Marshal(alerts)
 	if err != nil {
 		return notify.Permanent(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/vigie/vigie/internal/notify"
 	"github.com/vigie/vigie/internal/notify/alertmanager/amtest"
 	"github.com/vigie/vigie/internal/notify/notifytest"
+	"github.com/vigie/vigie/internal/vigie"
 )
 
 type gettable struct {
@@ -38,14 +39,15 @@ func listAlerts(t *testing.T, url string) []gettable {
 
 func TestAlertsReachRealAlertmanager(t *testing.T) {
 	url := amtest.Start(t)
-	n, err := New(Options{URL: url})
+	now := time.Now().UTC().Truncate(time.Second)
+	clock := now
+	n, err := New(Options{URL: url, ResendInterval: time.Minute, Now: func() time.Time { return clock }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := notifytest.Message()
 	// Alertmanager keeps alerts whose endsAt is in the future: make this one
 	// recent.
-	now := time.Now().UTC().Truncate(time.Second)
 	a := &m.Notifications[0].Alert
 	a.FirstSeen, a.LastSeen = now.Add(-time.Minute), now
 	if err := n.Notify(context.Background(), m); err != nil {
@@ -64,11 +66,26 @@ func TestAlertsReachRealAlertmanager(t *testing.T) {
 		g.Labels["watch"] != "mail" || g.Labels["incident"] != "7" || g.Labels["instance"] != "mx1" {
 		t.Errorf("labels = %v", g.Labels)
 	}
-	if g.Annotations["summary"] != a.Summary || !g.StartsAt.Equal(a.FirstSeen) || !g.EndsAt.Equal(now.Add(time.Hour)) {
+	if g.Annotations["summary"] != a.Summary || !g.StartsAt.Equal(a.FirstSeen) || !g.EndsAt.Equal(now.Add(4*time.Minute)) {
 		t.Errorf("annotations %v, starts %s, ends %s", g.Annotations, g.StartsAt, g.EndsAt)
 	}
 	if g.Status.State != "active" {
 		t.Errorf("state = %q", g.Status.State)
+	}
+
+	// The pipeline's refresh pushes endsAt on while vigie still sees it.
+	clock = now.Add(2 * time.Minute)
+	if err := n.Refresh(context.Background(), []vigie.Alert{*a}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 100; i++ {
+		if got = listAlerts(t, url); len(got) == 1 && got[0].EndsAt.Equal(now.Add(6*time.Minute)) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(got) != 1 || !got[0].EndsAt.Equal(now.Add(6*time.Minute)) || got[0].Labels["subject"] != notifytest.Hostile {
+		t.Fatalf("after refresh: %+v", got)
 	}
 
 	// The resolution ends it.

@@ -118,7 +118,7 @@ func Build(cfg *config.Config, log *slog.Logger) (Built, error) {
 				return nil, err
 			}
 			return alertmanager.New(alertmanager.Options{Name: name, URL: c.URL, Username: c.Username, Password: c.Password.Value(),
-				Token: c.Token.Value(), Client: hc})
+				Token: c.Token.Value(), Client: hc, ResendInterval: cfg.Alerts.CheckInterval})
 		}); err != nil {
 			return b, err
 		}
