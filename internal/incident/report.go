@@ -309,7 +309,11 @@ func (r *Report) todo() {
 	in := r.Incident
 	add(in.State != vigie.IncidentOpen, "Acknowledge the incident (vigie incident ack %d)", in.ID)
 	for _, acc := range r.Impact.Accounts {
-		add(acted(acc.Name, "password", "suspend", "lock"), "Change the password of %s (or suspend it) and find where it leaked", acc.Name)
+		if strings.HasPrefix(acc.Name, "uid:") {
+			add(acted(acc.Name, "suspend", "lock", "disable", "kill"), "Stop what runs as %s (its web applications, cron jobs) and find how it was abused", acc.Name)
+		} else {
+			add(acted(acc.Name, "password", "suspend", "lock"), "Change the password of %s (or suspend it) and find where it leaked", acc.Name)
+		}
 		if acc.Messages > 0 {
 			add(acted(acc.Name, "hold", "purge"), "Hold or purge the mail %s queued", acc.Name)
 		}
