@@ -339,3 +339,39 @@ func TestMarkdownEscaping(t *testing.T) {
 		}
 	}
 }
+
+// The second seed incident: an outdated Drupal turned into a spam relay.
+// The web watch's finding, the mail watch's local-uid volume finding and
+// the blocklist watch's listing are one incident.
+func TestWebRelayReport(t *testing.T) {
+	t0 := time.Date(2019, 3, 4, 9, 0, 0, 0, time.UTC)
+	w := newWorld(t, t0)
+	ctx := context.Background()
+	w.at(t0).emit(vigie.Finding{Watch: "web", Rule: "outdated-cms", Subject: "/var/www/asso-exemple", Severity: vigie.SeverityWarning,
+		Summary: "Drupal 7.57 at /var/www/asso-exemple (SA-CORE-2018-002, Drupalgeddon 2)", ResolveAfter: -1,
+		Evidence: map[string]string{"cms": "drupal", "version": "7.57", "owner": "asso", "uid": "1001"}})
+	w.at(t0.Add(3 * time.Hour)).emit(vigie.Finding{Watch: "mail", Rule: "uid-volume", Subject: "uid:1001", Severity: vigie.SeverityCritical,
+		Summary: "uid 1001 (asso) injected 2400 messages in an hour through sendmail", ResolveAfter: -1,
+		Evidence: map[string]string{"messages": "2400", "recipients": "2400", "owner": "asso"}})
+	w.at(t0.Add(5 * time.Hour)).emit(vigie.Finding{Watch: "blocklist", Rule: "listed", Subject: "198.51.100.7",
+		Key: vigie.BlocklistKey("198.51.100.7", "zen.spamhaus.org"), Severity: vigie.SeverityCritical, ResolveAfter: -1,
+		Summary: "198.51.100.7 is listed by zen.spamhaus.org (127.0.0.3: CSS)", Evidence: map[string]string{"answer": "127.0.0.3"}})
+	id := w.incidentOf("web/outdated-cms//var/www/asso-exemple")
+	for _, k := range []string{"mail/uid-volume/uid:1001", vigie.BlocklistKey("198.51.100.7", "zen.spamhaus.org")} {
+		if got := w.incidentOf(k); got != id {
+			t.Fatalf("%s in incident %d, want %d", k, got, id)
+		}
+	}
+	w.at(t0.Add(5*time.Hour + 10*time.Minute))
+	if _, err := w.p.RecordAction(ctx, alert.Action{Actor: "vigie", Name: "mail.hold", Target: "uid:1001", Detail: "held 180 queued messages",
+		Group: alert.AccountGroup("uid:1001")}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Build(ctx, w.store, id, t0.Add(6*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md bytes.Buffer
+	r.Markdown(&md)
+	golden(t, "web-relay.md", md.Bytes())
+}
