@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,30 +26,43 @@ type Sink interface {
 type Options struct {
 	Store     store.Store
 	Notifiers []notify.Notifier
-	Logger    *slog.Logger
-	Metrics   *metrics.Factory
-	Now       func() time.Time
-	Node      string
+	// Routes choose which notifiers hear of which alerts; see Route.
+	Routes []Route
+	// Dispatch tunes batching, rate limiting and retries, the same for
+	// every notifier (Timeout defaults to NotifyTimeout, Now and Logger to
+	// the pipeline's).
+	Dispatch notify.DispatchOptions
+	Grouping Grouping
+	Logger   *slog.Logger
+	Metrics  *metrics.Factory
+	Now      func() time.Time
+	Node     string
 	// ResolveAfter is the default for findings that do not set their own.
 	ResolveAfter  time.Duration
 	NotifyTimeout time.Duration
-	// QueueSize bounds notifications waiting for delivery (default 4096).
-	QueueSize int
 }
 
 // Pipeline implements Sink. Emit is safe for concurrent use.
 type Pipeline struct {
-	o     Options
-	log   *slog.Logger
-	mu    sync.Mutex // one finding at a time: keeps incident grouping race-free
-	queue chan notify.Notification
+	o           Options
+	log         *slog.Logger
+	mu          sync.Mutex // one change at a time: keeps incident grouping race-free
+	dispatchers []*dispatcher
 
 	findings    *prometheus.CounterVec
 	invalid     prometheus.Counter
 	changes     *prometheus.CounterVec
 	delivered   *prometheus.CounterVec
-	dropped     prometheus.Counter
+	dropped     *prometheus.CounterVec
 	activeGauge *prometheus.GaugeVec
+}
+
+// dispatcher is one notifier's queue with the routes that feed it.
+type dispatcher struct {
+	*notify.Dispatcher
+	notifier   notify.Notifier
+	accept     func(a *vigie.Alert) bool
+	refreshing atomic.Bool
 }
 
 // New returns a pipeline; call Run to deliver notifications and resolve
@@ -66,14 +80,16 @@ func New(o Options) *Pipeline {
 	if o.NotifyTimeout <= 0 {
 		o.NotifyTimeout = 10 * time.Second
 	}
-	if o.QueueSize <= 0 {
-		o.QueueSize = 4096
+	if o.Grouping.BlocklistWindow <= 0 {
+		o.Grouping.BlocklistWindow = 72 * time.Hour
+	}
+	if o.Grouping.CTWindow <= 0 {
+		o.Grouping.CTWindow = 48 * time.Hour
 	}
 	m := o.Metrics
-	return &Pipeline{
-		o:     o,
-		log:   o.Logger.With("component", "alert"),
-		queue: make(chan notify.Notification, o.QueueSize),
+	p := &Pipeline{
+		o:   o,
+		log: o.Logger.With("component", "alert"),
 		findings: m.CounterVec(prometheus.CounterOpts{Name: "vigie_alert_findings_total",
 			Help: "Findings received from the watches."}, "watch"),
 		invalid: m.Counter(prometheus.CounterOpts{Name: "vigie_alert_findings_invalid_total",
@@ -81,12 +97,27 @@ func New(o Options) *Pipeline {
 		changes: m.CounterVec(prometheus.CounterOpts{Name: "vigie_alert_changes_total",
 			Help: "Alert state changes, by watch and change (fired, refired, escalated, resolved)."}, "watch", "change"),
 		delivered: m.CounterVec(prometheus.CounterOpts{Name: "vigie_notify_deliveries_total",
-			Help: "Notification deliveries, by notifier and result (ok, error)."}, "notifier", "result"),
-		dropped: m.Counter(prometheus.CounterOpts{Name: "vigie_notify_dropped_total",
-			Help: "Notifications dropped because the delivery queue was full (the alerts are stored)."}),
+			Help: "Message delivery attempts, by notifier and result (ok, retry, error)."}, "notifier", "result"),
+		dropped: m.CounterVec(prometheus.CounterOpts{Name: "vigie_notify_dropped_total",
+			Help: "Notifications dropped because a notifier's queue was full (the alerts are stored)."}, "notifier"),
 		activeGauge: m.GaugeVec(prometheus.GaugeOpts{Name: "vigie_alerts_active",
 			Help: "Alerts firing or acknowledged, by watch, as of the last check."}, "watch"),
 	}
+	for _, n := range o.Notifiers {
+		do := o.Dispatch
+		if do.Timeout <= 0 {
+			do.Timeout = o.NotifyTimeout
+		}
+		if do.Now == nil {
+			do.Now = o.Now
+		}
+		if do.Logger == nil {
+			do.Logger = o.Logger
+		}
+		do.Record = p.recordAttempt
+		p.dispatchers = append(p.dispatchers, &dispatcher{Dispatcher: notify.NewDispatcher(n, do), notifier: n, accept: routeFilter(n.Name(), o.Routes)})
+	}
+	return p
 }
 
 // Emit records a finding: the finding itself, its alert, the alert's
@@ -103,6 +134,7 @@ func (p *Pipeline) Emit(ctx context.Context, f vigie.Finding) error {
 	if f.Node == "" {
 		f.Node = p.o.Node
 	}
+	f.Group = GroupKey(&f)
 	p.findings.WithLabelValues(f.Watch).Inc()
 
 	p.mu.Lock()
@@ -132,7 +164,7 @@ func (p *Pipeline) Emit(ctx context.Context, f vigie.Finding) error {
 	if err != nil {
 		return err
 	}
-	p.enqueue(notify.Notification{Change: c, Alert: a, Incident: in, Time: f.Time})
+	p.enqueue(ctx, notify.Notification{Change: c, Alert: a, Incident: in, Time: f.Time})
 	return nil
 }
 
@@ -140,7 +172,7 @@ func (p *Pipeline) Emit(ctx context.Context, f vigie.Finding) error {
 func (p *Pipeline) record(ctx context.Context, a *vigie.Alert, c change, at time.Time) (vigie.Incident, error) {
 	s := p.o.Store
 	if c == notify.Fired || c == notify.Refired {
-		in, reopened, err := p.incidentFor(ctx, a, at)
+		in, why, err := p.incidentFor(ctx, a, at)
 		if err != nil {
 			return in, err
 		}
@@ -150,12 +182,24 @@ func (p *Pipeline) record(ctx context.Context, a *vigie.Alert, c change, at time
 			}
 			a.IncidentID = in.ID
 		}
-		if reopened {
-			if err := p.timeline(ctx, in.ID, at, vigie.TimelineState, a.ID, "incident re-opened: the same thing came back"); err != nil {
+		if a.Watch == WatchDNS && a.Subject != "" {
+			if err := p.putIndex(ctx, domainIndexKey(normDomain(a.Subject)), in.ID); err != nil {
 				return in, err
 			}
 		}
-		return in, p.timeline(ctx, in.ID, at, vigie.TimelineFinding, a.ID, fmt.Sprintf("%s %s/%s %s: %s", c, a.Watch, a.Rule, a.Subject, a.Summary))
+		if why.reopened != "" {
+			if err := p.timeline(ctx, in.ID, at, vigie.TimelineState, a.ID, "incident re-opened: "+why.reopened); err != nil {
+				return in, err
+			}
+		}
+		text := fmt.Sprintf("%s %s/%s %s: %s", c, a.Watch, a.Rule, a.Subject, a.Summary)
+		var data map[string]string
+		if why.joined != "" {
+			text += " (joined: " + why.joined + ")"
+			data = map[string]string{"grouping": why.joined}
+		}
+		return in, p.addTimeline(ctx, vigie.TimelineEntry{IncidentID: in.ID, Time: at, Kind: vigie.TimelineFinding,
+			Actor: "vigie", Text: text, AlertID: a.ID, Data: data})
 	}
 	if a.IncidentID == 0 {
 		return vigie.Incident{}, nil
@@ -185,11 +229,67 @@ func (p *Pipeline) record(ctx context.Context, a *vigie.Alert, c change, at time
 	return s.Incident(ctx, a.IncidentID)
 }
 
-// incidentFor finds the open incident of the alert's group, re-opens the
-// alert's own resolved incident, or creates a new one.
-func (p *Pipeline) incidentFor(ctx context.Context, a *vigie.Alert, at time.Time) (in vigie.Incident, reopened bool, err error) {
+// reason says why an alert went where it went, for the timeline.
+type reason struct{ joined, reopened string }
+
+// incidentFor chooses the incident of an alert that fired or fired again,
+// following the grouping rules (see grouping.go): the alert's own incident
+// while it is not resolved, else the open incident of its group, else one
+// a cross-watch rule points at, else its own incident re-opened, else a
+// new one.
+func (p *Pipeline) incidentFor(ctx context.Context, a *vigie.Alert, at time.Time) (vigie.Incident, reason, error) {
 	s := p.o.Store
-	raise := func(in *vigie.Incident) error {
+	var own vigie.Incident
+	if a.IncidentID != 0 {
+		var err error
+		own, err = s.Incident(ctx, a.IncidentID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return own, reason{}, err
+		}
+		if err == nil && own.State != vigie.IncidentResolved {
+			in, err := p.raise(ctx, own, a)
+			return in, reason{}, err
+		}
+	}
+	in, err := p.openForGroup(ctx, a.Group)
+	if err == nil {
+		in, err = p.raise(ctx, in, a)
+		return in, reason{}, err
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return in, reason{}, err
+	}
+	in, rule, err := p.joinRule(ctx, a, at)
+	if err == nil {
+		why := reason{joined: rule}
+		if in.State == vigie.IncidentResolved {
+			why.reopened = rule
+		}
+		in, err = p.raise(ctx, in, a)
+		return in, why, err
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return in, reason{}, err
+	}
+	if own.ID != 0 {
+		in, err := p.raise(ctx, own, a)
+		return in, reason{reopened: "the same thing came back"}, err
+	}
+	in, err = s.UpdateIncident(ctx, 0, func(in *vigie.Incident) error {
+		in.Key, in.Title, in.Severity = a.Group, incidentTitle(a), a.Severity
+		in.State, in.OpenedAt = vigie.IncidentOpen, at
+		return nil
+	})
+	if err != nil {
+		return in, reason{}, err
+	}
+	return in, reason{}, p.putIndex(ctx, groupIndexKey(a.Group), in.ID)
+}
+
+// raise makes incident in take alert a: its severity rises to the alert's,
+// and a resolved incident opens again.
+func (p *Pipeline) raise(ctx context.Context, in vigie.Incident, a *vigie.Alert) (vigie.Incident, error) {
+	updated, err := p.o.Store.UpdateIncident(ctx, in.ID, func(in *vigie.Incident) error {
 		if a.Severity <= in.Severity && in.State != vigie.IncidentResolved {
 			return store.ErrNoChange
 		}
@@ -200,31 +300,11 @@ func (p *Pipeline) incidentFor(ctx context.Context, a *vigie.Alert, at time.Time
 			in.State, in.ResolvedAt, in.AckedBy, in.AckedAt = vigie.IncidentOpen, time.Time{}, "", time.Time{}
 		}
 		return nil
-	}
-	in, err = s.OpenIncident(ctx, a.Group)
-	if err == nil {
-		updated, err := s.UpdateIncident(ctx, in.ID, raise)
-		if errors.Is(err, store.ErrNoChange) {
-			return in, false, nil
-		}
-		return updated, false, err
-	}
-	if !errors.Is(err, store.ErrNotFound) {
-		return in, false, err
-	}
-	if a.IncidentID != 0 {
-		old, err := s.Incident(ctx, a.IncidentID)
-		if err == nil && old.State == vigie.IncidentResolved && old.Key == a.Group {
-			in, err = s.UpdateIncident(ctx, old.ID, raise)
-			return in, err == nil, err
-		}
-	}
-	in, err = s.UpdateIncident(ctx, 0, func(in *vigie.Incident) error {
-		in.Key, in.Title, in.Severity = a.Group, incidentTitle(a), a.Severity
-		in.State, in.OpenedAt = vigie.IncidentOpen, at
-		return nil
 	})
-	return in, false, err
+	if errors.Is(err, store.ErrNoChange) {
+		return in, nil
+	}
+	return updated, err
 }
 
 func incidentTitle(a *vigie.Alert) string {
@@ -261,18 +341,30 @@ func (p *Pipeline) resolveIncidentIfDone(ctx context.Context, id int64, at time.
 }
 
 func (p *Pipeline) timeline(ctx context.Context, incident int64, at time.Time, kind vigie.TimelineKind, alertID int64, text string) error {
-	_, err := p.o.Store.AddTimeline(ctx, vigie.TimelineEntry{IncidentID: incident, Time: at, Kind: kind, Actor: "vigie", Text: text, AlertID: alertID})
+	return p.addTimeline(ctx, vigie.TimelineEntry{IncidentID: incident, Time: at, Kind: kind, Actor: "vigie", Text: text, AlertID: alertID})
+}
+
+func (p *Pipeline) addTimeline(ctx context.Context, e vigie.TimelineEntry) error {
+	_, err := p.o.Store.AddTimeline(ctx, e)
 	return err
 }
 
-func (p *Pipeline) enqueue(n notify.Notification) {
-	if len(p.o.Notifiers) == 0 {
-		return
-	}
-	select {
-	case p.queue <- n:
-	default:
-		p.dropped.Inc()
-		p.log.Error("notification queue full: dropped a notification (the alert is stored)", "alert", n.Alert.ID, "change", n.Change)
+// enqueue hands n to every notifier whose routes take it; a full queue is
+// counted and written in the timeline (the alert itself is stored).
+func (p *Pipeline) enqueue(ctx context.Context, n notify.Notification) {
+	for _, d := range p.dispatchers {
+		if !d.accept(&n.Alert) {
+			continue
+		}
+		if d.Enqueue(n) {
+			continue
+		}
+		p.dropped.WithLabelValues(d.Name()).Inc()
+		p.log.Error("notification queue full: dropped a notification (the alert is stored)", "notifier", d.Name(), "alert", n.Alert.ID, "change", n.Change)
+		if n.Alert.IncidentID != 0 {
+			p.addTimeline(ctx, vigie.TimelineEntry{IncidentID: n.Alert.IncidentID, Time: p.o.Now().UTC(), Kind: vigie.TimelineNotification,
+				Actor: d.Name(), AlertID: n.Alert.ID, Text: fmt.Sprintf("not sent to %s: its queue is full (the receiver has been failing for long)", d.Name()),
+				Data: map[string]string{"notifier": d.Name(), "result": "dropped"}})
+		}
 	}
 }

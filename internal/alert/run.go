@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/vigie/vigie/internal/notify"
@@ -11,75 +12,146 @@ import (
 	"github.com/vigie/vigie/internal/vigie"
 )
 
-// Run delivers queued notifications and, every checkEvery, resolves alerts
-// that no finding repeated within their ResolveAfter. It returns when ctx
-// is done, after trying for at most drain to deliver what was queued.
+// Run delivers notifications, each notifier on its own goroutine so a slow
+// or failing receiver delays no other, and, every checkEvery, resolves
+// alerts that no finding repeated within their ResolveAfter. It returns
+// when ctx is done, after trying for at most drain to deliver what was
+// queued.
 func (p *Pipeline) Run(ctx context.Context, checkEvery, drain time.Duration) error {
-	// Deliveries outlive ctx by at most drain, so that a notification
-	// taken from the queue as the daemon stops is still delivered.
-	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
-	stop := context.AfterFunc(ctx, func() { time.AfterFunc(drain, cancel) })
-	defer stop()
+	var wg sync.WaitGroup
+	for _, d := range p.dispatchers {
+		wg.Add(1)
+		go func() { defer wg.Done(); d.Run(ctx, drain) }()
+	}
+	defer wg.Wait()
 	tick := time.NewTicker(checkEvery)
 	defer tick.Stop()
 	for {
 		select {
-		case n := <-p.queue:
-			p.deliver(dctx, n)
 		case <-tick.C:
 			if _, err := p.ResolveStale(ctx); err != nil && ctx.Err() == nil {
 				p.log.Error("resolving stale alerts", "err", err)
 			}
+			p.refresh(ctx, &wg)
 		case <-ctx.Done():
-			p.drain(dctx)
 			return nil
 		}
 	}
 }
 
-// Drain delivers what is queued, for at most d. Replay uses it.
+// refresh re-sends the active alerts to the notifiers whose receivers
+// forget what is not sent again (Alertmanager), each on its own goroutine
+// and at most one at a time, so a slow receiver delays nothing.
+func (p *Pipeline) refresh(ctx context.Context, wg *sync.WaitGroup) {
+	var active []vigie.Alert
+	for _, d := range p.dispatchers {
+		r, ok := d.notifier.(notify.Refresher)
+		if !ok || !d.refreshing.CompareAndSwap(false, true) {
+			continue
+		}
+		if active == nil {
+			var err error
+			active, err = p.o.Store.ListAlerts(ctx, store.AlertQuery{States: []vigie.AlertState{vigie.AlertFiring, vigie.AlertAcknowledged}, Limit: 100000})
+			if err != nil {
+				d.refreshing.Store(false)
+				if ctx.Err() == nil {
+					p.log.Error("listing active alerts to refresh", "err", err)
+				}
+				return
+			}
+		}
+		var mine []vigie.Alert
+		for i := range active {
+			if d.accept(&active[i]) {
+				mine = append(mine, active[i])
+			}
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer d.refreshing.Store(false)
+			rctx, cancel := context.WithTimeout(ctx, p.o.NotifyTimeout)
+			defer cancel()
+			if err := r.Refresh(rctx, mine); err != nil && ctx.Err() == nil {
+				p.delivered.WithLabelValues(r.Name(), "retry").Inc()
+				p.log.Warn("refreshing active alerts failed; next check retries", "notifier", r.Name(), "err", err)
+			}
+		}()
+	}
+}
+
+// Drain delivers what is queued, for at most d, when Run is not running
+// (replay, commands). Notifiers are flushed side by side.
 func (p *Pipeline) Drain(d time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	p.drain(ctx)
+	var wg sync.WaitGroup
+	for _, ds := range p.dispatchers {
+		wg.Add(1)
+		go func() { defer wg.Done(); ds.Flush(ctx) }()
+	}
+	wg.Wait()
 }
 
-func (p *Pipeline) drain(ctx context.Context) {
-	for ctx.Err() == nil {
-		select {
-		case n := <-p.queue:
-			p.deliver(ctx, n)
-		default:
-			return
-		}
+// recordAttempt writes one delivery attempt into the timeline of every
+// incident its message is about, and counts it.
+func (p *Pipeline) recordAttempt(ctx context.Context, a notify.Attempt) {
+	result := "ok"
+	switch {
+	case a.Err != nil && a.GaveUp:
+		result = "error"
+	case a.Err != nil:
+		result = "retry"
 	}
-	if left := len(p.queue); left > 0 {
-		p.log.Warn("stopped before delivering every notification", "left", left)
-	}
-}
-
-// deliver sends one notification to every notifier, each bounded by the
-// notify timeout, and records each delivery in the incident's timeline.
-func (p *Pipeline) deliver(ctx context.Context, n notify.Notification) {
-	for _, nt := range p.o.Notifiers {
-		dctx, cancel := context.WithTimeout(ctx, p.o.NotifyTimeout)
-		err := nt.Notify(dctx, n)
-		cancel()
-		result, text := "ok", fmt.Sprintf("notified %s: alert %s", nt.Name(), n.Change)
-		if err != nil {
-			result, text = "error", fmt.Sprintf("notifying %s failed: %v", nt.Name(), err)
-			p.log.Error("notification failed", "notifier", nt.Name(), "alert", n.Alert.ID, "err", err)
+	p.delivered.WithLabelValues(a.Notifier, result).Inc()
+	now := p.o.Now().UTC()
+	for _, g := range a.Message.Groups() {
+		if g.Incident.ID == 0 {
+			continue
 		}
-		p.delivered.WithLabelValues(nt.Name(), result).Inc()
-		if n.Alert.IncidentID != 0 {
-			_, terr := p.o.Store.AddTimeline(ctx, vigie.TimelineEntry{IncidentID: n.Alert.IncidentID, Time: p.o.Now().UTC(),
-				Kind: vigie.TimelineNotification, Actor: nt.Name(), Text: text, AlertID: n.Alert.ID})
-			if terr != nil && ctx.Err() == nil {
-				p.log.Error("recording a delivery in the timeline", "err", terr)
+		n := len(g.Notifications)
+		var text string
+		switch result {
+		case "ok":
+			text = fmt.Sprintf("notified %s: %s (message %s, %d alert changes", a.Notifier, changesText(g.Notifications), a.Message.ID, n)
+			if a.Number > 1 {
+				text += fmt.Sprintf(", after %d attempts", a.Number)
 			}
+			text += ")"
+		case "retry":
+			text = fmt.Sprintf("notifying %s failed (attempt %d): %v; retrying in %s", a.Notifier, a.Number, a.Err, a.Retry)
+		default:
+			text = fmt.Sprintf("notifying %s failed, given up after attempt %d: %v", a.Notifier, a.Number, a.Err)
+		}
+		data := map[string]string{"notifier": a.Notifier, "result": result, "message": a.Message.ID,
+			"attempt": fmt.Sprint(a.Number), "changes": fmt.Sprint(n)}
+		if err := p.addTimeline(ctx, vigie.TimelineEntry{IncidentID: g.Incident.ID, Time: now, Kind: vigie.TimelineNotification,
+			Actor: a.Notifier, Text: text, AlertID: g.Notifications[0].Alert.ID, Data: data}); err != nil && ctx.Err() == nil {
+			p.log.Error("recording a delivery in the timeline", "err", err)
 		}
 	}
+}
+
+// changesText says "alert fired" for one change, "3 fired, 1 resolved" for
+// several.
+func changesText(ns []notify.Notification) string {
+	if len(ns) == 1 {
+		return "alert " + string(ns[0].Change)
+	}
+	counts := map[notify.Change]int{}
+	for _, n := range ns {
+		counts[n.Change]++
+	}
+	var s string
+	for _, c := range []notify.Change{notify.Fired, notify.Refired, notify.Escalated, notify.Resolved} {
+		if counts[c] > 0 {
+			if s != "" {
+				s += ", "
+			}
+			s += fmt.Sprintf("%d %s", counts[c], c)
+		}
+	}
+	return s
 }
 
 // ResolveStale resolves the active alerts whose last finding is older than

@@ -22,12 +22,10 @@ import (
 	"github.com/vigie/vigie/internal/alert"
 	"github.com/vigie/vigie/internal/config"
 	"github.com/vigie/vigie/internal/metrics"
-	"github.com/vigie/vigie/internal/notify"
-	"github.com/vigie/vigie/internal/notify/lognotify"
+	"github.com/vigie/vigie/internal/notify/setup"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/store/sqlite"
 	"github.com/vigie/vigie/internal/ui"
-	"github.com/vigie/vigie/internal/vigie"
 )
 
 // Options configure an App.
@@ -116,20 +114,16 @@ func New(ctx context.Context, o Options) (*App, error) {
 		reloads: m.CounterVec(prometheus.CounterOpts{Name: "vigie_config_reloads_total",
 			Help: "Configuration reloads, by result (ok, error)."}, "result"),
 	}
-	a.pipeline = alert.New(alert.Options{
-		Store: db, Notifiers: notifiers(cfg, o.Logger), Logger: o.Logger, Metrics: m, Now: o.Now, Node: cfg.Node,
-		ResolveAfter: cfg.Alerts.ResolveAfter, NotifyTimeout: cfg.Alerts.NotifyTimeout,
-	})
-	return a, nil
-}
-
-func notifiers(cfg *config.Config, log *slog.Logger) []notify.Notifier {
-	var out []notify.Notifier
-	if cfg.Notify.Log.Enabled {
-		min, _ := vigie.ParseSeverity(cfg.Notify.Log.MinSeverity) // validated with the config
-		out = append(out, lognotify.New(log, min))
+	built, err := setup.Build(cfg, o.Logger)
+	if err != nil {
+		db.Close()
+		return nil, err
 	}
-	return out
+	a.pipeline = alert.New(built.Options(alert.Options{
+		Store: db, Logger: o.Logger, Metrics: m, Now: o.Now, Node: cfg.Node,
+		ResolveAfter: cfg.Alerts.ResolveAfter, NotifyTimeout: cfg.Alerts.NotifyTimeout,
+	}))
+	return a, nil
 }
 
 func parseLevel(s string) slog.Level {

@@ -53,17 +53,18 @@ type Alerts struct {
 	CheckInterval time.Duration `yaml:"check_interval"`
 	// NotifyTimeout bounds one delivery by one notifier.
 	NotifyTimeout time.Duration `yaml:"notify_timeout"`
+	// Grouping tunes the grouping rules that join alerts across watches.
+	Grouping Grouping `yaml:"grouping"`
 }
 
-// Notify lists the notifiers.
-type Notify struct {
-	Log LogNotifier `yaml:"log"`
-}
-
-// LogNotifier writes alert changes to vigie's own log.
-type LogNotifier struct {
-	Enabled     bool   `yaml:"enabled"`
-	MinSeverity string `yaml:"min_severity"` // info, warning, critical
+// Grouping tunes the cross-watch grouping rules (see internal/alert).
+type Grouping struct {
+	// BlocklistWindow: a blocklisting joins the incident of a mail
+	// compromise seen at most this long before it.
+	BlocklistWindow time.Duration `yaml:"blocklist_window"`
+	// CTWindow: a certificate joins the incident of a DNS drift of its
+	// domain that is open or was resolved at most this long before.
+	CTWindow time.Duration `yaml:"ct_window"`
 }
 
 // Default returns the configuration used when no file is given, and the
@@ -80,8 +81,9 @@ func Default() *Config {
 			ResolveAfter:  time.Hour,
 			CheckInterval: time.Minute,
 			NotifyTimeout: 10 * time.Second,
+			Grouping:      Grouping{BlocklistWindow: 72 * time.Hour, CTWindow: 48 * time.Hour},
 		},
-		Notify: Notify{Log: LogNotifier{Enabled: true, MinSeverity: "info"}},
+		Notify: defaultNotify(),
 
 		Blocklist: defaultBlocklist(),
 	}

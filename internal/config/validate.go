@@ -61,7 +61,9 @@ func (cfg *Config) validate() []fieldError {
 	}
 	c.positive("alerts.check_interval", cfg.Alerts.CheckInterval)
 	c.positive("alerts.notify_timeout", cfg.Alerts.NotifyTimeout)
-	c.oneOf("notify.log.min_severity", cfg.Notify.Log.MinSeverity, "info", "warning", "critical")
+	c.positive("alerts.grouping.blocklist_window", cfg.Alerts.Grouping.BlocklistWindow)
+	c.positive("alerts.grouping.ct_window", cfg.Alerts.Grouping.CTWindow)
+	cfg.Notify.validate(c)
 	// Watch sections: one line each.
 	cfg.Blocklist.validate(c)
 	return c.errs

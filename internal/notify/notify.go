@@ -1,9 +1,13 @@
 // Package notify defines how alerts leave vigie. Each kind of notifier is a
-// sub-package implementing Notifier.
+// sub-package implementing Notifier; this package holds what they share:
+// the message, the error classes that decide retries, the text rendering
+// and the Dispatcher that batches, rate-limits and retries for one
+// notifier.
 package notify
 
 import (
 	"context"
+	"sort"
 	"time"
 
 	"github.com/vigie/vigie/internal/vigie"
@@ -28,10 +32,79 @@ type Notification struct {
 	Time     time.Time
 }
 
-// Notifier delivers notifications somewhere people read them.
+// A Message is what one notifier sends at once: every notification that
+// arrived while it waited (a storm of 751 findings is one message, not
+// 751). Its ID stays the same across retries, so receivers that
+// de-duplicate (Matrix transaction ids, webhook consumers) see one message.
+type Message struct {
+	ID            string
+	Time          time.Time
+	Notifications []Notification
+}
+
+// Notifier delivers messages somewhere people read them.
 type Notifier interface {
 	// Name identifies the notifier in logs, metrics and timelines.
 	Name() string
-	// Notify delivers one notification. It must honour ctx.
-	Notify(ctx context.Context, n Notification) error
+	// Notify delivers one message. It must honour ctx. An error wrapped by
+	// Permanent is not retried; a RetryAfterError says when to retry.
+	Notify(ctx context.Context, m *Message) error
+}
+
+// A Refresher is a notifier whose receiver forgets alerts that are not
+// sent again (Alertmanager ends an alert at its endsAt). The pipeline
+// calls Refresh every check interval with every active alert.
+type Refresher interface {
+	Notifier
+	Refresh(ctx context.Context, active []vigie.Alert) error
+}
+
+// IncidentGroup is the part of a message about one incident.
+type IncidentGroup struct {
+	Incident      vigie.Incident // zero for alerts without an incident
+	Notifications []Notification
+}
+
+// Groups splits a message by incident, in incident order, each group's
+// notifications in arrival order.
+func (m *Message) Groups() []IncidentGroup {
+	idx := map[int64]int{}
+	var out []IncidentGroup
+	for _, n := range m.Notifications {
+		id := n.Alert.IncidentID
+		i, ok := idx[id]
+		if !ok {
+			i = len(out)
+			idx[id] = i
+			out = append(out, IncidentGroup{Incident: n.Incident})
+		}
+		// The latest notification carries the freshest incident state.
+		if n.Incident.ID != 0 {
+			out[i].Incident = n.Incident
+		}
+		out[i].Notifications = append(out[i].Notifications, n)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Incident.ID < out[j].Incident.ID })
+	return out
+}
+
+// MaxSeverity is the highest severity among the message's alerts.
+func (m *Message) MaxSeverity() vigie.Severity {
+	var s vigie.Severity
+	for _, n := range m.Notifications {
+		if n.Alert.Severity > s {
+			s = n.Alert.Severity
+		}
+	}
+	return s
+}
+
+// AllResolved reports whether every notification is a resolution.
+func (m *Message) AllResolved() bool {
+	for _, n := range m.Notifications {
+		if n.Change != Resolved {
+			return false
+		}
+	}
+	return len(m.Notifications) > 0
 }

@@ -24,19 +24,22 @@ func New(log *slog.Logger, min vigie.Severity) *Notifier {
 // Name implements notify.Notifier.
 func (n *Notifier) Name() string { return "log" }
 
-// Notify implements notify.Notifier. slog quotes and escapes values, so
-// hostile text from findings cannot forge log lines.
-func (n *Notifier) Notify(ctx context.Context, no notify.Notification) error {
-	a := no.Alert
-	if a.Severity < n.min && no.Change != notify.Resolved {
-		return nil
+// Notify implements notify.Notifier: one log record per alert change, at
+// or above the minimum severity (resolutions always). slog quotes and
+// escapes values, so hostile text from findings cannot forge log lines.
+func (n *Notifier) Notify(ctx context.Context, m *notify.Message) error {
+	for _, no := range m.Notifications {
+		a := no.Alert
+		if a.Severity < n.min && no.Change != notify.Resolved {
+			continue
+		}
+		level := slog.LevelWarn
+		if no.Change == notify.Resolved {
+			level = slog.LevelInfo
+		}
+		n.log.Log(ctx, level, "alert "+string(no.Change),
+			"alert", a.ID, "incident", a.IncidentID, "watch", a.Watch, "rule", a.Rule, "subject", a.Subject,
+			"severity", a.Severity.String(), "count", a.Count, "first_seen", a.FirstSeen, "summary", a.Summary)
 	}
-	level := slog.LevelWarn
-	if no.Change == notify.Resolved {
-		level = slog.LevelInfo
-	}
-	n.log.Log(ctx, level, "alert "+string(no.Change),
-		"alert", a.ID, "incident", a.IncidentID, "watch", a.Watch, "rule", a.Rule, "subject", a.Subject,
-		"severity", a.Severity.String(), "count", a.Count, "first_seen", a.FirstSeen, "summary", a.Summary)
 	return nil
 }

@@ -16,12 +16,12 @@ func TestLogsAtOrAboveSeverity(t *testing.T) {
 	var buf bytes.Buffer
 	n := New(slog.New(slog.NewJSONHandler(&buf, nil)), vigie.SeverityWarning)
 	ctx := context.Background()
-	n.Notify(ctx, notify.Notification{Change: notify.Fired, Alert: vigie.Alert{Severity: vigie.SeverityInfo, Subject: "quiet"}})
+	n.Notify(ctx, &notify.Message{Notifications: []notify.Notification{{Change: notify.Fired, Alert: vigie.Alert{Severity: vigie.SeverityInfo, Subject: "quiet"}}}})
 	if buf.Len() != 0 {
 		t.Fatalf("info alert logged below min severity: %s", buf.String())
 	}
 	hostile := "evil\nlevel=ERROR msg=forged"
-	n.Notify(ctx, notify.Notification{Change: notify.Fired, Alert: vigie.Alert{Severity: vigie.SeverityCritical, Subject: hostile, Watch: "mail"}})
+	n.Notify(ctx, &notify.Message{Notifications: []notify.Notification{{Change: notify.Fired, Alert: vigie.Alert{Severity: vigie.SeverityCritical, Subject: hostile, Watch: "mail"}}}})
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	if len(lines) != 1 {
 		t.Fatalf("hostile subject split the log line: %q", buf.String())
