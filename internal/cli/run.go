@@ -75,6 +75,12 @@ func loadConfig(env *Env, path string) (*config.Config, int, bool) {
 }
 
 func reloadLoop(ctx context.Context, env *Env, path string, a *app.App, log *slog.Logger) {
+	// A SIGHUP that arrives while vigie starts waits until the watches run.
+	select {
+	case <-ctx.Done():
+		return
+	case <-a.Ready():
+	}
 	for {
 		select {
 		case <-ctx.Done():
