@@ -103,7 +103,9 @@ func (s *Server) ackIncident(ctx context.Context, actor string, r *http.Request,
 		return "", nil, err
 	}
 	if inc.State == vigie.IncidentResolved {
-		return "", nil, &httpError{http.StatusConflict, fmt.Sprintf("incident %d is resolved", id)}
+		msg := fmt.Sprintf("incident %d is resolved", id)
+		s.audit(ctx, actor, "incident.acknowledge", strconv.FormatInt(id, 10), "", msg)
+		return "", nil, &httpError{http.StatusConflict, msg}
 	}
 	firing, err := s.o.Store.ListAlerts(ctx, store.AlertQuery{IncidentID: id, States: []vigie.AlertState{vigie.AlertFiring}, Limit: 100000})
 	if err != nil {

@@ -52,6 +52,8 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("01-02 15:04")
 	},
 	"evidence":   sortedEvidence,
+	"list":       func(s ...string) []string { return s },
+	"slug":       func(s string) string { return strings.ReplaceAll(s, " ", "-") },
 	"pathEscape": url.PathEscape,
 	"query": func(kv ...string) string {
 		v := url.Values{}
@@ -65,7 +67,9 @@ var funcs = template.FuncMap{
 		}
 		return "?" + v.Encode()
 	},
-	"rangeNav": func(path, cur string) rangeNav { return rangeNav{Path: path, Range: cur, Ranges: []string{"hour", "day", "week"}} },
+	"rangeNav": func(path, cur string) rangeNav {
+		return rangeNav{Path: path, Range: cur, Ranges: []string{"hour", "day", "week"}}
+	},
 	"holdArgs": func(verb, account, csrf string, alertID int64, back string) holdArgs {
 		return holdArgs{Verb: verb, Account: account, CSRF: csrf, AlertID: alertID, Back: back}
 	},
