@@ -257,8 +257,12 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	// Login CSRF: the form carries a token that must match a cookie only
-	// this origin could have set.
-	tok := randomToken()
+	// this origin could have set. An existing one is kept, so that a second
+	// tab (or a stray request redirected here) does not void the first.
+	tok := s.cookie(r, "vigie_login")
+	if len(tok) != 43 {
+		tok = randomToken()
+	}
 	s.setCookie(w, "vigie_login", tok, 600)
 	s.render(w, r, status, "login", loginView{Next: safeNext(r.FormValue("next")), Error: msg}, principal{csrf: tok})
 }

@@ -86,6 +86,11 @@ var cheapArgon2 = Argon2Params{Time: 1, Memory: 1024, Threads: 1}
 
 func newFixture(t testing.TB, login bool) *fixture {
 	t.Helper()
+	return newFixtureWith(t, func(o *Options) { o.Login = login })
+}
+
+func newFixtureWith(t testing.TB, opt func(*Options)) *fixture {
+	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "v.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +99,9 @@ func newFixture(t testing.TB, login bool) *fixture {
 	c := &clock{t: time.Now().UTC()}
 	p := alert.New(alert.Options{Store: db, Now: c.Now})
 	f := &fixture{db: db, pipeline: p, mail: &recordingMail{}, clock: c}
-	f.srv = New(Options{Store: db, Gatherer: prometheus.NewRegistry(), Pipeline: p, Mail: f.mail, Login: login, Now: c.Now})
+	o := Options{Store: db, Gatherer: prometheus.NewRegistry(), Pipeline: p, Mail: f.mail, Now: c.Now}
+	opt(&o)
+	f.srv = New(o)
 	f.users = &Users{Store: db, Now: c.Now, Params: cheapArgon2}
 	return f
 }
