@@ -273,7 +273,7 @@ func TestResponsiveDuringFlood(t *testing.T) {
 	f := newFixture(t, false)
 	ts := httptest.NewServer(f.srv.Handler())
 	defer ts.Close()
-	const before = 3000
+	const before = 1000
 	for i := range before {
 		f.emit(t, vigie.Finding{Watch: "mail", Rule: "flood", Subject: fmt.Sprintf("early%06d@example.net", i), Group: "flood",
 			Severity: vigie.SeverityWarning, Summary: "flood", Evidence: map[string]string{"n": fmt.Sprint(i)}})
