@@ -59,6 +59,9 @@ type GraphLine struct {
 	Last    float64      `json:"last"`
 	Class   string       `json:"-"`
 	SVG     string       `json:"-"` // "x,y x,y ..." for <polyline points>
+	// LastX and LastY mark the newest point (a lone point has no line).
+	LastX, LastY float64 `json:"-"`
+	LastText     string  `json:"-"`
 }
 
 // GraphPoint is the highest value seen in one bucket.
@@ -147,10 +150,12 @@ func (g *Graph) layout() {
 				b.WriteByte(' ')
 			}
 			fmt.Fprintf(&b, "%.1f,%.1f", x, y)
+			l.LastX, l.LastY = math.Round(x*10)/10, math.Round(y*10)/10
 		}
 		l.SVG = b.String()
 		if n := len(l.Points); n > 0 {
 			l.Last = l.Points[n-1].Value
+			l.LastText = humanNumber(l.Last)
 		}
 	}
 	g.YTicks = nil

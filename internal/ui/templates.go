@@ -49,9 +49,10 @@ var funcs = template.FuncMap{
 		if t.IsZero() {
 			return "-"
 		}
-		return t.UTC().Format("01-02 15:04")
+		return t.UTC().Format("01-02 15:04Z")
 	},
 	"evidence":   sortedEvidence,
+	"account":    mailAccount,
 	"list":       func(s ...string) []string { return s },
 	"slug":       func(s string) string { return strings.ReplaceAll(s, " ", "-") },
 	"pathEscape": url.PathEscape,

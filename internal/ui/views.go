@@ -458,7 +458,14 @@ func (s *Server) watchData(r *http.Request) (any, error) {
 	}
 	switch name {
 	case "mail":
-		v.Mail = &mailPanel{Available: s.o.Mail != nil, Held: []string{}, Accounts: busiestSubjects(alerts, 20)}
+		v.Mail = &mailPanel{Available: s.o.Mail != nil, Held: []string{}, Accounts: []string{}}
+		seen := map[string]bool{}
+		for _, a := range v.Alerts {
+			if acc := mailAccount(a); acc != "" && !seen[acc] && len(v.Mail.Accounts) < 20 {
+				seen[acc] = true
+				v.Mail.Accounts = append(v.Mail.Accounts, acc)
+			}
+		}
 		if s.o.Mail != nil {
 			held, err := s.o.Mail.Held(ctx)
 			if err != nil {
@@ -470,6 +477,22 @@ func (s *Server) watchData(r *http.Request) (any, error) {
 		v.Matrix = blocklistMatrix(alerts)
 	}
 	return v, nil
+}
+
+// mailAccount is the account a mail alert is about, for the hold and
+// release buttons: the evidence's "account", else the subject when it is an
+// address or a login (not a queue name or an IP address). Empty: none.
+func mailAccount(a apiAlert) string {
+	if a.Watch != "mail" {
+		return ""
+	}
+	if acc := a.Evidence["account"]; acc != "" {
+		return acc
+	}
+	if strings.Contains(a.Subject, "@") {
+		return a.Subject
+	}
+	return ""
 }
 
 // busiestSubjects are the distinct subjects of alerts, most findings first.
