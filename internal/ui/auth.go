@@ -97,7 +97,7 @@ func (s *Server) guard(h http.Handler) http.Handler {
 		}
 		p, ok := s.authenticate(r)
 		if !ok {
-			if isAPI(r) || r.Method != http.MethodGet {
+			if isAPI(r) || r.Method != http.MethodGet || r.URL.Path == "/metrics" {
 				writeError(w, http.StatusUnauthorized, "log in first: POST /api/v1/login")
 				return
 			}
@@ -172,6 +172,20 @@ func (s *Server) clientIP(r *http.Request) string {
 	return host
 }
 
+// localScraper says the request comes from this machine itself, not
+// relayed by the reverse proxy.
+func (s *Server) localScraper(r *http.Request) bool {
+	if r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("Forwarded") != "" {
+		return false
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
 // errLogin is the one answer to a failed login, whichever part was wrong.
 var errLogin = errors.New("wrong user name, password or code")
 
@@ -201,7 +215,7 @@ func (s *Server) login(ctx context.Context, ip, name, password, code string) (st
 		s.audit(ctx, name, "user.login", ip, why, "refused")
 		return "", nil, &loginError{status: http.StatusUnauthorized, err: errLogin}
 	}
-	// One argon2 at a time per core at most: 64 MiB each.
+	// At most two argon2 hashes at a time: 46 MiB each.
 	select {
 	case s.hashSlots <- struct{}{}:
 	case <-ctx.Done():

@@ -190,3 +190,19 @@ func TestPasswordHash(t *testing.T) {
 		t.Error("absurd costs accepted")
 	}
 }
+
+func TestMetricsForALocalScraperOnly(t *testing.T) {
+	f := newFixtureWith(t, func(o *Options) { o.Login, o.ReverseProxy = true, true })
+	ts := httptest.NewServer(f.srv.Handler())
+	defer ts.Close()
+	c := newClient(t)
+	if r := do(t, c, "GET", ts.URL+"/metrics", "", nil); r.code != 200 {
+		t.Errorf("local scrape = %d", r.code)
+	}
+	if r := do(t, c, "GET", ts.URL+"/metrics", "", map[string]string{"X-Forwarded-For": "203.0.113.9"}); r.code != http.StatusUnauthorized {
+		t.Errorf("scrape through the proxy = %d, want 401", r.code)
+	}
+	if r := do(t, c, "GET", ts.URL+"/api/v1/alerts", "", nil); r.code != http.StatusUnauthorized {
+		t.Errorf("API from loopback without login = %d", r.code)
+	}
+}

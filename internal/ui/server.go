@@ -113,8 +113,20 @@ func (s *Server) Handler() http.Handler {
 	open.HandleFunc("POST /api/v1/login", s.apiLogin)
 
 	g := http.NewServeMux()
-	g.Handle("GET /metrics", promhttp.HandlerFor(s.o.Gatherer, promhttp.HandlerOpts{
+	metricsHandler := promhttp.HandlerFor(s.o.Gatherer, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelError),
+	})
+	g.Handle("GET /metrics", metricsHandler)
+	// A Prometheus on this machine cannot log in with a TOTP code: it may
+	// scrape without a session when it connects from loopback directly
+	// (not through the reverse proxy). The series carry no account,
+	// domain or address.
+	open.Handle("GET /metrics", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.o.Login && s.localScraper(r) {
+			metricsHandler.ServeHTTP(w, r)
+			return
+		}
+		s.guard(g).ServeHTTP(w, r)
 	}))
 	for _, p := range []struct {
 		page, path string
