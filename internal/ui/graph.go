@@ -71,8 +71,9 @@ type GraphPoint struct {
 }
 
 type graphTick struct {
-	Pos   float64
-	Label string
+	Pos    float64
+	Label  string
+	Anchor string // SVG text-anchor: the end labels stay inside the box
 }
 
 // Empty says no line has a point.
@@ -170,7 +171,14 @@ func (g *Graph) layout() {
 	}
 	for i := 0; i <= 4; i++ {
 		t := g.From.Add(time.Duration(float64(g.To.Sub(g.From)) * float64(i) / 4))
-		g.XTicks = append(g.XTicks, graphTick{Pos: gLeft + plotW*float64(i)/4, Label: t.UTC().Format(layoutFmt)})
+		anchor := "middle"
+		switch i {
+		case 0:
+			anchor = "start"
+		case 4:
+			anchor = "end"
+		}
+		g.XTicks = append(g.XTicks, graphTick{Pos: gLeft + plotW*float64(i)/4, Label: t.UTC().Format(layoutFmt), Anchor: anchor})
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -46,6 +47,9 @@ var userName = regexp.MustCompile(`^[a-z0-9][a-z0-9._@-]{0,63}$`)
 
 // Users manages the accounts in a store.
 type Users struct {
+	// mu makes the TOTP step check-and-set atomic within this process, so
+	// two logins racing with one code cannot both pass.
+	mu    sync.Mutex
 	Store store.State
 	Now   func() time.Time
 	// Params are the argon2id costs (default DefaultArgon2).
@@ -143,6 +147,8 @@ func (u *Users) ResetTOTP(ctx context.Context, name string) (User, error) {
 // useTOTPStep records step as used; false if it was already (a replay
 // racing the first use).
 func (u *Users) useTOTPStep(ctx context.Context, name string, step uint64) (bool, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	usr, err := u.Get(ctx, name)
 	if err != nil {
 		return false, err

@@ -380,6 +380,8 @@ type watchView struct {
 	Graphs   []*Graph     `json:"graphs"`
 	Mail     *mailPanel   `json:"mail,omitempty"`
 	Matrix   *matrixPanel `json:"blocklist_matrix,omitempty"`
+	Drift    []driftRow   `json:"drift,omitempty"`
+	Owners   []ownerRow   `json:"owners,omitempty"`
 }
 
 func (v watchView) title() string { return v.Title }
@@ -475,6 +477,10 @@ func (s *Server) watchData(r *http.Request) (any, error) {
 		}
 	case "blocklist":
 		v.Matrix = blocklistMatrix(alerts)
+	case "dns":
+		v.Drift = driftRows(alerts)
+	case "web":
+		v.Owners = ownerRows(alerts)
 	}
 	return v, nil
 }
@@ -554,6 +560,74 @@ func blocklistMatrix(alerts []vigie.Alert) *matrixPanel {
 		m.Targets = append(m.Targets, row)
 	}
 	return m
+}
+
+// driftRow is one record of a DNS alert whose evidence holds an expected
+// and an observed value: "expected"/"observed" (the record named by
+// evidence "record", else the rule) or "<TYPE> expected"/"<TYPE> observed".
+type driftRow struct {
+	AlertID  int64  `json:"alert_id"`
+	Domain   string `json:"domain"`
+	Record   string `json:"record"`
+	Expected string `json:"expected"`
+	Observed string `json:"observed"`
+}
+
+func driftRows(alerts []vigie.Alert) []driftRow {
+	out := []driftRow{}
+	for _, a := range alerts {
+		if exp, ok := a.Evidence["expected"]; ok {
+			rec := a.Evidence["record"]
+			if rec == "" {
+				rec = a.Rule
+			}
+			out = append(out, driftRow{AlertID: a.ID, Domain: a.Subject, Record: rec, Expected: exp, Observed: a.Evidence["observed"]})
+		}
+		var types []string
+		for k := range a.Evidence {
+			if t, ok := strings.CutSuffix(k, " expected"); ok {
+				types = append(types, t)
+			}
+		}
+		sort.Strings(types)
+		for _, t := range types {
+			out = append(out, driftRow{AlertID: a.ID, Domain: a.Subject, Record: t, Expected: a.Evidence[t+" expected"], Observed: a.Evidence[t+" observed"]})
+		}
+	}
+	return out
+}
+
+// ownerRow counts a web watch's active alerts per owner (evidence
+// "owner": the hosting account the install belongs to).
+type ownerRow struct {
+	Owner  string `json:"owner"`
+	Alerts int    `json:"active_alerts"`
+	Worst  string `json:"worst_severity"`
+}
+
+func ownerRows(alerts []vigie.Alert) []ownerRow {
+	idx := map[string]int{}
+	worst := map[string]vigie.Severity{}
+	out := []ownerRow{}
+	for _, a := range alerts {
+		o := a.Evidence["owner"]
+		if o == "" {
+			continue
+		}
+		i, ok := idx[o]
+		if !ok {
+			i = len(out)
+			idx[o] = i
+			out = append(out, ownerRow{Owner: o})
+		}
+		out[i].Alerts++
+		if a.Severity > worst[o] {
+			worst[o] = a.Severity
+			out[i].Worst = a.Severity.String()
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Alerts > out[j].Alerts })
+	return out
 }
 
 type auditView struct {
