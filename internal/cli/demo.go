@@ -63,7 +63,7 @@ configuration, runs no watch and listens on loopback only.`)
 	select {
 	case <-a.Ready():
 	case err := <-done:
-		fmt.Fprintf(env.Stderr, "vigie demo: %v\n", err)
+		fmt.Fprintf(env.Stderr, "vigie demo: %v (another address: --listen 127.0.0.1:0 picks a free port)\n", err)
 		return exitFail
 	}
 	n, err := demo.Load(ctx, a.Pipeline(), a.Store(), demo.Scenarios(), time.Now())

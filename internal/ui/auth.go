@@ -296,6 +296,7 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "cross-origin login refused", http.StatusForbidden)
 		return
 	}
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	want := s.cookie(r, "vigie_login")
 	if want == "" || subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(want)) != 1 {
 		s.renderLogin(w, r, http.StatusForbidden, "The login form expired: try again.")
