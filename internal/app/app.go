@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -44,6 +45,9 @@ type Options struct {
 	// StopTimeout bounds the whole shutdown (default 4s, under systemd's
 	// and the 5 s promise).
 	StopTimeout time.Duration
+	// Mail holds and releases an account's mail from the dashboard (nil:
+	// the buttons are disabled).
+	Mail ui.MailActions
 }
 
 // App is a running vigie.
@@ -157,8 +161,18 @@ func (a *App) Run(ctx context.Context) error {
 			return fmt.Errorf("http: %w", err)
 		}
 		a.addr = ln.Addr()
+		if cfg.HTTP.TLSCert != "" {
+			tc, err := ui.TLSConfig(cfg.HTTP.TLSCert, cfg.HTTP.TLSKey, nil)
+			if err != nil {
+				ln.Close()
+				return err
+			}
+			ln = tls.NewListener(ln, tc)
+		}
 		srv = &http.Server{
-			Handler:           ui.New(ui.Options{Store: a.store, Gatherer: a.o.Registry, Logger: a.log}).Handler(),
+			Handler: ui.New(ui.Options{Store: a.store, Gatherer: a.o.Registry, Logger: a.log, Pipeline: a.pipeline, Mail: a.o.Mail,
+				Login: cfg.HTTP.LoginRequired(), SecureCookies: cfg.HTTP.TLSCert != "" || cfg.HTTP.ReverseProxy,
+				ReverseProxy: cfg.HTTP.ReverseProxy, SessionLifetime: cfg.HTTP.SessionLifetime, Now: a.o.Now}).Handler(),
 			ReadHeaderTimeout: 5 * time.Second,
 			ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 		}
@@ -167,7 +181,7 @@ func (a *App) Run(ctx context.Context) error {
 				a.log.Error("http server stopped", "err", err)
 			}
 		}()
-		a.log.Info("http listening", "addr", ln.Addr().String())
+		a.log.Info("http listening", "addr", ln.Addr().String(), "tls", cfg.HTTP.TLSCert != "", "login", cfg.HTTP.LoginRequired())
 	}
 
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))

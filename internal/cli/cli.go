@@ -44,6 +44,7 @@ type command struct {
 // commands is the command tree. Each watch adds its group here.
 func commands() []*command {
 	return []*command{runCommand(), configCommand(), versionCommand(), incidentCommand(), notifyCommand(),
+		userCommand(), demoCommand(),
 		blocklistCommand(),
 	}
 }

@@ -27,11 +27,28 @@ type Log struct {
 	Format string `yaml:"format"` // text or json
 }
 
-// HTTP configures the API, metrics and health endpoint.
+// HTTP configures the dashboard, the API, metrics and the health endpoint.
 type HTTP struct {
-	// Listen is host:port; loopback only until authentication exists.
+	// Listen is host:port. A loopback address with no TLS and no
+	// reverse proxy serves without login; anything else requires TLS (or
+	// reverse_proxy) and logs users in with a password and a TOTP code.
 	// Empty turns the HTTP server off.
 	Listen string `yaml:"listen"`
+	// TLSCert and TLSKey are PEM files; both or neither.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+	// ReverseProxy says a TLS-terminating proxy (nginx) forwards to
+	// Listen: vigie then serves plain HTTP but requires login, sets Secure
+	// cookies and takes the client address from X-Forwarded-For.
+	ReverseProxy bool `yaml:"reverse_proxy"`
+	// SessionLifetime is how long a login lasts.
+	SessionLifetime time.Duration `yaml:"session_lifetime"`
+}
+
+// LoginRequired says whether the dashboard asks for a user, a password and
+// a TOTP code: whenever it can be reached from another machine.
+func (h HTTP) LoginRequired() bool {
+	return h.TLSCert != "" || h.ReverseProxy || checkLoopback(h.Listen) != nil
 }
 
 // Store configures where state is kept.
@@ -72,7 +89,7 @@ type Grouping struct {
 func Default() *Config {
 	return &Config{
 		Log:  Log{Level: "info", Format: "text"},
-		HTTP: HTTP{Listen: "127.0.0.1:9760"},
+		HTTP: HTTP{Listen: "127.0.0.1:9760", SessionLifetime: 12 * time.Hour},
 		Store: Store{
 			Driver:          "sqlite",
 			SampleRetention: 30 * 24 * time.Hour,

@@ -79,7 +79,7 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		want     []string // each must appear in the error text
 	}{
 		{"unknown top-level key", "log:\n  level: info\nlgo: 1\n", []string{"c.yaml:3: lgo: unknown key", "(known keys: alerts, ", ", data_dir, "}},
-		{"unknown nested key", "http:\n  listen: 127.0.0.1:1\n  tls: yes\n", []string{"c.yaml:3: http.tls: unknown key (known keys in http: listen)"}},
+		{"unknown nested key", "http:\n  listen: 127.0.0.1:1\n  tls: yes\n", []string{"c.yaml:3: http.tls: unknown key (known keys in http: listen, reverse_proxy, session_lifetime, tls_cert, tls_key)"}},
 		{"bad duration", "alerts:\n  resolve_after: soon\n", []string{"c.yaml:2: alerts.resolve_after: expected a duration", `"soon"`}},
 		{"bad bool", "notify:\n  log:\n    enabled: maybe\n", []string{"c.yaml:3: notify.log.enabled: expected true or false"}},
 		{"section as scalar", "log: loud\n", []string{"c.yaml:1: log: expected a mapping"}},
@@ -88,6 +88,9 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"all interfaces", "http:\n  listen: :9760\n", []string{"c.yaml:2: http.listen:", "not a loopback address"}},
 		{"public v6", "http:\n  listen: '[2001:db8::1]:80'\n", []string{"not a loopback address"}},
 		{"no port", "http:\n  listen: 127.0.0.1\n", []string{"c.yaml:2: http.listen: expected host:port"}},
+		{"cert without key", "http:\n  listen: 0.0.0.0:443\n  tls_cert: /c.pem\n", []string{"c.yaml:3: http.tls_cert: tls_cert and tls_key go together"}},
+		{"tls and proxy", "http:\n  tls_cert: /c\n  tls_key: /k\n  reverse_proxy: true\n", []string{"c.yaml:4: http.reverse_proxy: choose one"}},
+		{"session lifetime", "http:\n  session_lifetime: 0s\n", []string{"http.session_lifetime: expected a positive duration"}},
 		{"negative", "alerts:\n  check_interval: -1s\n", []string{"c.yaml:2: alerts.check_interval: expected a positive duration"}},
 		{"syntax", "log:\n  level: [info\n", []string{"c.yaml:", "syntax error"}},
 		{"tab indent", "log:\n\tlevel: info\n", []string{"c.yaml:2: syntax error"}},
@@ -125,6 +128,29 @@ func TestLoopbackAccepted(t *testing.T) {
 	for _, l := range []string{"127.0.0.1:0", "127.8.9.10:80", "[::1]:9760", "localhost:9760"} {
 		if err := checkLoopback(l); err != nil {
 			t.Errorf("%s: %v", l, err)
+		}
+	}
+}
+
+func TestNonLoopbackNeedsTLSOrProxy(t *testing.T) {
+	cases := []struct {
+		in    string
+		login bool
+	}{
+		{"http:\n  listen: 0.0.0.0:9760\n  tls_cert: /c.pem\n  tls_key: /k.pem\n", true},
+		{"http:\n  listen: '[2001:db8::1]:443'\n  reverse_proxy: true\n", true},
+		{"http:\n  listen: 127.0.0.1:9760\n  reverse_proxy: true\n", true},
+		{"http:\n  listen: 127.0.0.1:9760\n  tls_cert: /c.pem\n  tls_key: /k.pem\n", true},
+		{"http:\n  listen: 127.0.0.1:9760\n", false},
+	}
+	for _, c := range cases {
+		cfg, err := Parse("c.yaml", []byte(c.in))
+		if err != nil {
+			t.Errorf("%q: %v", c.in, err)
+			continue
+		}
+		if got := cfg.HTTP.LoginRequired(); got != c.login {
+			t.Errorf("%q: LoginRequired = %v, want %v", c.in, got, c.login)
 		}
 	}
 }

@@ -47,11 +47,7 @@ func (cfg *Config) validate() []fieldError {
 	c := &checker{}
 	c.oneOf("log.level", cfg.Log.Level, "debug", "info", "warn", "error")
 	c.oneOf("log.format", cfg.Log.Format, "text", "json")
-	if cfg.HTTP.Listen != "" {
-		if err := checkLoopback(cfg.HTTP.Listen); err != nil {
-			c.bad("http.listen", "%v", err)
-		}
-	}
+	cfg.HTTP.validate(c)
 	if cfg.Store.Driver != "sqlite" {
 		c.bad("store.driver", "expected sqlite, got %q (this version stores to SQLite only)", cfg.Store.Driver)
 	}
@@ -69,24 +65,54 @@ func (cfg *Config) validate() []fieldError {
 	return c.errs
 }
 
-// checkLoopback refuses any address a remote machine could reach: until
-// the dashboard brings TLS and authentication, vigie's API (alerts that name
-// accounts and domains) must stay on this machine.
-func checkLoopback(listen string) error {
+// validate refuses a listen address other machines can reach unless the
+// connection is encrypted (TLS here or at a reverse proxy), because then
+// the dashboard requires a login, which must not cross the network in clear.
+func (h *HTTP) validate(c *checker) {
+	if (h.TLSCert == "") != (h.TLSKey == "") {
+		c.bad("http.tls_cert", "tls_cert and tls_key go together: set both PEM files or neither")
+	}
+	if h.TLSCert != "" && h.ReverseProxy {
+		c.bad("http.reverse_proxy", "choose one: vigie terminates TLS itself (tls_cert, tls_key) or a reverse proxy does (reverse_proxy: true)")
+	}
+	c.positive("http.session_lifetime", h.SessionLifetime)
+	if h.Listen == "" {
+		return
+	}
+	if _, _, err := splitListen(h.Listen); err != nil {
+		c.bad("http.listen", "%v", err)
+		return
+	}
+	if err := checkLoopback(h.Listen); err != nil && h.TLSCert == "" && !h.ReverseProxy {
+		c.bad("http.listen", "%v", err)
+	}
+}
+
+func splitListen(listen string) (string, string, error) {
 	host, port, err := net.SplitHostPort(listen)
 	if err != nil {
-		return fmt.Errorf("expected host:port such as 127.0.0.1:9760, got %q", listen)
+		return "", "", fmt.Errorf("expected host:port such as 127.0.0.1:9760, got %q", listen)
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+		return "", "", fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	return host, port, nil
+}
+
+// checkLoopback says whether listen is reachable from this machine only.
+func checkLoopback(listen string) error {
+	host, _, err := splitListen(listen)
+	if err != nil {
+		return err
 	}
 	if host == "localhost" {
 		return nil
 	}
 	ip, err := netip.ParseAddr(host)
 	if host == "" || err != nil || !ip.IsLoopback() {
-		return fmt.Errorf("%q is not a loopback address: vigie serves its API and metrics on 127.0.0.1 or [::1] only, "+
-			"because it has no TLS or login yet; put a reverse proxy with TLS and authentication in front to reach it from elsewhere", listen)
+		return fmt.Errorf("%q is not a loopback address: other machines can reach it, so vigie requires TLS and a login there; "+
+			"set http.tls_cert and http.tls_key, or put a TLS reverse proxy in front and set http.reverse_proxy: true "+
+			"(then add users with 'vigie user add'), or listen on 127.0.0.1", listen)
 	}
 	return nil
 }

@@ -1,59 +1,197 @@
-// Package ui serves vigie over HTTP: the health check, Prometheus metrics
-// and the JSON API (the dashboard pages join them later).
+// Package ui serves vigie over HTTP: the dashboard pages (server-rendered
+// from embedded templates), the JSON API behind the same authentication,
+// Prometheus metrics and the health check.
 package ui
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/vigie/vigie/internal/alert"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/vigie"
 )
+
+// Pipeline is what the dashboard needs of the alert pipeline
+// (*alert.Pipeline): resolving goes through Emit, like a watch's own
+// "resolved" finding, so incidents and timelines stay consistent.
+type Pipeline interface {
+	Emit(ctx context.Context, f vigie.Finding) error
+	Acknowledge(ctx context.Context, alertID int64, actor string) (vigie.Alert, error)
+	AcknowledgeIncident(ctx context.Context, id int64, actor string) (vigie.Incident, error)
+	ResolveIncident(ctx context.Context, id int64, actor, note string) (vigie.Incident, error)
+	AddNote(ctx context.Context, id int64, actor, text string) error
+	RecordAction(ctx context.Context, a alert.Action) (int64, error)
+}
+
+// MailActions holds and releases the queued mail of one account (the
+// policy and mail watches implement it; the app wires it). Nil: the mail
+// page shows the buttons disabled.
+type MailActions interface {
+	Hold(ctx context.Context, account string) error
+	Release(ctx context.Context, account string) error
+	// Held lists the accounts whose mail is held or suspended.
+	Held(ctx context.Context) ([]string, error)
+}
 
 // Options configure a Server.
 type Options struct {
 	Store    store.Store
 	Gatherer prometheus.Gatherer
 	Logger   *slog.Logger
+	Pipeline Pipeline
+	Mail     MailActions
+	// Login requires a user, password and TOTP code (config
+	// http.LoginRequired()).
+	Login bool
+	// SecureCookies marks cookies Secure (TLS here or at the proxy).
+	SecureCookies bool
+	// ReverseProxy takes the client address from X-Forwarded-For.
+	ReverseProxy    bool
+	SessionLifetime time.Duration
+	Now             func() time.Time
+	// Watches are shown on the overview even before they report.
+	Watches []string
 }
 
 // Server holds the handlers.
 type Server struct {
-	o   Options
-	log *slog.Logger
+	o         Options
+	log       *slog.Logger
+	users     *Users
+	sessions  *sessions
+	limiter   *limiter
+	origin    *http.CrossOriginProtection
+	csrfKey   []byte
+	hashSlots chan struct{}
+	pages     map[string]*pageTemplate
 }
+
+// Login rate limit: 5 failures per address or user name lock it for 15 min.
+const (
+	loginMaxFailures = 5
+	loginWindow      = 15 * time.Minute
+)
 
 // New returns a server; mount Handler() on an http.Server.
 func New(o Options) *Server {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{o: o, log: o.Logger.With("component", "http")}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.SessionLifetime <= 0 {
+		o.SessionLifetime = 12 * time.Hour
+	}
+	if o.Watches == nil {
+		o.Watches = knownWatchNames()
+	}
+	key := make([]byte, 32)
+	rand.Read(key)
+	return &Server{
+		o: o, log: o.Logger.With("component", "http"),
+		users:     &Users{Store: o.Store, Now: o.Now},
+		sessions:  newSessions(o.SessionLifetime, o.Now),
+		limiter:   newLimiter(loginMaxFailures, loginWindow, o.Now),
+		origin:    http.NewCrossOriginProtection(),
+		csrfKey:   key,
+		hashSlots: make(chan struct{}, 2),
+		pages:     mustParsePages(),
+	}
 }
 
 // Handler routes every endpoint.
 func (s *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.o.Gatherer, promhttp.HandlerOpts{
+	open := http.NewServeMux()
+	open.HandleFunc("GET /healthz", s.healthz)
+	open.Handle("GET /static/", staticHandler())
+	open.HandleFunc("GET /login", s.loginPage)
+	open.HandleFunc("POST /login", s.loginForm)
+	open.HandleFunc("POST /api/v1/login", s.apiLogin)
+
+	g := http.NewServeMux()
+	metricsHandler := promhttp.HandlerFor(s.o.Gatherer, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelError),
+	})
+	g.Handle("GET /metrics", metricsHandler)
+	// A Prometheus on this machine cannot log in with a TOTP code: it may
+	// scrape without a session when it connects from loopback directly
+	// (not through the reverse proxy). The series carry no account,
+	// domain or address.
+	open.Handle("GET /metrics", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.o.Login && s.localScraper(r) {
+			metricsHandler.ServeHTTP(w, r)
+			return
+		}
+		s.guard(g).ServeHTTP(w, r)
 	}))
-	mux.HandleFunc("GET /api/v1/alerts", s.listAlerts)
-	return secureHeaders(mux)
+	for _, p := range []struct {
+		page, path string
+		data       dataFunc
+	}{
+		{"overview", "/", s.overviewData},
+		{"incidents", "/incidents", s.incidentsData},
+		{"incident", "/incidents/{id}", s.incidentData},
+		{"alerts", "/alerts", s.alertsData},
+		{"alert", "/alerts/{id}", s.alertData},
+		{"watch", "/watches/{name}", s.watchData},
+		{"audit", "/audit", s.auditData},
+	} {
+		pattern := p.path
+		if pattern == "/" {
+			pattern = "/{$}"
+			g.Handle("GET /api/v1/overview", s.api(p.data))
+		} else {
+			g.Handle("GET /api/v1"+p.path, s.api(p.data))
+		}
+		g.Handle("GET "+pattern, s.page(p.page, p.data))
+	}
+	g.Handle("GET /api/v1/series", s.api(s.seriesData))
+	g.HandleFunc("GET /api/v1/session", s.sessionInfo)
+	for _, a := range []struct {
+		path string
+		do   actionFunc
+	}{
+		{"/incidents/{id}/acknowledge", s.ackIncident},
+		{"/incidents/{id}/resolve", s.resolveIncident},
+		{"/incidents/{id}/note", s.noteIncident},
+		{"/alerts/{id}/acknowledge", s.ackAlert},
+		{"/mail/hold", s.mailHold},
+		{"/mail/release", s.mailRelease},
+	} {
+		g.Handle("POST "+a.path, s.action(a.do))
+		g.Handle("POST /api/v1"+a.path, s.action(a.do))
+	}
+	g.HandleFunc("POST /logout", s.logout)
+	g.HandleFunc("POST /api/v1/logout", s.logout)
+	open.Handle("/", s.guard(g))
+	return secureHeaders(open)
 }
+
+// csp allows this origin's own style sheet, script and images, nothing
+// inline: even if some text escaped escaping, it could not run.
+const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 func secureHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("X-Frame-Options", "DENY")
-		w.Header().Set("Referrer-Policy", "no-referrer")
+		w.Header().Set("Referrer-Policy", "same-origin")
+		w.Header().Set("Content-Security-Policy", csp)
+		w.Header().Set("Cross-Origin-Opener-Policy", "same-origin")
+		w.Header().Set("Cross-Origin-Resource-Policy", "same-origin")
+		if r.TLS != nil {
+			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		h.ServeHTTP(w, r)
 	})
 }
@@ -99,41 +237,6 @@ func toAPIAlert(a vigie.Alert) apiAlert {
 		State: string(a.State), Summary: a.Summary, Evidence: a.Evidence, FirstSeen: a.FirstSeen, LastSeen: a.LastSeen,
 		Count: a.Count, AckedBy: a.AckedBy, AckedAt: a.AckedAt, ResolvedAt: a.ResolvedAt, IncidentID: a.IncidentID,
 		Node: a.Node, ResolveAfter: a.ResolveAfter.Seconds()}
-}
-
-// listAlerts serves GET /api/v1/alerts?state=firing&state=acknowledged&watch=mail&limit=100.
-func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) {
-	q := store.AlertQuery{Watch: r.URL.Query().Get("watch")}
-	for _, st := range r.URL.Query()["state"] {
-		switch state := vigie.AlertState(st); state {
-		case vigie.AlertFiring, vigie.AlertAcknowledged, vigie.AlertResolved:
-			q.States = append(q.States, state)
-		case "active":
-			q.States = append(q.States, vigie.AlertFiring, vigie.AlertAcknowledged)
-		default:
-			writeError(w, http.StatusBadRequest, "state must be firing, acknowledged, resolved or active")
-			return
-		}
-	}
-	if l := r.URL.Query().Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 10000 {
-			writeError(w, http.StatusBadRequest, "limit must be a number from 1 to 10000")
-			return
-		}
-		q.Limit = n
-	}
-	alerts, err := s.o.Store.ListAlerts(r.Context(), q)
-	if err != nil {
-		s.log.Error("listing alerts", "err", err)
-		writeError(w, http.StatusInternalServerError, "cannot read alerts from the store")
-		return
-	}
-	out := make([]apiAlert, 0, len(alerts))
-	for _, a := range alerts {
-		out = append(out, toAPIAlert(a))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"alerts": out})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -1,0 +1,61 @@
+package ui
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/vigie/vigie/internal/demo"
+)
+
+// BenchmarkPage renders the pages over the demo's four incidents (800
+// findings, 752 alerts in the hijack incident, a week of graph points).
+func BenchmarkPage(b *testing.B) {
+	f := newFixture(b, false)
+	if _, err := demo.Load(context.Background(), f.pipeline, f.db, demo.Scenarios(), f.clock.Now()); err != nil {
+		b.Fatal(err)
+	}
+	ts := httptest.NewServer(f.srv.Handler())
+	defer ts.Close()
+	for _, p := range []struct{ name, path string }{
+		{"overview-day", "/"},
+		{"overview-week", "/?range=week"},
+		{"incident-751-domains", "/incidents/3"},
+		{"watch-mail-week", "/watches/mail?range=week"},
+		{"watch-dns", "/watches/dns"},
+		{"api-overview", "/api/v1/overview"},
+	} {
+		b.Run(p.name, func(b *testing.B) {
+			var bytes int64
+			for b.Loop() {
+				resp, err := http.Get(ts.URL + p.path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n, _ := io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					b.Fatalf("%s = %d", p.path, resp.StatusCode)
+				}
+				bytes = n
+			}
+			b.ReportMetric(float64(bytes), "bytes/page")
+		})
+	}
+}
+
+// BenchmarkPasswordCheck is the CPU one login costs with the production
+// argon2id parameters (DefaultArgon2, 46 MiB).
+func BenchmarkPasswordCheck(b *testing.B) {
+	h, err := (&Users{Params: DefaultArgon2}).hash("correct horse battery")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if !checkPassword(h, "correct horse battery") {
+			b.Fatal("refused")
+		}
+	}
+}

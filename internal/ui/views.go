@@ -1,0 +1,674 @@
+package ui
+
+import (
+	"context"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigie/vigie/internal/store"
+	"github.com/vigie/vigie/internal/vigie"
+)
+
+// Every page reads bounded queries (a limit on each list), so a watch
+// flooding findings makes lists longer in the store, not pages slower.
+const (
+	listLimit       = 200
+	overviewLimit   = 50
+	findingsLimit   = 100
+	timelineShown   = 500
+	activeScanLimit = 5000
+)
+
+type apiIncident struct {
+	ID         int64     `json:"id"`
+	Key        string    `json:"key"`
+	Title      string    `json:"title"`
+	Severity   string    `json:"severity"`
+	State      string    `json:"state"`
+	OpenedAt   time.Time `json:"opened_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	AckedBy    string    `json:"acked_by,omitempty"`
+	AckedAt    time.Time `json:"acked_at,omitzero"`
+	ResolvedAt time.Time `json:"resolved_at,omitzero"`
+}
+
+func toAPIIncident(in vigie.Incident) apiIncident {
+	return apiIncident{ID: in.ID, Key: in.Key, Title: in.Title, Severity: in.Severity.String(), State: string(in.State),
+		OpenedAt: in.OpenedAt, UpdatedAt: in.UpdatedAt, AckedBy: in.AckedBy, AckedAt: in.AckedAt, ResolvedAt: in.ResolvedAt}
+}
+
+type apiTimeline struct {
+	Time    time.Time         `json:"time"`
+	Kind    string            `json:"kind"`
+	Actor   string            `json:"actor"`
+	Text    string            `json:"text"`
+	AlertID int64             `json:"alert_id,omitempty"`
+	Data    map[string]string `json:"data,omitempty"`
+}
+
+type apiFinding struct {
+	ID       int64             `json:"id"`
+	AlertID  int64             `json:"alert_id"`
+	Watch    string            `json:"watch"`
+	Rule     string            `json:"rule"`
+	Subject  string            `json:"subject"`
+	Severity string            `json:"severity,omitempty"`
+	Time     time.Time         `json:"time"`
+	Summary  string            `json:"summary"`
+	Evidence map[string]string `json:"evidence,omitempty"`
+	Resolved bool              `json:"resolved,omitempty"`
+	Node     string            `json:"node,omitempty"`
+}
+
+func toAPIFinding(f store.StoredFinding) apiFinding {
+	sev := ""
+	if f.Severity.Valid() {
+		sev = f.Severity.String()
+	}
+	return apiFinding{ID: f.ID, AlertID: f.AlertID, Watch: f.Watch, Rule: f.Rule, Subject: f.Subject, Severity: sev,
+		Time: f.Time, Summary: f.Summary, Evidence: f.Evidence, Resolved: f.Resolved, Node: f.Node}
+}
+
+type apiAudit struct {
+	Time   time.Time `json:"time"`
+	Actor  string    `json:"actor"`
+	Action string    `json:"action"`
+	Target string    `json:"target,omitempty"`
+	Detail string    `json:"detail,omitempty"`
+	Result string    `json:"result"`
+}
+
+// watchHealth is one watch's line on the overview.
+type watchHealth struct {
+	Name   string `json:"name"`
+	Status string `json:"status"` // up, restarting, not running
+	Active int    `json:"active_alerts"`
+	// More says Active stopped counting at the scan limit.
+	More bool `json:"active_alerts_capped,omitempty"`
+}
+
+type overviewView struct {
+	Incidents []apiIncident  `json:"open_incidents"`
+	Watches   []watchHealth  `json:"watches"`
+	Queue     *Graph         `json:"mail_queue"`
+	Range     string         `json:"range"`
+	Counts    map[string]int `json:"alert_counts"`
+}
+
+func (overviewView) title() string { return "Overview" }
+
+func (s *Server) overviewData(r *http.Request) (any, error) {
+	ctx := r.Context()
+	rng, span, err := parseRange(r.URL.Query().Get("range"))
+	if err != nil {
+		return nil, err
+	}
+	ins, err := s.o.Store.ListIncidents(ctx, store.IncidentQuery{States: []vigie.IncidentState{vigie.IncidentOpen, vigie.IncidentAcknowledged}, Limit: overviewLimit})
+	if err != nil {
+		return nil, err
+	}
+	v := overviewView{Range: rng, Counts: map[string]int{}}
+	for _, in := range ins {
+		v.Incidents = append(v.Incidents, toAPIIncident(in))
+	}
+	if v.Watches, err = s.health(ctx); err != nil {
+		return nil, err
+	}
+	for _, w := range v.Watches {
+		v.Counts[w.Name] = w.Active
+	}
+	if v.Queue, err = s.graph(ctx, queueSeries, nil, rng, span); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// health joins the vigie_watch_up gauge (what runs) with the active
+// alerts (what they found).
+func (s *Server) health(ctx context.Context) ([]watchHealth, error) {
+	up := map[string]float64{}
+	if s.o.Gatherer != nil {
+		mfs, err := s.o.Gatherer.Gather()
+		if err == nil {
+			for _, mf := range mfs {
+				if mf.GetName() != "vigie_watch_up" {
+					continue
+				}
+				for _, m := range mf.GetMetric() {
+					for _, l := range m.GetLabel() {
+						if l.GetName() == "watch" {
+							up[l.GetValue()] = m.GetGauge().GetValue()
+						}
+					}
+				}
+			}
+		}
+	}
+	active, err := s.o.Store.ListAlerts(ctx, store.AlertQuery{States: []vigie.AlertState{vigie.AlertFiring, vigie.AlertAcknowledged}, Limit: activeScanLimit})
+	if err != nil {
+		return nil, err
+	}
+	count := map[string]int{}
+	for _, a := range active {
+		count[a.Watch]++
+	}
+	names := map[string]bool{}
+	var order []string
+	add := func(n string) {
+		if !names[n] {
+			names[n] = true
+			order = append(order, n)
+		}
+	}
+	for _, n := range s.o.Watches {
+		add(n)
+	}
+	var extra []string
+	for n := range up {
+		extra = append(extra, n)
+	}
+	for n := range count {
+		extra = append(extra, n)
+	}
+	sort.Strings(extra)
+	for _, n := range extra {
+		add(n)
+	}
+	out := make([]watchHealth, 0, len(order))
+	for _, n := range order {
+		h := watchHealth{Name: n, Status: "not running", Active: count[n], More: len(active) >= activeScanLimit}
+		if v, ok := up[n]; ok {
+			h.Status = "restarting"
+			if v >= 1 {
+				h.Status = "up"
+			}
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+// graph reads one series over the range; subjects nil means def's own.
+func (s *Server) graph(ctx context.Context, def seriesDef, subjects []string, rng string, span time.Duration) (*Graph, error) {
+	to := s.o.Now().UTC()
+	from := to.Add(-span)
+	g := &Graph{Title: def.Title, Series: def.Series, Unit: def.Unit, Range: rng, From: from, To: to}
+	if subjects == nil {
+		subjects = def.Subjects
+	}
+	for _, sub := range subjects {
+		samples, err := s.o.Store.Samples(ctx, def.Series, sub, from, to)
+		if err != nil {
+			return nil, err
+		}
+		if len(samples) == 0 {
+			continue
+		}
+		g.Lines = append(g.Lines, GraphLine{Subject: sub, Points: downsample(samples, from, to)})
+		if len(g.Lines) == maxLinesInGraph {
+			break
+		}
+	}
+	g.layout()
+	return g, nil
+}
+
+type incidentsView struct {
+	State     string        `json:"state"`
+	Incidents []apiIncident `json:"incidents"`
+}
+
+func (incidentsView) title() string { return "Incidents" }
+
+func (s *Server) incidentsData(r *http.Request) (any, error) {
+	q := store.IncidentQuery{Limit: listLimit}
+	st := r.URL.Query().Get("state")
+	switch st {
+	case "", "active":
+		st = "active"
+		q.States = []vigie.IncidentState{vigie.IncidentOpen, vigie.IncidentAcknowledged}
+	case "open", "acknowledged", "resolved":
+		q.States = []vigie.IncidentState{vigie.IncidentState(st)}
+	case "all":
+	default:
+		return nil, badRequest("state must be active, open, acknowledged, resolved or all")
+	}
+	ins, err := s.o.Store.ListIncidents(r.Context(), q)
+	if err != nil {
+		return nil, err
+	}
+	v := incidentsView{State: st, Incidents: []apiIncident{}}
+	for _, in := range ins {
+		v.Incidents = append(v.Incidents, toAPIIncident(in))
+	}
+	return v, nil
+}
+
+type incidentView struct {
+	Incident apiIncident   `json:"incident"`
+	Alerts   []apiAlert    `json:"alerts"`
+	Timeline []apiTimeline `json:"timeline"`
+	// TimelineCut says older entries were left out.
+	TimelineCut int  `json:"timeline_omitted,omitempty"`
+	MailActions bool `json:"-"`
+}
+
+func (v incidentView) title() string { return "Incident " + strconv.FormatInt(v.Incident.ID, 10) }
+
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, badRequest("the id must be a positive number")
+	}
+	return id, nil
+}
+
+func (s *Server) incidentData(r *http.Request) (any, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	in, err := s.o.Store.Incident(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	alerts, err := s.o.Store.ListAlerts(ctx, store.AlertQuery{IncidentID: id, Limit: listLimit})
+	if err != nil {
+		return nil, err
+	}
+	tl, err := s.o.Store.Timeline(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	v := incidentView{Incident: toAPIIncident(in), Alerts: []apiAlert{}, MailActions: s.o.Mail != nil}
+	for _, a := range alerts {
+		v.Alerts = append(v.Alerts, toAPIAlert(a))
+	}
+	if len(tl) > timelineShown {
+		v.TimelineCut = len(tl) - timelineShown
+		tl = tl[len(tl)-timelineShown:]
+	}
+	for _, e := range tl {
+		v.Timeline = append(v.Timeline, apiTimeline{Time: e.Time, Kind: string(e.Kind), Actor: e.Actor, Text: e.Text, AlertID: e.AlertID, Data: e.Data})
+	}
+	return v, nil
+}
+
+type alertsView struct {
+	States []string   `json:"states,omitempty"`
+	Watch  string     `json:"watch,omitempty"`
+	Alerts []apiAlert `json:"alerts"`
+}
+
+func (alertsView) title() string { return "Alerts" }
+
+// alertsData serves /alerts and GET /api/v1/alerts?state=firing&state=acknowledged&watch=mail&limit=100.
+func (s *Server) alertsData(r *http.Request) (any, error) {
+	qv := r.URL.Query()
+	q := store.AlertQuery{Watch: qv.Get("watch"), Limit: listLimit}
+	v := alertsView{Watch: q.Watch, Alerts: []apiAlert{}}
+	for _, st := range qv["state"] {
+		switch state := vigie.AlertState(st); state {
+		case vigie.AlertFiring, vigie.AlertAcknowledged, vigie.AlertResolved:
+			q.States = append(q.States, state)
+		case "active":
+			q.States = append(q.States, vigie.AlertFiring, vigie.AlertAcknowledged)
+		case "":
+		default:
+			return nil, badRequest("state must be firing, acknowledged, resolved or active")
+		}
+		if st != "" {
+			v.States = append(v.States, st)
+		}
+	}
+	if l := qv.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 10000 {
+			return nil, badRequest("limit must be a number from 1 to 10000")
+		}
+		q.Limit = n
+	}
+	alerts, err := s.o.Store.ListAlerts(r.Context(), q)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range alerts {
+		v.Alerts = append(v.Alerts, toAPIAlert(a))
+	}
+	return v, nil
+}
+
+type alertView struct {
+	Alert       apiAlert     `json:"alert"`
+	Findings    []apiFinding `json:"findings"`
+	MailActions bool         `json:"-"`
+}
+
+func (v alertView) title() string { return "Alert " + strconv.FormatInt(v.Alert.ID, 10) }
+
+func (s *Server) alertData(r *http.Request) (any, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.o.Store.Alert(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	fs, err := s.o.Store.ListFindings(r.Context(), store.FindingQuery{AlertID: id, Limit: findingsLimit})
+	if err != nil {
+		return nil, err
+	}
+	v := alertView{Alert: toAPIAlert(a), Findings: []apiFinding{}, MailActions: s.o.Mail != nil && a.Watch == "mail"}
+	for _, f := range fs {
+		v.Findings = append(v.Findings, toAPIFinding(f))
+	}
+	return v, nil
+}
+
+type watchView struct {
+	Name     string       `json:"name"`
+	Title    string       `json:"title"`
+	Health   watchHealth  `json:"health"`
+	Range    string       `json:"range"`
+	Alerts   []apiAlert   `json:"active_alerts"`
+	Findings []apiFinding `json:"recent_findings"`
+	Graphs   []*Graph     `json:"graphs"`
+	Mail     *mailPanel   `json:"mail,omitempty"`
+	Matrix   *matrixPanel `json:"blocklist_matrix,omitempty"`
+	Drift    []driftRow   `json:"drift,omitempty"`
+	Owners   []ownerRow   `json:"owners,omitempty"`
+}
+
+func (v watchView) title() string { return v.Title }
+
+// mailPanel is the mail page's own part: hold and release.
+type mailPanel struct {
+	Available bool     `json:"actions_available"`
+	Held      []string `json:"held_accounts"`
+	HeldError string   `json:"held_error,omitempty"`
+	// Accounts are the subjects of the active mail alerts, to act on.
+	Accounts []string `json:"alert_accounts"`
+}
+
+// matrixPanel is the blocklist page's targets x zones grid, from the
+// active blocklist alerts (key vigie.BlocklistKey(target, zone)).
+type matrixPanel struct {
+	Zones   []string    `json:"zones"`
+	Targets []matrixRow `json:"targets"`
+}
+
+type matrixRow struct {
+	Target string   `json:"target"`
+	Listed []string `json:"listed_in"`
+	Cells  []bool   `json:"-"`
+}
+
+func (s *Server) watchData(r *http.Request) (any, error) {
+	name := r.PathValue("name")
+	rng, span, err := parseRange(r.URL.Query().Get("range"))
+	if err != nil {
+		return nil, err
+	}
+	if len(name) > 64 {
+		return nil, badRequest("watch name too long")
+	}
+	ctx := r.Context()
+	def := findWatchDef(name)
+	v := watchView{Name: name, Title: def.Title, Range: rng, Alerts: []apiAlert{}, Findings: []apiFinding{}, Graphs: []*Graph{}}
+	hs, err := s.health(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v.Health = watchHealth{Name: name, Status: "not running"}
+	for _, h := range hs {
+		if h.Name == name {
+			v.Health = h
+		}
+	}
+	alerts, err := s.o.Store.ListAlerts(ctx, store.AlertQuery{Watch: name, States: []vigie.AlertState{vigie.AlertFiring, vigie.AlertAcknowledged}, Limit: listLimit})
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range alerts {
+		v.Alerts = append(v.Alerts, toAPIAlert(a))
+	}
+	fs, err := s.o.Store.ListFindings(ctx, store.FindingQuery{Watch: name, Limit: findingsLimit})
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range fs {
+		v.Findings = append(v.Findings, toAPIFinding(f))
+	}
+	busiest := busiestSubjects(alerts, perSubjectLines)
+	for _, sd := range def.Series {
+		subjects := sd.Subjects
+		if subjects == nil {
+			subjects = busiest
+		}
+		g, err := s.graph(ctx, sd, subjects, rng, span)
+		if err != nil {
+			return nil, err
+		}
+		if !g.Empty() {
+			v.Graphs = append(v.Graphs, g)
+		}
+	}
+	switch name {
+	case "mail":
+		v.Mail = &mailPanel{Available: s.o.Mail != nil, Held: []string{}, Accounts: []string{}}
+		seen := map[string]bool{}
+		for _, a := range v.Alerts {
+			if acc := mailAccount(a); acc != "" && !seen[acc] && len(v.Mail.Accounts) < 20 {
+				seen[acc] = true
+				v.Mail.Accounts = append(v.Mail.Accounts, acc)
+			}
+		}
+		if s.o.Mail != nil {
+			held, err := s.o.Mail.Held(ctx)
+			if err != nil {
+				v.Mail.HeldError = err.Error()
+			}
+			v.Mail.Held = append(v.Mail.Held, held...)
+		}
+	case "blocklist":
+		v.Matrix = blocklistMatrix(alerts)
+	case "dns":
+		v.Drift = driftRows(alerts)
+	case "web":
+		v.Owners = ownerRows(alerts)
+	}
+	return v, nil
+}
+
+// mailAccount is the account a mail alert is about, for the hold and
+// release buttons: the evidence's "account", else the subject when it is an
+// address or a login (not a queue name or an IP address). Empty: none.
+func mailAccount(a apiAlert) string {
+	if a.Watch != "mail" {
+		return ""
+	}
+	if acc := a.Evidence["account"]; acc != "" {
+		return acc
+	}
+	if strings.Contains(a.Subject, "@") {
+		return a.Subject
+	}
+	return ""
+}
+
+// busiestSubjects are the distinct subjects of alerts, most findings first.
+func busiestSubjects(alerts []vigie.Alert, n int) []string {
+	sorted := append([]vigie.Alert(nil), alerts...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Count > sorted[j].Count })
+	seen := map[string]bool{}
+	out := []string{}
+	for _, a := range sorted {
+		if a.Subject == "" || seen[a.Subject] {
+			continue
+		}
+		seen[a.Subject] = true
+		out = append(out, a.Subject)
+		if len(out) == n {
+			break
+		}
+	}
+	return out
+}
+
+func blocklistMatrix(alerts []vigie.Alert) *matrixPanel {
+	m := &matrixPanel{Zones: []string{}, Targets: []matrixRow{}}
+	zones := map[string]bool{}
+	listed := map[string]map[string]bool{}
+	for _, a := range alerts {
+		target, zone := a.Subject, a.Evidence["zone"]
+		if rest, ok := strings.CutPrefix(a.Key, "blocklist/"); ok && zone == "" {
+			if i := strings.LastIndex(rest, "/"); i > 0 {
+				target, zone = rest[:i], rest[i+1:]
+			}
+		}
+		if zone == "" {
+			continue
+		}
+		zones[zone] = true
+		if listed[target] == nil {
+			listed[target] = map[string]bool{}
+		}
+		listed[target][zone] = true
+	}
+	for z := range zones {
+		m.Zones = append(m.Zones, z)
+	}
+	sort.Strings(m.Zones)
+	var targets []string
+	for t := range listed {
+		targets = append(targets, t)
+	}
+	sort.Strings(targets)
+	for _, t := range targets {
+		row := matrixRow{Target: t, Listed: []string{}}
+		for _, z := range m.Zones {
+			row.Cells = append(row.Cells, listed[t][z])
+			if listed[t][z] {
+				row.Listed = append(row.Listed, z)
+			}
+		}
+		m.Targets = append(m.Targets, row)
+	}
+	return m
+}
+
+// driftRow is one record of a DNS alert whose evidence holds an expected
+// and an observed value: "expected"/"observed" (the record named by
+// evidence "record", else the rule) or "<TYPE> expected"/"<TYPE> observed".
+type driftRow struct {
+	AlertID  int64  `json:"alert_id"`
+	Domain   string `json:"domain"`
+	Record   string `json:"record"`
+	Expected string `json:"expected"`
+	Observed string `json:"observed"`
+}
+
+func driftRows(alerts []vigie.Alert) []driftRow {
+	out := []driftRow{}
+	for _, a := range alerts {
+		if exp, ok := a.Evidence["expected"]; ok {
+			rec := a.Evidence["record"]
+			if rec == "" {
+				rec = a.Rule
+			}
+			out = append(out, driftRow{AlertID: a.ID, Domain: a.Subject, Record: rec, Expected: exp, Observed: a.Evidence["observed"]})
+		}
+		var types []string
+		for k := range a.Evidence {
+			if t, ok := strings.CutSuffix(k, " expected"); ok {
+				types = append(types, t)
+			}
+		}
+		sort.Strings(types)
+		for _, t := range types {
+			out = append(out, driftRow{AlertID: a.ID, Domain: a.Subject, Record: t, Expected: a.Evidence[t+" expected"], Observed: a.Evidence[t+" observed"]})
+		}
+	}
+	return out
+}
+
+// ownerRow counts a web watch's active alerts per owner (evidence
+// "owner": the hosting account the install belongs to).
+type ownerRow struct {
+	Owner  string `json:"owner"`
+	Alerts int    `json:"active_alerts"`
+	Worst  string `json:"worst_severity"`
+}
+
+func ownerRows(alerts []vigie.Alert) []ownerRow {
+	idx := map[string]int{}
+	worst := map[string]vigie.Severity{}
+	out := []ownerRow{}
+	for _, a := range alerts {
+		o := a.Evidence["owner"]
+		if o == "" {
+			continue
+		}
+		i, ok := idx[o]
+		if !ok {
+			i = len(out)
+			idx[o] = i
+			out = append(out, ownerRow{Owner: o})
+		}
+		out[i].Alerts++
+		if a.Severity > worst[o] {
+			worst[o] = a.Severity
+			out[i].Worst = a.Severity.String()
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Alerts > out[j].Alerts })
+	return out
+}
+
+type auditView struct {
+	Actor   string     `json:"actor,omitempty"`
+	Action  string     `json:"action,omitempty"`
+	Entries []apiAudit `json:"entries"`
+}
+
+func (auditView) title() string { return "Audit log" }
+
+func (s *Server) auditData(r *http.Request) (any, error) {
+	q := store.AuditQuery{Actor: r.URL.Query().Get("actor"), Action: r.URL.Query().Get("action"), Limit: listLimit}
+	es, err := s.o.Store.ListAudit(r.Context(), q)
+	if err != nil {
+		return nil, err
+	}
+	v := auditView{Actor: q.Actor, Action: q.Action, Entries: []apiAudit{}}
+	for _, e := range es {
+		v.Entries = append(v.Entries, apiAudit{Time: e.Time, Actor: e.Actor, Action: e.Action, Target: e.Target, Detail: e.Detail, Result: e.Result})
+	}
+	return v, nil
+}
+
+// seriesData serves GET /api/v1/series?series=mail_queue&subject=deferred&range=day
+// (subject may repeat).
+func (s *Server) seriesData(r *http.Request) (any, error) {
+	q := r.URL.Query()
+	name := q.Get("series")
+	if name == "" {
+		return nil, badRequest("series is required, e.g. ?series=mail_queue&subject=deferred&range=day")
+	}
+	rng, span, err := parseRange(q.Get("range"))
+	if err != nil {
+		return nil, err
+	}
+	subjects := q["subject"]
+	if len(subjects) == 0 {
+		subjects = []string{""}
+	}
+	if len(subjects) > maxLinesInGraph {
+		return nil, badRequest("at most %d subjects", maxLinesInGraph)
+	}
+	return s.graph(r.Context(), seriesDef{Series: name, Title: name}, subjects, rng, span)
+}
