@@ -230,4 +230,3 @@ func TestHelpAndUsage(t *testing.T) {
 		t.Errorf("version: %d %q", code, out)
 	}
 }
-

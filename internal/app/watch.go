@@ -25,7 +25,7 @@ type Deps struct {
 	DataDir string
 	Store   store.Store
 	Sink    alert.Sink
-	Logger  *slog.Logger // already carries component=<watch>
+	Logger  *slog.Logger // add .With("component", "<watch>") in the builder
 	Metrics *metrics.Factory
 	Now     func() time.Time
 }
