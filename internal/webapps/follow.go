@@ -22,6 +22,8 @@ type follower struct {
 	cur   Cursor
 	buf   []byte
 	carry []byte
+	// fromStart: the file appeared after the follower started.
+	fromStart bool
 }
 
 // Cursor is where a follower is in a file.
@@ -58,7 +60,7 @@ func (fw *follower) open(saved *Cursor) error {
 	}
 	fw.f = f
 	fw.cur = Cursor{Inode: inodeOf(fi), Offset: fi.Size()}
-	if saved != nil && saved.Inode == fw.cur.Inode && saved.Offset <= fi.Size() {
+	if saved != nil && (saved.Inode == fw.cur.Inode || fw.fromStart) && saved.Offset <= fi.Size() {
 		fw.cur.Offset = saved.Offset
 	}
 	_, err = f.Seek(fw.cur.Offset, io.SeekStart)
@@ -73,13 +75,15 @@ func (fw *follower) run(ctx context.Context, saved *Cursor, line func([]byte), s
 			if !errors.Is(err, os.ErrNotExist) {
 				return err
 			}
-			// Not there yet: wait for it.
+			// Not there yet: wait for it, then read it from the start,
+			// since every line in it is new.
 			select {
 			case <-ctx.Done():
 				return nil
 			case <-time.After(fw.poll):
 			}
-			saved = nil
+			saved = &Cursor{Offset: 0}
+			fw.fromStart = true
 			continue
 		}
 	}
