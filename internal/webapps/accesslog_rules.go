@@ -100,6 +100,15 @@ var secretStems = []string{
 	"settings.inc.php", "config.ini.php", "localconfiguration.php", "database.yml", ".env",
 }
 
+// dottedStems are the stems with a leading dot (editor swap files).
+var dottedStems = func() []string {
+	out := make([]string, len(secretStems))
+	for i, s := range secretStems {
+		out[i] = "." + s
+	}
+	return out
+}()
+
 // backupSuffixes are what editors, admins and backup tools leave behind.
 var backupSuffixes = []string{
 	"", ".bak", ".old", ".orig", ".save", ".swp", ".swo", "~", ".txt", ".backup", ".copy", ".tmp",
@@ -123,10 +132,10 @@ func isConfigProbe(path, base []byte) bool {
 		low[i] = c
 	}
 	b := string(low[:len(base)]) // no allocation: compared, never kept
-	for _, stem := range secretStems {
+	for i, stem := range secretStems {
 		rest, ok := cutPrefix(b, stem)
 		if !ok {
-			rest, ok = cutPrefix(b, "."+stem) // vim: .wp-config.php.swp
+			rest, ok = cutPrefix(b, dottedStems[i]) // vim: .wp-config.php.swp
 		}
 		if !ok {
 			continue
