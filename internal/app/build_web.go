@@ -41,18 +41,12 @@ func buildWeb(d Deps) ([]Watch, error) {
 	if _, err := webapps.LoadData(dataPath); err != nil {
 		return nil, err
 	}
-	b := c.Buckets
 	return []Watch{webapps.NewWatch(webapps.WatchOptions{
 		Roots: roots,
 		Scan: webapps.ScanOptions{MaxDepth: c.MaxDepth, NestedDepth: c.NestedDepth, MaxDirs: c.MaxDirs,
 			AbandonedAfter: c.AbandonedAfter},
 		ScanInterval: c.ScanInterval, CheckInterval: c.CheckInterval, DataPath: dataPath, Logs: logs,
-		Buckets: webapps.Buckets{
-			WPLogin:   webapps.BucketSpec{Capacity: b.WPLogin.Capacity, PerMinute: b.WPLogin.PerMinute},
-			XMLRPC:    webapps.BucketSpec{Capacity: b.XMLRPC.Capacity, PerMinute: b.XMLRPC.PerMinute},
-			Probe:     webapps.BucketSpec{Capacity: b.Probe.Capacity, PerMinute: b.Probe.PerMinute},
-			PostFlood: webapps.BucketSpec{Capacity: b.PostFlood.Capacity, PerMinute: b.PostFlood.PerMinute},
-		},
-		Repeat: c.Repeat, Sink: d.Sink, State: d.Store, Logger: d.Logger.With("component", "web"), Metrics: d.Metrics, Now: d.Now,
+		Buckets: webapps.BucketsFromConfig(c.Buckets),
+		Repeat:  c.Repeat, Sink: d.Sink, State: d.Store, Logger: d.Logger.With("component", "web"), Metrics: d.Metrics, Now: d.Now,
 	})}, nil
 }

@@ -12,12 +12,12 @@ import (
 
 func TestParseLine(t *testing.T) {
 	cases := []struct {
-		name, line                          string
-		vhost, ip, method, target, ua       string
-		status                              int
-		bytes                               int64
-		time                                string
-		bad                                 bool
+		name, line                    string
+		vhost, ip, method, target, ua string
+		status                        int
+		bytes                         int64
+		time                          string
+		bad                           bool
 	}{
 		{name: "combined", line: `203.0.113.9 - - [10/Oct/2025:13:55:36 +0200] "GET /index.php?q=node HTTP/1.1" 200 2326 "-" "Mozilla/5.0"`,
 			ip: "203.0.113.9", method: "GET", target: "/index.php?q=node", status: 200, bytes: 2326, ua: "Mozilla/5.0", time: "2025-10-10T11:55:36Z"},

@@ -138,6 +138,26 @@ var skipDirs = map[string]bool{
 	"cache": true, ".cache": true, "tmp": true, "lost+found": true, "proc": true, "sys": true,
 }
 
+// firstNames are the first path components of every version file and
+// marker: whether a directory holds one of them is read from its listing,
+// so recognising an install costs no extra system call per app.
+var firstNames = func() map[string]bool {
+	m := map[string]bool{}
+	for _, s := range specs {
+		for _, l := range s.layouts {
+			for _, rel := range append([]string{l.file}, l.markers...) {
+				first, _, _ := strings.Cut(rel, "/")
+				m[first] = true
+			}
+		}
+	}
+	return m
+}()
+
+// batch is how many entries are read at once: a site directory fits in
+// one batch; a directory of 100,000 sites is read in many, never held.
+const batch = 1024
+
 // walk visits dir. nested is -1 outside any install, else how many levels
 // below the nearest install dir is.
 func (s *scanner) walk(ctx context.Context, dir string, depth, nested int) error {
@@ -151,8 +171,39 @@ func (s *scanner) walk(ctx context.Context, dir string, depth, nested int) error
 		}
 	}
 	s.stats.Dirs++
+	f, err := os.Open(dir)
+	if err != nil {
+		s.fail(dir, err)
+		return nil
+	}
+	defer f.Close()
+	first, err := f.ReadDir(batch)
+	if err != nil && err != io.EOF {
+		s.fail(dir, err)
+		return nil
+	}
+	top := make(map[string]bool, 4)
+	note := func(ents []fs.DirEntry) {
+		for _, e := range ents {
+			if firstNames[e.Name()] {
+				top[e.Name()] = true
+			}
+		}
+	}
+	note(first)
+	big := len(first) == batch
+	if big {
+		// Finish the listing for the names only, then list again below.
+		for {
+			more, err := f.ReadDir(batch)
+			note(more)
+			if len(more) == 0 || err != nil {
+				break
+			}
+		}
+	}
 	var own map[string]bool
-	in, spec := s.detect(dir)
+	in, spec := s.detect(dir, top)
 	if s.o.onDir != nil {
 		s.o.onDir(dir, in != nil)
 	}
@@ -172,15 +223,11 @@ func (s *scanner) walk(ctx context.Context, dir string, depth, nested int) error
 	} else if depth >= s.o.MaxDepth {
 		return nil
 	}
-	f, err := os.Open(dir)
-	if err != nil {
-		s.fail(dir, err)
-		return nil
+	next := -1
+	if nested >= 0 {
+		next = nested + 1
 	}
-	defer f.Close()
-	for {
-		// Batches keep memory flat in a directory of 100,000 sites.
-		ents, err := f.ReadDir(256)
+	visit := func(ents []fs.DirEntry) error {
 		for _, e := range ents {
 			name := e.Name()
 			// Type() comes from the directory entry: symlinks are not
@@ -188,19 +235,29 @@ func (s *scanner) walk(ctx context.Context, dir string, depth, nested int) error
 			if !e.IsDir() || skipDirs[name] || own[name] || strings.HasPrefix(name, ".") && name != ".well-known" {
 				continue
 			}
-			next := -1
-			if nested >= 0 {
-				next = nested + 1
-			}
 			if err := s.walk(ctx, filepath.Join(dir, name), depth+1, next); err != nil {
 				return err
 			}
 		}
-		if err == io.EOF || len(ents) == 0 {
-			return nil
+		return nil
+	}
+	if !big {
+		return visit(first)
+	}
+	first = nil
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		s.fail(dir, err)
+		return nil
+	}
+	for {
+		ents, err := f.ReadDir(batch)
+		if verr := visit(ents); verr != nil {
+			return verr
 		}
-		if err != nil {
-			s.fail(dir, err)
+		if len(ents) == 0 || err != nil {
+			if err != nil && err != io.EOF {
+				s.fail(dir, err)
+			}
 			return nil
 		}
 	}
@@ -240,18 +297,15 @@ func exists(path string) bool {
 	return err == nil
 }
 
-// detect says whether dir is the root of an install.
-func (s *scanner) detect(dir string) (*Install, *appSpec) {
-	// One Lstat per distinct first component, shared by the specs.
-	top := map[string]bool{}
+// detect says whether dir is the root of an install; top holds the names
+// of firstNames present in dir's listing.
+func (s *scanner) detect(dir string, top map[string]bool) (*Install, *appSpec) {
+	if len(top) == 0 {
+		return nil, nil
+	}
 	present := func(rel string) bool {
 		first, _, _ := strings.Cut(rel, "/")
-		ok, seen := top[first]
-		if !seen {
-			ok = exists(filepath.Join(dir, first))
-			top[first] = ok
-		}
-		if !ok {
+		if !top[first] {
 			return false
 		}
 		return first == rel || exists(filepath.Join(dir, rel))

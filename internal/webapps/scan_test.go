@@ -8,8 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -230,4 +232,82 @@ func TestScanMaxDirs(t *testing.T) {
 	if !stats.Truncated || stats.Dirs != 10 {
 		t.Errorf("stats = %+v, want truncated at 10", stats)
 	}
+}
+
+// A web root of 100,000 sites: the scan finishes, and its heap stays flat
+// because installs are streamed and directories read in batches.
+func TestScanHundredThousandSites(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates 100,000 directories")
+	}
+	// On tmpfs when there is one: the test is about the scan's memory,
+	// not about the disk's speed at creating directories.
+	root := t.TempDir()
+	if d, err := os.MkdirTemp("/dev/shm", "vigie-web-"); err == nil {
+		root = d
+		t.Cleanup(func() { os.RemoveAll(d) })
+	}
+	const n = 100_000
+	for i := 0; i < n; i++ {
+		if err := os.Mkdir(filepath.Join(root, fmt.Sprintf("site%06d", i)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A few real installs among them.
+	for i := 0; i < n; i += 20_000 {
+		copyDirT(t, "testdata/sites/wordpress", filepath.Join(root, fmt.Sprintf("site%06d", i)))
+	}
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	installs := 0
+	stats, err := Scan(context.Background(), []string{root}, ScanOptions{Data: EmbeddedData(), MaxDepth: 2}, func(*Install) {
+		installs++
+	})
+	close(stop)
+	<-sampled
+	if err != nil {
+		t.Fatal(err)
+	}
+	if installs != 5 || stats.Dirs < n {
+		t.Errorf("installs %d dirs %d", installs, stats.Dirs)
+	}
+	// The whole listing of 100,000 names would be ~10 MB; batches keep
+	// the live heap far under that.
+	if grown := int64(peak.Load()) - int64(before.HeapInuse); grown > 8<<20 {
+		t.Errorf("heap grew by %d MB scanning %d sites", grown>>20, n)
+	}
+}
+
+func copyDirT(t *testing.T, src, dst string) {
+	t.Helper()
+	filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if fi.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, _ := os.ReadFile(p)
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
 }

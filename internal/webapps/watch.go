@@ -218,6 +218,10 @@ func (w *Watch) scan(ctx context.Context, data *Data) {
 	w.scanSecs.Set(stats.Duration.Seconds())
 	w.scanErrs.Add(float64(stats.Errors))
 	w.dataAge.Set(data.Age(w.o.Now()).Seconds())
+	// For the dashboard: which data rated the installs, and how old it is.
+	info, _ := json.Marshal(map[string]any{"date": data.Date, "source": data.Source, "path": w.o.DataPath,
+		"scanned_at": w.o.Now().UTC(), "installs": len(list), "dirs": stats.Dirs, "errors": stats.Errors})
+	w.o.State.PutState(ctx, "web", "data", info)
 	counts := map[Status]int{}
 	for _, in := range list {
 		counts[in.Status]++
