@@ -151,12 +151,12 @@ func (d *LogDetector) Feed(r *Request) []vigie.Finding {
 	ip := d.ip(r)
 	switch a {
 	case attackWPLogin:
-		if ip.wp.pour(d.o.Buckets.WPLogin, r.Time) || ip.wp.fired && d.due(ip, a, r.Time) {
+		if d.overflow(&ip.wp, d.o.Buckets.WPLogin, ip, a, r.Time) {
 			out = append(out, d.bucketFinding(r, a, vigie.SeverityWarning, ip, &ip.wp, d.o.Buckets.WPLogin,
 				"password guessing on WordPress: POSTs to wp-login.php"))
 		}
 	case attackXMLRPC:
-		if ip.xmlrpc.pour(d.o.Buckets.XMLRPC, r.Time) || ip.xmlrpc.fired && d.due(ip, a, r.Time) {
+		if d.overflow(&ip.xmlrpc, d.o.Buckets.XMLRPC, ip, a, r.Time) {
 			out = append(out, d.bucketFinding(r, a, vigie.SeverityWarning, ip, &ip.xmlrpc, d.o.Buckets.XMLRPC,
 				"password guessing or pingback abuse on WordPress: POSTs to xmlrpc.php"))
 		}
@@ -170,7 +170,7 @@ func (d *LogDetector) Feed(r *Request) []vigie.Finding {
 				out = append(out, f)
 			}
 		}
-		if ip.probe.pour(d.o.Buckets.Probe, r.Time) || ip.probe.fired && d.due(ip, attackConfigProbe+100, r.Time) {
+		if d.overflow(&ip.probe, d.o.Buckets.Probe, ip, attackConfigProbe+100, r.Time) {
 			out = append(out, d.bucketFinding(r, a, vigie.SeverityInfo, ip, &ip.probe, d.o.Buckets.Probe,
 				"scanning for config file backups"))
 		}
@@ -279,8 +279,18 @@ func (d *LogDetector) due(st *ipState, a attack, t time.Time) bool {
 	return true
 }
 
+// overflow pours one event into b and reports whether a finding is due:
+// on the overflow itself, then every Repeat while the bucket stays full.
+// key names the rule in the IP's repeat record.
+func (d *LogDetector) overflow(b *bucket, spec BucketSpec, ip *ipState, key attack, t time.Time) bool {
+	if b.pour(spec, t) {
+		d.due(ip, key, t) // records the time: the repeats count from here
+		return true
+	}
+	return b.fired && d.due(ip, key, t)
+}
+
 func (d *LogDetector) bucketFinding(r *Request, a attack, sev vigie.Severity, ip *ipState, b *bucket, spec BucketSpec, what string) vigie.Finding {
-	d.due(ip, a, r.Time)
 	f := d.finding(r, ruleNames[a], sev, fmt.Sprintf("%s from %s: more than %d requests, draining %g a minute", what, r.IP, spec.Capacity, spec.PerMinute))
 	f.Evidence["level"] = strconv.Itoa(int(b.level))
 	f.Evidence["capacity"] = strconv.Itoa(spec.Capacity)

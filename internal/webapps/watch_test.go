@@ -201,10 +201,13 @@ func TestFollowerRotationAndTruncation(t *testing.T) {
 	os.Rename(log, log+".1")
 	appendLine(log+".1", probe("10.0.0.2")) // written to the old file before the switch
 	appendLine(log, probe("10.0.0.3"))
+	appendLine(log, probe("10.0.0.5"))
 	c.wait(t, "rotation", func(fs []vigie.Finding) bool {
-		return has(fs, "config-backup-served", "10.0.0.2", false) && has(fs, "config-backup-served", "10.0.0.3", false)
+		return has(fs, "config-backup-served", "10.0.0.2", false) && has(fs, "config-backup-served", "10.0.0.3", false) &&
+			has(fs, "config-backup-served", "10.0.0.5", false)
 	})
-	// copytruncate: truncated in place.
+	// copytruncate: truncated in place, then shorter than where the
+	// follower was (as after any real truncation, sooner or later).
 	os.Truncate(log, 0)
 	time.Sleep(100 * time.Millisecond)
 	appendLine(log, probe("10.0.0.4"))
