@@ -345,7 +345,7 @@ func (s *scanner) detect(dir string, top map[string]bool) (*Install, *appSpec) {
 			continue
 		}
 		in := &Install{Path: dir, App: spec.id, Name: spec.name, Version: version, VersionFile: found.file, Problems: problems}
-		s.inspect(in, spec, found)
+		s.inspect(in, spec, found, top["vendor"])
 		in.rate(s.o.Data, s.now, s.o.AbandonedAfter)
 		return in, spec
 	}
@@ -371,7 +371,7 @@ func errText(err error) string {
 
 // inspect fills owner, modification times, readable secrets and the
 // composer.lock version.
-func (s *scanner) inspect(in *Install, spec *appSpec, l *layout) {
+func (s *scanner) inspect(in *Install, spec *appSpec, l *layout, hasVendor bool) {
 	if fi, err := os.Stat(in.Path); err == nil {
 		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 			in.UID = int(st.Uid)
@@ -399,7 +399,17 @@ func (s *scanner) inspect(in *Install, spec *appSpec, l *layout) {
 			}
 		}
 	}
-	for _, base := range []string{in.Path, filepath.Dir(in.Path)} {
+	// PHPUnit under vendor/, in the install or, for a composer docroot
+	// (web/, public/), in the project above it.
+	var bases []string
+	if hasVendor {
+		bases = append(bases, in.Path)
+	}
+	switch filepath.Base(in.Path) {
+	case "web", "public", "htdocs", "docroot", "pub":
+		bases = append(bases, filepath.Dir(in.Path))
+	}
+	for _, base := range bases {
 		head, err := s.readHead(filepath.Join(base, "vendor/phpunit/phpunit/src/Util/PHP/eval-stdin.php"))
 		if err == nil && bytes.Contains(head, []byte("php://input")) {
 			in.Problems = append(in.Problems, problemEvalStdin)
