@@ -117,11 +117,9 @@ func (w *Watch) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// The first scan runs before the followers start, so the first
-	// exploitation request already links to its install.
-	if len(w.o.Roots) > 0 {
-		w.scan(ctx, data)
-	}
+	// Followers start first: a scan of a large tree takes a while, and
+	// attacks must not wait for it; requests link to installs once the
+	// first scan has published the inventory.
 	var wg sync.WaitGroup
 	for _, src := range w.o.Logs {
 		wg.Add(1)
@@ -131,6 +129,7 @@ func (w *Watch) Run(ctx context.Context) error {
 		}()
 	}
 	if len(w.o.Roots) > 0 {
+		w.scan(ctx, data)
 		w.scanLoop(ctx, data)
 	}
 	wg.Wait()
