@@ -40,5 +40,6 @@ type Builder func(d Deps) ([]Watch, error)
 func builtinBuilders() []Builder {
 	return []Builder{
 		buildBlocklist,
+		buildWeb,
 	}
 }

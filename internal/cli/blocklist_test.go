@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -12,13 +10,6 @@ import (
 	"github.com/vigie/vigie/internal/blocklist"
 	"github.com/vigie/vigie/internal/blocklist/knottest"
 )
-
-func runCLI(t *testing.T, env map[string]string, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code := Main(context.Background(), Env{Args: args, Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }})
-	return code, out.String(), errb.String()
-}
 
 // The built-in lists are turned off so that only the test zones served by
 // Knot are queried.

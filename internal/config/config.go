@@ -19,6 +19,8 @@ type Config struct {
 	Notify Notify `yaml:"notify"`
 
 	Blocklist Blocklist `yaml:"blocklist"`
+
+	Web Web `yaml:"web"`
 }
 
 // Log configures vigie's own log.
@@ -103,5 +105,7 @@ func Default() *Config {
 		Notify: defaultNotify(),
 
 		Blocklist: defaultBlocklist(),
+
+		Web: defaultWeb(),
 	}
 }

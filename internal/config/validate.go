@@ -62,6 +62,7 @@ func (cfg *Config) validate() []fieldError {
 	cfg.Notify.validate(c)
 	// Watch sections: one line each.
 	cfg.Blocklist.validate(c)
+	cfg.Web.validate(c)
 	return c.errs
 }
 

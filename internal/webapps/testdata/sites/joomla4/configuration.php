@@ -1,0 +1,4 @@
+<?php
+class JConfig {
+	public $password = 'secret';
+}

@@ -1,0 +1,2 @@
+<?php
+define( 'MW_API', true );

@@ -1,0 +1,2 @@
+<?php
+define('AUTOLOAD_FILE', './vendor/autoload.php');

@@ -1,0 +1,3 @@
+<?php
+abstract class ObjectModelCore implements \PrestaShop\PrestaShop\Core\Foundation\Database\EntityInterface
+{

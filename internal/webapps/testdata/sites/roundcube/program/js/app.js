@@ -1,0 +1,1 @@
+function rcube_webmail() {}

@@ -1,0 +1,2 @@
+<?php
+define( 'WPINC', 'wp-includes' );
