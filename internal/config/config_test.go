@@ -78,7 +78,7 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		name, in string
 		want     []string // each must appear in the error text
 	}{
-		{"unknown top-level key", "log:\n  level: info\nlgo: 1\n", []string{"c.yaml:3: lgo: unknown key", "alerts, data_dir"}},
+		{"unknown top-level key", "log:\n  level: info\nlgo: 1\n", []string{"c.yaml:3: lgo: unknown key", "(known keys: alerts, "}},
 		{"unknown nested key", "http:\n  listen: 127.0.0.1:1\n  tls: yes\n", []string{"c.yaml:3: http.tls: unknown key (known keys in http: listen)"}},
 		{"bad duration", "alerts:\n  resolve_after: soon\n", []string{"c.yaml:2: alerts.resolve_after: expected a duration", `"soon"`}},
 		{"bad bool", "notify:\n  log:\n    enabled: maybe\n", []string{"c.yaml:3: notify.log.enabled: expected true or false"}},
