@@ -19,6 +19,10 @@ import (
 type Watchlist struct {
 	index    map[uint64]uint32 // hash of the domain -> rule number
 	overflow map[string]uint32 // domains whose hash collided with another's
+	// parents maps the hash of a parent domain to one rule watching a
+	// child of it by name, so that *.parent, which covers that child, is
+	// caught. Domains share few parents, so it stays small.
+	parents map[uint64]uint32
 	arena    []byte            // every domain, one after the other
 	rules    []rule
 	issuers  [][]string // expected issuer sets, shared between rules
@@ -101,7 +105,12 @@ func normalize(s string) (string, bool) {
 // BuildWatchlist makes a watchlist; the same domain given twice keeps the
 // union of its flags and the last issuers given.
 func BuildWatchlist(entries []WatchEntry) *Watchlist {
-	w := &Watchlist{index: make(map[uint64]uint32, len(entries)), issuers: [][]string{nil}}
+	size := 0
+	for _, e := range entries {
+		size += len(e.Domain)
+	}
+	w := &Watchlist{index: make(map[uint64]uint32, len(entries)), parents: map[uint64]uint32{}, issuers: [][]string{nil},
+		arena: make([]byte, 0, size), rules: make([]rule, 0, len(entries))}
 	issIndex := map[string]uint16{}
 	for _, e := range entries {
 		var iss uint16
@@ -134,6 +143,14 @@ func BuildWatchlist(entries []WatchEntry) *Watchlist {
 		n := uint32(len(w.rules))
 		w.rules = append(w.rules, r)
 		h := hashDomain(e.Domain)
+		if e.Apex {
+			if dot := strings.IndexByte(e.Domain, '.'); dot > 0 {
+				ph := hashDomain(e.Domain[dot+1:])
+				if _, ok := w.parents[ph]; !ok {
+					w.parents[ph] = n
+				}
+			}
+		}
 		if _, taken := w.index[h]; taken {
 			if w.overflow == nil {
 				w.overflow = map[string]uint32{}
@@ -244,6 +261,16 @@ func (w *Watchlist) Match(name string) (Match, bool) {
 		whole := i == -1
 		if (whole && !wild && r.flags&flagApex != 0) || ((!whole || wild) && r.flags&flagSubdomains != 0) {
 			best, found = r, true // keep going: a longer suffix is more specific
+		}
+	}
+	if !found && wild {
+		// *.example.com covers sub.example.com, watched by name.
+		if idx, ok := w.parents[h]; ok {
+			r := w.rules[idx]
+			d := w.domain(r)
+			if dot := strings.IndexByte(d, '.'); dot > 0 && d[dot+1:] == n {
+				best, found = r, true
+			}
 		}
 	}
 	if !found {

@@ -37,6 +37,9 @@ func TestWatchlistMatch(t *testing.T) {
 		{"<script>.example.com", "example.com"},
 		{"\x00.example.com", "example.com"},
 		{"com", ""},
+		{"*.org", "exact.org"}, // covers exact.org, watched by name
+		{"*.a.example.com", "example.com"},
+		{"*.net", ""}, // subs.net is watched for its subdomains only
 	}
 	for _, tt := range tests {
 		m, ok := wl.Match(tt.name)
