@@ -137,6 +137,9 @@ func (f *follower) poll(ctx context.Context) error {
 	}
 	for f.st.Frontier.Size < head.Size {
 		if err := f.window(ctx, head); err != nil {
+			if !errors.Is(err, errInconsistent) && ctx.Err() == nil {
+				m.errors.WithLabelValues(f.log.Name).Inc()
+			}
 			return err
 		}
 	}

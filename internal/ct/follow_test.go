@@ -395,3 +395,48 @@ func TestCertificateLinkedToOpenDNSIncident(t *testing.T) {
 		t.Errorf("certificate alert in incident %d, want %d (%v)", a.IncidentID, in.ID, err)
 	}
 }
+
+func TestBrokenJSONIsRetriedAndTheWatchGoesOn(t *testing.T) {
+	e := newEnv(t)
+	l, url := newLog(t)
+	for i := 0; i < 3; i++ {
+		e.issue(t, l, "www.example.com")
+	}
+	l.BrokenJSON.Store(true)
+	w := e.watch(t, ctConfig(url, l.PubB64, "example.com"), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); w.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	for l.Requests.Load() < 10 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if p := e.position(t, l); p != 0 {
+		t.Fatalf("position %d from broken answers", p)
+	}
+	l.BrokenJSON.Store(false)
+	deadline := time.Now().Add(10 * time.Second)
+	for e.position(t, l) != l.Size() {
+		if time.Now().After(deadline) {
+			t.Fatal("did not recover from broken JSON")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := len(e.findings(t, "certificate")); n != 3 {
+		t.Errorf("%d findings, want 3", n)
+	}
+}
+
+func TestWatchlistFileAppearsLater(t *testing.T) {
+	e := newEnv(t)
+	l, url := newLog(t)
+	file := filepath.Join(t.TempDir(), "inventory")
+	c := ctConfig(url, l.PubB64, "example.com")
+	c.WatchlistFile = file
+	w := e.watch(t, c, nil)
+	if w.Watchlist().Len() != 1 {
+		t.Fatalf("%d domains before the file exists", w.Watchlist().Len())
+	}
+	os.WriteFile(file, []byte("later.org\nlater.net\n"), 0o644)
+	run(t, w, func() bool { return w.Watchlist().Len() == 3 })
+}

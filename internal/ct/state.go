@@ -49,11 +49,16 @@ func saveState(ctx context.Context, st store.State, id [32]byte, s *logState) er
 	return st.PutState(ctx, watchName, stateKey(id), b)
 }
 
-// Position is how far a log has been read and verified (0 if never).
+// Position is how far a log has been read, verified and reported (0 if
+// never): while the findings of the last window are still being emitted,
+// that window does not count as done.
 func Position(ctx context.Context, st store.State, k LogKey) (int64, error) {
 	s, err := loadState(ctx, st, k.ID)
 	if err != nil || s == nil {
 		return 0, err
+	}
+	if len(s.Pending) > 0 {
+		return s.Frontier.Size - 1, nil
 	}
 	return s.Frontier.Size, nil
 }

@@ -73,7 +73,7 @@ func newMetrics(f *metrics.Factory) *ctMetrics {
 		malformed:    cv("vigie_ct_malformed_entries_total", "Verified log entries whose certificate could not be parsed, by log.", "log"),
 		inconsistent: cv("vigie_ct_inconsistent_total", "Times a log served entries its signed head does not commit to, by log.", "log"),
 		badHeads:     cv("vigie_ct_bad_heads_total", "Tree heads or checkpoints whose signature did not verify, by log.", "log"),
-		errors:       cv("vigie_ct_fetch_errors_total", "Failed head fetches, by log.", "log"),
+		errors:       cv("vigie_ct_fetch_errors_total", "Polls that failed on the network or on a malformed answer (broken JSON, truncated tile), by log.", "log"),
 		retries:      cv("vigie_ct_retries_total", "Requests retried after 429, 5xx or a connection error, by log.", "log"),
 		treeSize:     f.GaugeVec(prometheus.GaugeOpts{Name: "vigie_ct_tree_size_entries", Help: "Size of the latest verified tree head, by log."}, "log"),
 		position:     f.GaugeVec(prometheus.GaugeOpts{Name: "vigie_ct_position_entries", Help: "Entries read and verified so far, by log."}, "log"),
@@ -105,7 +105,18 @@ func New(o Options) (*Watch, error) {
 	}
 	w := &Watch{o: o, log: o.Logger, metrics: newMetrics(o.Metrics)}
 	if err := w.ReloadWatchlist(); err != nil {
-		return nil, err
+		if w.wl.Load() == nil && o.WatchlistFile != "" && errors.Is(err, os.ErrNotExist) {
+			// The file (the DNS watch's inventory, say) may not be
+			// written yet: start with the configured domains and pick
+			// it up when it appears.
+			w.log.Warn("ct watchlist file missing; watching the configured domains until it appears", "err", err)
+			w.o.WatchlistFile, w.fileStamp = "", ""
+			err = w.ReloadWatchlist()
+			w.o.WatchlistFile = o.WatchlistFile
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	logs := o.Logs
 	if o.LogListFile != "" {

@@ -44,6 +44,8 @@ type Log struct {
 	MaxBatch int
 	// Requests counts the requests served.
 	Requests atomic.Int64
+	// BrokenJSON answers get-entries with a truncated JSON document.
+	BrokenJSON atomic.Bool
 	// Frozen keeps the served tree head at this size (0: the latest).
 	Frozen atomic.Int64
 }
@@ -154,6 +156,10 @@ func (l *Log) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/ct/v1/get-sth":
 		l.sth(w)
 	case "/ct/v1/get-entries":
+		if l.BrokenJSON.Load() {
+			w.Write([]byte(`{"entries": [{"leaf_input": "AAA`))
+			return
+		}
 		l.entries(w, r)
 	case "/ct/v1/get-sth-consistency":
 		l.consistency(w, r)
