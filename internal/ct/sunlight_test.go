@@ -250,6 +250,41 @@ func TestSunlightStaticCTAPI(t *testing.T) {
 		t.Errorf("ct check from the saved position found %q", matches)
 	}
 
+	// A monitor that starts at the end takes the tree's frontier from the
+	// hash tiles, then sees what is logged next.
+	e3 := newEnv(t)
+	c3 := c
+	c3.Start = "end"
+	w3 := e3.watch(t, c3, nil)
+	ctx3, cancel3 := context.WithCancel(context.Background())
+	done3 := make(chan struct{})
+	go func() { defer close(done3); w3.Run(ctx3) }()
+	for start := time.Now(); ; {
+		if p, _ := ct.Position(context.Background(), e3.db, k); p == total {
+			break
+		}
+		if time.Since(start) > 15*time.Second {
+			cancel3()
+			<-done3
+			t.Fatal("the monitor starting at the end did not reach the head")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	p, err := e.ca.Issue([]string{"late.example.com"}, time.Now().Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sl.add(t, "add-chain", p.Cert, e.ca.DER)
+	deadline := time.Now().Add(15 * time.Second)
+	for len(e3.findings(t, "certificate")) == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel3()
+	<-done3
+	if got := names(e3.findings(t, "certificate")); len(got) != 1 || got[0] != "late.example.com" {
+		t.Errorf("started at the end, found %q", got)
+	}
+
 	e2 := newEnv(t)
 	sl.store.tamper.Store(true)
 	run(t, e2.watch(t, c, nil), func() bool { return len(e2.findings(t, "log-inconsistent")) > 0 })
