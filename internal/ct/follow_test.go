@@ -96,6 +96,18 @@ func run(t *testing.T, w *ct.Watch, cond func() bool) {
 	}
 }
 
+// waitUntil waits for cond, 20 s at most.
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached in 20 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func (e *env) findings(t *testing.T, rule string) []store.StoredFinding {
 	t.Helper()
 	fs, err := e.db.ListFindings(context.Background(), store.FindingQuery{Watch: "ct", Limit: 10000})
@@ -293,13 +305,10 @@ func TestStartAtEnd(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { defer close(done); w.Run(ctx) }()
-		for e.position(t, l) < l.Size() {
-			time.Sleep(10 * time.Millisecond)
-		}
+		caughtUp := func() bool { return e.position(t, l) >= l.Size() }
+		waitUntil(t, caughtUp)
 		e.issue(t, l, "new.example.com")
-		for e.position(t, l) < l.Size() {
-			time.Sleep(10 * time.Millisecond)
-		}
+		waitUntil(t, caughtUp)
 		cancel()
 		<-done
 		got := names(e.findings(t, "certificate"))
@@ -408,9 +417,7 @@ func TestBrokenJSONIsRetriedAndTheWatchGoesOn(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); w.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	for l.Requests.Load() < 10 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitUntil(t, func() bool { return l.Requests.Load() >= 10 })
 	if p := e.position(t, l); p != 0 {
 		t.Fatalf("position %d from broken answers", p)
 	}
