@@ -171,42 +171,52 @@ func (w *Watch) Watchlist() *Watchlist { return w.wl.Load() }
 // swaps it in; matching goes on with the old one meanwhile. A file that
 // cannot be read leaves the current list.
 func (w *Watch) ReloadWatchlist() error {
-	var entries []WatchEntry
+	hint := len(w.o.Watchlist)
+	if fi, err := os.Stat(w.o.WatchlistFile); err == nil && w.o.WatchlistFile != "" {
+		hint += int(fi.Size() / 24) // a domain a line, and some lines carry name servers
+	}
+	b := newWatchlistBuilder(hint)
+	add := func(e WatchEntry) {
+		if len(e.Issuers) == 0 {
+			if iss, ok := w.o.ExpectedIssuers[e.Domain]; ok {
+				e.Issuers = iss
+			} else if len(w.o.DefaultExpectedIssuers) > 0 {
+				e.Issuers = w.o.DefaultExpectedIssuers
+			}
+		}
+		b.add(e)
+	}
 	for _, d := range w.o.Watchlist {
 		e, err := ParseWatchEntry(d)
 		if err != nil {
 			return fmt.Errorf("ct.watchlist: %w", err)
 		}
-		entries = append(entries, e)
+		add(e)
 	}
 	stamp := ""
 	if w.o.WatchlistFile != "" {
-		fi, err := os.Stat(w.o.WatchlistFile)
+		f, err := os.Open(w.o.WatchlistFile)
+		if err != nil {
+			w.metrics.reloads.WithLabelValues("error").Inc()
+			return fmt.Errorf("ct.watchlist_file: %w", err)
+		}
+		defer f.Close()
+		fi, err := f.Stat()
 		if err != nil {
 			w.metrics.reloads.WithLabelValues("error").Inc()
 			return fmt.Errorf("ct.watchlist_file: %w", err)
 		}
 		stamp = fmt.Sprint(fi.Size(), fi.ModTime().UnixNano())
-		fe, bad, err := ReadWatchlistFile(w.o.WatchlistFile)
+		bad, err := readWatchlist(f, w.o.WatchlistFile, add)
 		if err != nil {
 			w.metrics.reloads.WithLabelValues("error").Inc()
 			return fmt.Errorf("ct.watchlist_file: %w", err)
 		}
-		for _, b := range bad {
-			w.log.Warn("watchlist line ignored", "err", b)
-		}
-		entries = append(entries, fe...)
-	}
-	for i := range entries {
-		if len(entries[i].Issuers) == 0 {
-			if iss, ok := w.o.ExpectedIssuers[entries[i].Domain]; ok {
-				entries[i].Issuers = iss
-			} else if len(w.o.DefaultExpectedIssuers) > 0 {
-				entries[i].Issuers = w.o.DefaultExpectedIssuers
-			}
+		for _, e := range bad {
+			w.log.Warn("watchlist line ignored", "err", e)
 		}
 	}
-	wl := BuildWatchlist(entries)
+	wl := b.build()
 	w.wl.Store(wl)
 	w.mu.Lock()
 	w.fileStamp = stamp

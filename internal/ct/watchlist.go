@@ -28,6 +28,7 @@ type Watchlist struct {
 	// caught. Domains share few parents, so it stays small.
 	parents map[uint64]uint32
 	arena    []byte            // every domain, one after the other
+	count    int               // distinct domains
 	rules    []rule
 	issuers  [][]string // expected issuer sets, shared between rules
 }
@@ -114,53 +115,75 @@ func normalize(s string) (string, bool) {
 // BuildWatchlist makes a watchlist; the same domain given twice keeps the
 // union of its flags and the last issuers given.
 func BuildWatchlist(entries []WatchEntry) *Watchlist {
-	size := 0
+	b := newWatchlistBuilder(len(entries))
 	for _, e := range entries {
-		size += len(e.Domain)
+		b.add(e)
 	}
+	return b.build()
+}
+
+// watchlistBuilder collects domains compactly (a file of millions is
+// streamed into it, never held as a slice of entries), then indexes them.
+type watchlistBuilder struct {
+	arena    []byte
+	rules    []rule
+	issuers  [][]string
+	issIndex map[string]uint16
+}
+
+func newWatchlistBuilder(hint int) *watchlistBuilder {
+	return &watchlistBuilder{arena: make([]byte, 0, hint*16), rules: make([]rule, 0, hint),
+		issuers: [][]string{nil}, issIndex: map[string]uint16{}}
+}
+
+func (b *watchlistBuilder) add(e WatchEntry) {
+	var iss uint16
+	if len(e.Issuers) > 0 {
+		key := strings.Join(e.Issuers, "\x00")
+		i, ok := b.issIndex[key]
+		if !ok && len(b.issuers) < 1<<16 {
+			i = uint16(len(b.issuers))
+			b.issuers = append(b.issuers, e.Issuers)
+			b.issIndex[key] = i
+		}
+		iss = i
+	}
+	var flags uint8
+	if e.Apex {
+		flags |= flagApex
+	}
+	if e.Subdomains {
+		flags |= flagSubdomains
+	}
+	b.rules = append(b.rules, rule{off: uint32(len(b.arena)), n: uint8(len(e.Domain)), flags: flags, iss: iss})
+	b.arena = append(b.arena, e.Domain...)
+}
+
+func (b *watchlistBuilder) build() *Watchlist {
 	nslots := 16
-	for nslots*3 < len(entries)*4 { // at most three quarters full
+	for nslots*3 < len(b.rules)*4 { // at most three quarters full
 		nslots *= 2
 	}
-	w := &Watchlist{slots: make([]uint64, nslots), mask: uint64(nslots - 1), parents: map[uint64]uint32{}, issuers: [][]string{nil},
-		arena: make([]byte, 0, size), rules: make([]rule, 0, len(entries))}
-	issIndex := map[string]uint16{}
-	for _, e := range entries {
-		var iss uint16
-		if len(e.Issuers) > 0 {
-			key := strings.Join(e.Issuers, "\x00")
-			i, ok := issIndex[key]
-			if !ok && len(w.issuers) < 1<<16 {
-				i = uint16(len(w.issuers))
-				w.issuers = append(w.issuers, e.Issuers)
-				issIndex[key] = i
-			}
-			iss = i
-		}
-		var flags uint8
-		if e.Apex {
-			flags |= flagApex
-		}
-		if e.Subdomains {
-			flags |= flagSubdomains
-		}
-		if n, ok := w.find(e.Domain, hashDomain(e.Domain)); ok {
-			w.rules[n].flags |= flags
-			if iss != 0 {
-				w.rules[n].iss = iss
+	w := &Watchlist{slots: make([]uint64, nslots), mask: uint64(nslots - 1), parents: map[uint64]uint32{},
+		issuers: b.issuers, arena: b.arena, rules: b.rules}
+	for n := range w.rules {
+		r := w.rules[n]
+		d := w.domain(r)
+		h := hashDomain(d)
+		if first, ok := w.find(d, h); ok {
+			// A duplicate: merge into the first, leave this one unindexed.
+			w.rules[first].flags |= r.flags
+			if r.iss != 0 {
+				w.rules[first].iss = r.iss
 			}
 			continue
 		}
-		r := rule{off: uint32(len(w.arena)), n: uint8(len(e.Domain)), flags: flags, iss: iss}
-		w.arena = append(w.arena, e.Domain...)
-		n := uint32(len(w.rules))
-		w.rules = append(w.rules, r)
-		h := hashDomain(e.Domain)
-		if e.Apex {
-			if dot := strings.IndexByte(e.Domain, '.'); dot > 0 {
-				ph := hashDomain(e.Domain[dot+1:])
+		w.count++
+		if r.flags&flagApex != 0 {
+			if dot := strings.IndexByte(d, '.'); dot > 0 {
+				ph := hashDomain(d[dot+1:])
 				if _, ok := w.parents[ph]; !ok {
-					w.parents[ph] = n
+					w.parents[ph] = uint32(n)
 				}
 			}
 		}
@@ -178,7 +201,7 @@ func (w *Watchlist) Len() int {
 	if w == nil {
 		return 0
 	}
-	return len(w.rules)
+	return w.count
 }
 
 func (w *Watchlist) domain(r rule) string {
@@ -312,6 +335,12 @@ func ReadWatchlistFile(path string) ([]WatchEntry, []error, error) {
 // ReadWatchlist is ReadWatchlistFile on a reader; name is used in errors.
 func ReadWatchlist(r io.Reader, name string) ([]WatchEntry, []error, error) {
 	var out []WatchEntry
+	bad, err := readWatchlist(r, name, func(e WatchEntry) { out = append(out, e) })
+	return out, bad, err
+}
+
+// readWatchlist calls add for each good line.
+func readWatchlist(r io.Reader, name string, add func(WatchEntry)) ([]error, error) {
 	var bad []error
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
@@ -338,9 +367,9 @@ func ReadWatchlist(r io.Reader, name string) ([]WatchEntry, []error, error) {
 				e.Issuers = splitList(v)
 			}
 		}
-		out = append(out, e)
+		add(e)
 	}
-	return out, bad, sc.Err()
+	return bad, sc.Err()
 }
 
 func splitList(v string) []string {
