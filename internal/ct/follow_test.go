@@ -2,6 +2,8 @@ package ct_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/http/httptest"
 	"os"
@@ -446,4 +448,36 @@ func TestWatchlistFileAppearsLater(t *testing.T) {
 	}
 	os.WriteFile(file, []byte("later.org\nlater.net\n"), 0o644)
 	run(t, w, func() bool { return w.Watchlist().Len() == 3 })
+}
+
+func TestKnownGoodIsNotReported(t *testing.T) {
+	e := newEnv(t)
+	l, url := newLog(t)
+	good := e.issue(t, l, "www.example.com")
+	e.issue(t, l, "shop.example.com")
+	both := e.issue(t, l, "api.example.com")
+	sum := sha256.Sum256(good.Cert)
+	if _, err := ct.MarkKnownGood(context.Background(), e.db, e.pipe, hex.EncodeToString(sum[:]), "admin", "our renewal", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// The TBS hash names the precertificate and the certificate at once.
+	tbs, _ := ct.PrecertTBS(both.Precert)
+	tsum := sha256.Sum256(tbs)
+	if _, err := ct.MarkKnownGood(context.Background(), e.db, e.pipe, hex.EncodeToString(tsum[:]), "admin", "", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	size := l.Size()
+	run(t, e.watch(t, ctConfig(url, l.PubB64, "example.com"), nil), func() bool { return e.position(t, l) == size })
+	// The final certificate is known-good; its precertificate, logged
+	// first, is the same certificate but has another fingerprint, so only
+	// a TBS hash mark covers both. Marking the certificate's SHA-256
+	// still silences the certificate entry itself.
+	for _, f := range e.findings(t, "certificate") {
+		if f.Evidence["sha256"] == hex.EncodeToString(sum[:]) {
+			t.Errorf("known-good certificate reported: %s", f.Summary)
+		}
+	}
+	if got := names(e.findings(t, "certificate")); len(got) != 2 || got[0] != "shop.example.com" {
+		t.Errorf("findings %q", got)
+	}
 }
