@@ -41,5 +41,6 @@ func builtinBuilders() []Builder {
 	return []Builder{
 		buildBlocklist,
 		buildWeb,
+		buildCT,
 	}
 }

@@ -46,6 +46,7 @@ func commands() []*command {
 	return []*command{runCommand(), configCommand(), versionCommand(), incidentCommand(), notifyCommand(),
 		userCommand(), demoCommand(),
 		blocklistCommand(),
+		ctCommand(),
 		webCommand(),
 	}
 }

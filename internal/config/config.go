@@ -21,6 +21,7 @@ type Config struct {
 	Blocklist Blocklist `yaml:"blocklist"`
 
 	Web Web `yaml:"web"`
+	CT  CT  `yaml:"ct"`
 }
 
 // Log configures vigie's own log.
@@ -107,5 +108,6 @@ func Default() *Config {
 		Blocklist: defaultBlocklist(),
 
 		Web: defaultWeb(),
+		CT:  defaultCT(),
 	}
 }

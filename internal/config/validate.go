@@ -63,6 +63,7 @@ func (cfg *Config) validate() []fieldError {
 	// Watch sections: one line each.
 	cfg.Blocklist.validate(c)
 	cfg.Web.validate(c)
+	cfg.CT.validate(c)
 	return c.errs
 }
 
