@@ -43,7 +43,7 @@ type command struct {
 
 // commands is the command tree. Each watch adds its group here.
 func commands() []*command {
-	return []*command{runCommand(), configCommand(), versionCommand()}
+	return []*command{runCommand(), configCommand(), versionCommand(), mailCommand(), replayCommand()}
 }
 
 // Main runs the command named by env.Args and returns the exit status.

@@ -12,21 +12,21 @@ import "time"
 type Kind uint8
 
 const (
-	KindNotPostfix   Kind = iota // another program's line, or no syslog header
-	KindUnknown                  // a Postfix line this parser does not interpret
-	KindOther                    // a known line that carries nothing vigie uses (connect, disconnect, ...)
-	KindClient                   // smtpd: QID: client=name[ip], sasl_method=, sasl_username=
-	KindPickup                   // pickup: QID: uid=N from=<sender>
-	KindMessageID                // cleanup: QID: message-id=<...>
-	KindQueued                   // qmgr: QID: from=<sender>, size=N, nrcpt=N (queue active)
-	KindRemoved                  // qmgr: QID: removed
-	KindExpired                  // qmgr: QID: from=<sender>, status=expired, returned to sender
-	KindDelivery                 // smtp/lmtp/local/virtual/...: QID: to=<rcpt>, relay=, dsn=, status=
-	KindReject                   // NOQUEUE: reject: ... or QID: reject: ...
-	KindSASLFail                 // warning: name[ip]: SASL LOGIN authentication failed: ...
-	KindBounce                   // bounce: QID: sender non-delivery notification: NEWQID
-	KindPostscreen               // postscreen: any line
-	KindDNSBL                    // dnsblog: addr IP listed by domain ZONE as ...
+	KindNotPostfix Kind = iota // another program's line, or no syslog header
+	KindUnknown                // a Postfix line this parser does not interpret
+	KindOther                  // a known line that carries nothing vigie uses (connect, disconnect, ...)
+	KindClient                 // smtpd: QID: client=name[ip], sasl_method=, sasl_username=
+	KindPickup                 // pickup: QID: uid=N from=<sender>
+	KindMessageID              // cleanup: QID: message-id=<...>
+	KindQueued                 // qmgr: QID: from=<sender>, size=N, nrcpt=N (queue active)
+	KindRemoved                // qmgr: QID: removed
+	KindExpired                // qmgr: QID: from=<sender>, status=expired, returned to sender
+	KindDelivery               // smtp/lmtp/local/virtual/...: QID: to=<rcpt>, relay=, dsn=, status=
+	KindReject                 // NOQUEUE: reject: ... or QID: reject: ...
+	KindSASLFail               // warning: name[ip]: SASL LOGIN authentication failed: ...
+	KindBounce                 // bounce: QID: sender non-delivery notification: NEWQID
+	KindPostscreen             // postscreen: any line
+	KindDNSBL                  // dnsblog: addr IP listed by domain ZONE as ...
 	kindCount
 )
 

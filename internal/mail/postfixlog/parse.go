@@ -186,7 +186,9 @@ func splitQueueID(msg string) (string, string) {
 	return msg[:i], msg[i+2:]
 }
 
-func isAlnum(c byte) bool { return c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' }
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
+}
 
 // trimAngle removes the <> around an address or message id.
 func trimAngle(s string) string {

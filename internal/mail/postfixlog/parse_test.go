@@ -33,9 +33,13 @@ func TestParseKinds(t *testing.T) {
 					e.Time.Equal(time.Date(2024, 9, 29, 13, 0, 1, 0, time.UTC))
 			}},
 		{"client with port", "Sep 29 13:00:01 mx postfix/smtpd[1]: 3F4A21C0D2: client=a.example[192.0.2.1]:4321",
-			func(e Entry) bool { return e.Kind == KindClient && e.ClientIP == "192.0.2.1" && e.ClientName == "a.example" }},
+			func(e Entry) bool {
+				return e.Kind == KindClient && e.ClientIP == "192.0.2.1" && e.ClientName == "a.example"
+			}},
 		{"pickup", "Sep  1 09:05:00 mx postfix/pickup[1100]: 9A1B2C3D4E: uid=33 from=<www-data>",
-			func(e Entry) bool { return e.Kind == KindPickup && e.UID == 33 && e.Sender == "www-data" && e.Time.Day() == 1 }},
+			func(e Entry) bool {
+				return e.Kind == KindPickup && e.UID == 33 && e.Sender == "www-data" && e.Time.Day() == 1
+			}},
 		{"queued", "Sep 29 13:00:01 mx postfix/qmgr[900]: 3F4A21C0D2: from=<alice@example.org>, size=1532, nrcpt=2 (queue active)",
 			func(e Entry) bool {
 				return e.Kind == KindQueued && e.Sender == "alice@example.org" && e.Size == 1532 && e.Nrcpt == 2
@@ -55,7 +59,9 @@ func TestParseKinds(t *testing.T) {
 					e.Time.Equal(time.Date(2024, 9, 29, 11, 0, 2, 0, time.UTC))
 			}},
 		{"long queue id", "2024-09-29T13:00:06Z mx postfix/smtpd[1302]: 3Pt2mN2VXxznjll: client=mail.example.net[2001:db8::25]",
-			func(e Entry) bool { return e.Kind == KindClient && e.QueueID == "3Pt2mN2VXxznjll" && e.ClientIP == "2001:db8::25" }},
+			func(e Entry) bool {
+				return e.Kind == KindClient && e.QueueID == "3Pt2mN2VXxznjll" && e.ClientIP == "2001:db8::25"
+			}},
 		{"journal short-iso", "2024-09-29T13:00:06.5+0200 mx postfix/lmtp[1303]: 3Pt2mN2VXxznjll: to=<d@example.org>, relay=mx[private/dovecot-lmtp], dsn=2.0.0, status=sent (250 Saved)",
 			func(e Entry) bool {
 				return e.Kind == KindDelivery && e.Time.Equal(time.Date(2024, 9, 29, 11, 0, 6, 5e8, time.UTC))
@@ -76,7 +82,9 @@ func TestParseKinds(t *testing.T) {
 		{"bounce notice", "Sep 29 13:00:02 mx postfix/bounce[1260]: 3F4A21C0D2: sender non-delivery notification: 4B7E11C0D3",
 			func(e Entry) bool { return e.Kind == KindBounce && e.ChildQueueID == "4B7E11C0D3" }},
 		{"dnsblog", "Sep 29 13:00:09 mx postfix/dnsblog[801]: addr 192.0.2.77 listed by domain zen.spamhaus.org as 127.0.0.4",
-			func(e Entry) bool { return e.Kind == KindDNSBL && e.ClientIP == "192.0.2.77" && e.DNSBLZone == "zen.spamhaus.org" }},
+			func(e Entry) bool {
+				return e.Kind == KindDNSBL && e.ClientIP == "192.0.2.77" && e.DNSBLZone == "zen.spamhaus.org"
+			}},
 		{"postscreen", "Sep 29 13:00:09 mx postfix/postscreen[800]: CONNECT from [192.0.2.77]:51234 to [198.51.100.7]:25",
 			func(e Entry) bool { return e.Kind == KindPostscreen && e.ClientIP == "192.0.2.77" }},
 		{"multi-instance", "Sep 29 13:00:14 mx postfix-out/smtp[1254]: A0123456BC: to=<h@example.net>, relay=none, delay=0.5, dsn=4.4.1, status=deferred (connect to example.net[192.0.2.200]:25: Connection refused)",
