@@ -14,8 +14,10 @@ import (
 // The account-volume rule counts, per account (SASL user or "uid:N"),
 // messages and recipients over the last minute, hour and day, and compares
 // them with the account's habit: its busiest minute, hour and day over the
-// last habit_days days, learned as it goes (days on which it alerted are
-// not learned). An account alerts above max(floor, habit_factor × habit),
+// last habit_days days, learned as it goes. A day on which the account's
+// alert turned critical (a ceiling, or spam-like evidence: many recipient
+// domains, bounces) is not learned; a warning-only day is, so a newsletter
+// alerts the first time and is habit from then on. An account alerts above max(floor, habit_factor × habit),
 // and always above a ceiling. Distinct recipient domains and bounces in
 // the last hour raise the alert to critical.
 
@@ -246,16 +248,16 @@ func (v *volume) evaluate(name string, a *account, now time.Time) {
 	if holds && (domains >= v.cfg.Domains || bounces >= int64(v.cfg.Bounces)) {
 		crit = true
 	}
-	if !holds && !a.alarm.firing {
-		v.learn(a, today, c)
-	}
+	v.learn(a, today, c)
 	sev := vigie.SeverityWarning
 	if crit {
 		sev = vigie.SeverityCritical
 	}
 	switch a.alarm.step(now, holds, sev, repeatEvery) {
 	case stepEmit:
-		v.taint(a, today)
+		if a.alarm.sev == vigie.SeverityCritical {
+			v.taint(a, today)
+		}
 		h := habit[worst.m][worst.w]
 		summary := fmt.Sprintf("%s sent %d %s in the last %s, above its limit of %d (habit %d); %d recipient domains and %d bounces in the last hour",
 			name, worst.n, metricNames[worst.m], windowNames[worst.w], worst.limit, h, domains, bounces)

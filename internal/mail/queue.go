@@ -9,6 +9,7 @@ import (
 	"io"
 	"os/exec"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -78,7 +79,7 @@ func ParseQueue(r io.Reader, now time.Time, top int) (QueueSnapshot, error) {
 		s.Items = append(s.Items, it)
 		s.Depth[it.Queue]++
 		s.Total++
-		senders[it.Sender]++
+		senders[strings.ToLower(it.Sender)]++ // addresses are case-insensitive in practice
 		if j.ArrivalTime > 0 && (oldest.IsZero() || it.Arrival.Before(oldest)) {
 			oldest = it.Arrival
 		}
