@@ -314,19 +314,23 @@ func (v *volume) tick(now time.Time) {
 	}
 }
 
-// samples returns, per account that sent in the minute before now's, its
-// messages and recipients in that minute.
-func (v *volume) samples(now time.Time) []vigie.Sample {
-	prev := now.Unix()/60 - 1
-	at := time.Unix(prev*60, 0).UTC()
+// samples returns, per account, its messages and recipients in each
+// complete minute after minute from and before now's (at most the last
+// hour).
+func (v *volume) samples(from int64, now time.Time) []vigie.Sample {
+	cur := now.Unix() / 60
+	from = max(from, cur-60)
 	var out []vigie.Sample
 	for name, a := range v.accounts {
-		s := a.mins[prev%int64(len(a.mins))]
-		if s.idx != prev || s.c.msgs == 0 {
-			continue
+		for mi := from + 1; mi < cur; mi++ {
+			s := a.mins[mi%int64(len(a.mins))]
+			if s.idx != mi || s.c.msgs == 0 {
+				continue
+			}
+			at := time.Unix(mi*60, 0).UTC()
+			out = append(out, vigie.Sample{Series: SeriesAccountMessages, Subject: name, Time: at, Value: float64(s.c.msgs)},
+				vigie.Sample{Series: SeriesAccountRecipients, Subject: name, Time: at, Value: float64(s.c.rcpts)})
 		}
-		out = append(out, vigie.Sample{Series: SeriesAccountMessages, Subject: name, Time: at, Value: float64(s.c.msgs)},
-			vigie.Sample{Series: SeriesAccountRecipients, Subject: name, Time: at, Value: float64(s.c.rcpts)})
 	}
 	return out
 }

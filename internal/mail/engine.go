@@ -49,9 +49,10 @@ type Engine struct {
 	parser *postfixlog.Parser
 	entry  postfixlog.Entry
 	index  *Index
-	now    time.Time
-	minute int64
-	hour   int64
+	now     time.Time
+	minute  int64
+	hour    int64
+	sampled int64 // the last minute whose account samples were made
 
 	volume    *volume
 	byIP      *failures
@@ -237,7 +238,8 @@ func (e *Engine) periodic() {
 	e.blocklist.tick(now)
 	var samples []vigie.Sample
 	if e.o.Samples != nil {
-		samples = e.volume.samples(now)
+		samples = e.volume.samples(e.sampled, now)
+		e.sampled = now.Unix()/60 - 1
 	}
 	if e.o.LogQueue {
 		total, deferred := e.index.counts()

@@ -15,7 +15,10 @@ import (
 
 var day0 = time.Date(2024, 9, 2, 0, 0, 0, 0, time.UTC) // a Monday
 
-type collector struct{ fs []vigie.Finding }
+type collector struct {
+	fs      []vigie.Finding
+	samples []vigie.Sample
+}
 
 func (c *collector) emit(f vigie.Finding) { c.fs = append(c.fs, f) }
 
@@ -36,7 +39,7 @@ func runScenario(t *testing.T, s mailgen.Scenario, cfg config.Mail) (*collector,
 		t.Fatal(err)
 	}
 	c := &collector{}
-	e := NewEngine(EngineOptions{Config: cfg, Emit: c.emit, LogQueue: true})
+	e := NewEngine(EngineOptions{Config: cfg, Emit: c.emit, LogQueue: true, Samples: func(s []vigie.Sample) { c.samples = append(c.samples, s...) }})
 	sc := bufio.NewScanner(&buf)
 	for sc.Scan() {
 		if _, ok := e.Line(sc.Text()); !ok {
@@ -101,6 +104,19 @@ func TestLocalUIDBurstAndResolution(t *testing.T) {
 		if f.Subject != "uid:33" {
 			t.Errorf("other finding %+v", f)
 		}
+	}
+	// Per-minute rates and the queue are stored as time series.
+	var uidMsgs, queue float64
+	for _, s := range c.samples {
+		if s.Series == SeriesAccountMessages && s.Subject == "uid:33" {
+			uidMsgs += s.Value
+		}
+		if s.Series == SeriesQueue && s.Subject == "total" {
+			queue++
+		}
+	}
+	if uidMsgs != 900 || queue < 150 {
+		t.Errorf("samples: uid:33 sent %v, %v queue points", uidMsgs, queue)
 	}
 }
 
