@@ -45,10 +45,10 @@ type EngineOptions struct {
 // so on replay the log's own timestamps drive every window. It is not safe
 // for concurrent use (its Index is).
 type Engine struct {
-	o      EngineOptions
-	parser *postfixlog.Parser
-	entry  postfixlog.Entry
-	index  *Index
+	o       EngineOptions
+	parser  *postfixlog.Parser
+	entry   postfixlog.Entry
+	index   *Index
 	now     time.Time
 	minute  int64
 	hour    int64

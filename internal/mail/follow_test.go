@@ -29,8 +29,17 @@ func (h *followHarness) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel, h.done = cancel, make(chan error, 1)
 	ff := &FileFollower{Path: h.path, Poll: 5 * time.Millisecond, MaxLine: 4096, FromStart: true,
-		Load: func(context.Context) (Cursor, bool, error) { h.mu.Lock(); defer h.mu.Unlock(); return h.cursor, h.have, nil },
-		Save: func(_ context.Context, c Cursor) error { h.mu.Lock(); defer h.mu.Unlock(); h.cursor, h.have = c, true; return nil },
+		Load: func(context.Context) (Cursor, bool, error) {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			return h.cursor, h.have, nil
+		},
+		Save: func(_ context.Context, c Cursor) error {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.cursor, h.have = c, true
+			return nil
+		},
 		Line: func(l string) { h.mu.Lock(); h.lines = append(h.lines, l); h.mu.Unlock() },
 		Skip: func() { h.mu.Lock(); h.skips++; h.mu.Unlock() }}
 	go func() { h.done <- ff.Run(ctx) }()

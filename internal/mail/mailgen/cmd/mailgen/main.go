@@ -16,11 +16,11 @@ func main() {
 	lines := flag.Int("lines", 1_000_000, "about how many lines to write")
 	classic := flag.Bool("classic", true, "classic syslog stamps (else RFC 3339)")
 	flag.Parse()
-	// One day of traffic writes about 13 lines per message; size the
+	// One day of traffic writes about 7 lines per message; size the
 	// number of accounts to reach the line count in one simulated day.
 	start := time.Date(2024, 9, 29, 0, 0, 0, 0, time.UTC)
 	perDay := 30
-	users := max(1, *lines/(13*perDay*2))
+	users := max(1, *lines/(7*perDay*2))
 	s := mailgen.Scenario{Start: start, End: start.Add(24 * time.Hour), Seed: 1, Classic: *classic, Users: users,
 		PerUserPerDay: perDay, InboundPerHour: users,
 		Bursts: []mailgen.Burst{{User: "stolen@example.org", Start: start.Add(13 * time.Hour), Every: time.Second, Count: 3600, Blocked: true}},
