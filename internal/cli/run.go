@@ -81,6 +81,12 @@ func reloadLoop(ctx context.Context, env *Env, path string, a *app.App, log *slo
 			return
 		case <-env.Reload:
 		}
+		// A SIGHUP during start waits until the watches run.
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.Ready():
+		}
 		if path == "" {
 			log.Warn("SIGHUP: no configuration file to reload (vigie runs on its embedded defaults)")
 			continue
