@@ -141,8 +141,11 @@ func (e *Engine) Entry(en *postfixlog.Entry) {
 	if en.Kind == postfixlog.KindNotPostfix {
 		return
 	}
-	if !en.Time.IsZero() {
+	if y := en.Time.Year(); y > 1970 && y < 2200 {
 		e.advance(en.Time)
+	} // else: no time, or one that cannot be a log line's; the clock stays
+	if e.now.IsZero() {
+		return // no clock yet: nothing can be counted in a window
 	}
 	now := e.now
 	switch en.Kind {
@@ -226,7 +229,11 @@ func (e *Engine) advance(t time.Time) {
 
 // Tick advances the clock to now without a line, so that alerts resolve
 // and windows slide while the log is quiet.
-func (e *Engine) Tick(now time.Time) { e.advance(now) }
+func (e *Engine) Tick(now time.Time) {
+	if y := now.Year(); y > 1970 && y < 2200 {
+		e.advance(now)
+	}
+}
 
 func (e *Engine) periodic() {
 	now := e.now
@@ -264,7 +271,7 @@ func (e *Engine) periodic() {
 // Queue runs a postqueue -j snapshot through the queue-growth rule and
 // the index, and records the queue's depth.
 func (e *Engine) Queue(s QueueSnapshot) {
-	e.advance(s.Time)
+	e.Tick(s.Time)
 	e.index.syncQueue(s.Items, s.Time)
 	for _, q := range []string{"incoming", "active", "deferred", "hold", "maildrop"} {
 		e.m.queue.WithLabelValues(q).Set(float64(s.Depth[q]))

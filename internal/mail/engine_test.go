@@ -240,6 +240,12 @@ func TestHostileLines(t *testing.T) {
 		e.Line(line(t0.Add(time.Duration(i)*time.Second), "smtpd", "warning: unknown[192.0.2.1]: SASL LOGIN authentication failed: x, sasl_username=<b>\x1b[31m%d", i%1))
 	}
 	e.Line(strings.Repeat("\x00\xff", 1000))
+	// Stamps no log can have (found by fuzzing: a year-1 time broke the windows).
+	e2 := NewEngine(EngineOptions{Config: defaults(), LogQueue: true})
+	e2.Line("0001-01-01T00:00:01Z mx postfix/submission/smtpd[1]: ABCDEF1234: client=unknown[1.2.3.4], sasl_method=PLAIN, sasl_username=a")
+	e2.Line("0001-01-01T00:00:01Z mx postfix/qmgr[1]: ABCDEF1234: from=<a>, size=1, nrcpt=1 (queue active)")
+	e2.Line("9999-01-01T00:00:01Z mx postfix/qmgr[1]: ABCDEF1234: removed")
+	e2.Tick(time.Time{})
 	e.Line(line(t0, "smtpd", "NOQUEUE: reject: RCPT from x[1]: 554; from=<\"><script>> to=<a> helo=<<img src=x>>"))
 	fs := c.find(RuleBruteForceUser, "<b>\x1b[31m0")
 	if len(fs) != 1 {

@@ -114,6 +114,9 @@ func (jf *JournalFollower) Run(ctx context.Context) error {
 		return err
 	}
 	if err := cmd.Start(); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return fmt.Errorf("starting %s: %w", jf.Journalctl, err)
 	}
 	r := bufio.NewReaderSize(out, 64<<10)
