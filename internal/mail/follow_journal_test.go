@@ -41,7 +41,12 @@ not json
 		ctx, cancel := context.WithCancel(context.Background())
 		jf := &JournalFollower{Journalctl: bin,
 			Load: func(context.Context) (string, bool, error) { mu.Lock(); defer mu.Unlock(); return cursor, have, nil },
-			Save: func(_ context.Context, c string) error { mu.Lock(); defer mu.Unlock(); cursor, have = c, true; return nil },
+			Save: func(_ context.Context, c string) error {
+				mu.Lock()
+				defer mu.Unlock()
+				cursor, have = c, true
+				return nil
+			},
 			Entry: func(e *postfixlog.Entry) {
 				mu.Lock()
 				defer mu.Unlock()
