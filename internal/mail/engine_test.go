@@ -3,7 +3,10 @@ package mail
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -250,5 +253,42 @@ func TestHostileLines(t *testing.T) {
 	fs := c.find(RuleBruteForceUser, "<b>\x1b[31m0")
 	if len(fs) != 1 {
 		t.Errorf("findings %+v", c.fs)
+	}
+}
+
+func TestNewFollowsTheSwitch(t *testing.T) {
+	dir := t.TempDir()
+	cfg := defaults()
+	cfg.LogFile = filepath.Join(dir, "absent.log")
+	cfg.Journalctl = filepath.Join(dir, "no-journalctl")
+	for _, c := range []struct {
+		enabled config.Switch
+		source  string
+		exists  bool
+		want    string // "none", "watch", "error"
+	}{
+		{config.SwitchAuto, "auto", false, "none"},
+		{config.SwitchAuto, "auto", true, "watch"},
+		{config.SwitchAuto, "file", false, "none"},
+		{config.SwitchOff, "auto", true, "none"},
+		{config.SwitchOn, "auto", false, "error"},
+		{config.SwitchOn, "file", false, "watch"}, // waits for the file
+	} {
+		cfg.Enabled, cfg.Source = c.enabled, c.source
+		if c.exists {
+			os.WriteFile(cfg.LogFile, nil, 0o644)
+		} else {
+			os.Remove(cfg.LogFile)
+		}
+		w, err := New(context.Background(), Options{Config: cfg})
+		got := "none"
+		if err != nil {
+			got = "error"
+		} else if w != nil {
+			got = "watch"
+		}
+		if got != c.want {
+			t.Errorf("%+v: got %s (%v)", c, got, err)
+		}
 	}
 }

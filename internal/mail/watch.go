@@ -86,7 +86,14 @@ func New(ctx context.Context, o Options) (*Watch, error) {
 			source = ""
 		}
 	}
-	if !cfg.Enabled.On(source != "") {
+	present := source != ""
+	switch {
+	case cfg.Source == "file":
+		present = fileThere
+	case cfg.Source == "journal":
+		present = cfg.Enabled == config.SwitchOn || JournalHasPostfix(ctx, cfg.Journalctl)
+	}
+	if !cfg.Enabled.On(present) {
 		return nil, nil
 	}
 	if source == "" {

@@ -88,8 +88,30 @@ func Run(ctx context.Context, o Options, files []string) (Result, error) {
 	p := alert.New(alert.Options{Store: db, Notifiers: []notify.Notifier{pr}, Now: func() time.Time { return clock },
 		Node: "replay", ResolveAfter: o.ResolveAfter})
 	var emitErr error
+	var lastCheck int64
+	// advance moves the log clock; once per log minute, alerts no
+	// finding repeated within their resolve_after are resolved, before
+	// anything that happens at the new time.
+	advance := func(t time.Time) {
+		if !t.After(clock) {
+			return
+		}
+		clock = t
+		if res.First.IsZero() {
+			res.First = t
+		}
+		res.Last = t
+		if m := clock.Unix() / 60; m != lastCheck {
+			lastCheck = m
+			if _, err := p.ResolveStale(ctx); err != nil && emitErr == nil {
+				emitErr = err
+			}
+			p.Drain(10 * time.Second)
+		}
+	}
 	emit := func(f vigie.Finding) {
 		res.Findings++
+		advance(f.Time)
 		if err := p.Emit(ctx, f); err != nil && emitErr == nil {
 			emitErr = err
 		}
@@ -103,7 +125,6 @@ func Run(ctx context.Context, o Options, files []string) (Result, error) {
 		}
 		sets = append(sets, s)
 	}
-	var lastCheck int64
 	for _, name := range files {
 		if err := readFile(ctx, name, o.MaxLine, &res, func(line string) {
 			for _, s := range sets {
@@ -112,21 +133,7 @@ func Run(ctx context.Context, o Options, files []string) (Result, error) {
 					continue
 				}
 				res.BySet[s.Name()]++
-				if at.After(clock) {
-					clock = at
-					if res.First.IsZero() {
-						res.First = at
-					}
-					res.Last = at
-				}
-				// Stale alerts resolve on the log's clock, once a minute.
-				if m := clock.Unix() / 60; m != lastCheck {
-					lastCheck = m
-					if _, err := p.ResolveStale(ctx); err != nil && emitErr == nil {
-						emitErr = err
-					}
-					p.Drain(10 * time.Second)
-				}
+				advance(at)
 				return
 			}
 			res.Unread++
