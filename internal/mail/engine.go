@@ -53,6 +53,7 @@ type Engine struct {
 	minute  int64
 	hour    int64
 	sampled int64 // the last minute whose account samples were made
+	quiet   bool  // learning from history: no findings, no samples
 
 	volume    *volume
 	byIP      *failures
@@ -93,11 +94,16 @@ func NewEngine(o EngineOptions) *Engine {
 	}
 	cfg := o.Config
 	e := &Engine{o: o, parser: postfixlog.NewParser(postfixlog.Options{Reference: o.Reference, Location: o.Location}), index: o.Index}
-	e.volume = newVolume(cfg.Volume, o.Emit)
-	e.byIP, e.byUser, e.manyIPs = newSASL(cfg.SASL, o.Emit)
-	e.queue = &queueGrowth{cfg: cfg.QueueGrowth, emit: o.Emit}
-	e.storm = &storm{cfg: cfg.Storm, buckets: map[int64]*stormBucket{}, emit: o.Emit}
-	e.blocklist = &remoteBlocklist{cfg: cfg.Blocklist, keys: map[string]*blocklistState{}, emit: o.Emit}
+	emit := func(f vigie.Finding) {
+		if !e.quiet {
+			o.Emit(f)
+		}
+	}
+	e.volume = newVolume(cfg.Volume, emit)
+	e.byIP, e.byUser, e.manyIPs = newSASL(cfg.SASL, emit)
+	e.queue = &queueGrowth{cfg: cfg.QueueGrowth, emit: emit}
+	e.storm = &storm{cfg: cfg.Storm, buckets: map[int64]*stormBucket{}, emit: emit}
+	e.blocklist = &remoteBlocklist{cfg: cfg.Blocklist, keys: map[string]*blocklistState{}, emit: emit}
 
 	f := o.Metrics
 	lines := f.CounterVec(prometheus.CounterOpts{Name: "vigie_mail_lines_total",
@@ -263,7 +269,7 @@ func (e *Engine) periodic() {
 		e.index.prune(now)
 	}
 	e.m.tracked.Set(float64(e.index.Len()))
-	if len(samples) > 0 {
+	if len(samples) > 0 && !e.quiet {
 		e.o.Samples(samples)
 	}
 }
@@ -288,6 +294,10 @@ func (e *Engine) Queue(s QueueSnapshot) {
 		e.o.Samples(out)
 	}
 }
+
+// SetQuiet turns findings and samples off (true) or on: the watch reads
+// the log's history quietly on its first start, to learn habits.
+func (e *Engine) SetQuiet(q bool) { e.quiet = q }
 
 // Habits returns the accounts' learned habits, to save.
 func (e *Engine) Habits() Habits { return e.volume.habits() }

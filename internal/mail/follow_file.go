@@ -55,6 +55,8 @@ type FileFollower struct {
 	Line   func(line string)
 	Skip   func()
 	Logger *slog.Logger
+	// Stop, when set, is checked every few thousand lines of a long read.
+	Stop func() bool
 	// Rotated is told of each rotation it followed ("rename", "truncate").
 	Rotated func(kind string)
 }
@@ -336,7 +338,10 @@ func headStill(path string, head []byte) bool {
 // drain hands over every complete line from the file's current position.
 func (ff *FileFollower) drain(o *openFile) error {
 	r := bufio.NewReaderSize(o.f, 64<<10)
-	for {
+	for n := 1; ; n++ {
+		if n&4095 == 0 && ff.Stop != nil && ff.Stop() {
+			return context.Canceled
+		}
 		chunk, err := r.ReadSlice('\n')
 		if len(chunk) > 0 {
 			if chunk[len(chunk)-1] == '\n' {

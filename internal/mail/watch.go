@@ -171,6 +171,13 @@ func (w *Watch) Run(ctx context.Context) error {
 		}
 	}
 
+	if w.source == "file" && !w.o.FromStart {
+		if err := w.learnHistory(ctx, eng); err != nil {
+			return err
+		}
+		saveHabits()
+	}
+
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -294,4 +301,58 @@ func (w *Watch) readQueue(ctx context.Context, mu *sync.Mutex, eng *Engine) {
 		case <-tick.C:
 		}
 	}
+}
+
+// learnHistory runs, on the very first start (no saved cursor), the log's
+// history through the engine quietly: the rotated file (if uncompressed)
+// then the current one, so that accounts start with a habit (a weekly
+// newsletter in last week's log) instead of none. It saves the cursor at
+// the end of what it read, where the follower takes over.
+func (w *Watch) learnHistory(ctx context.Context, eng *Engine) error {
+	st := w.o.Store
+	if _, err := st.GetState(ctx, WatchName, stateCursor); !errors.Is(err, store.ErrNotFound) {
+		return err // nil when there is a cursor: not the first start
+	}
+	path := w.o.Config.LogFile
+	cur, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	defer cur.Close()
+	started := time.Now()
+	eng.SetQuiet(true)
+	defer eng.SetQuiet(false)
+	lines := 0
+	feed := func(line string) { eng.Line(line); lines++ }
+	ff := &FileFollower{Path: path, MaxLine: w.o.Config.MaxLine, Line: feed, Skip: w.skipped.Inc,
+		Stop: func() bool { return ctx.Err() != nil }}
+	if old, err := os.Open(path + ".1"); err == nil {
+		if err := ff.drain(&openFile{f: old}); err != nil {
+			w.log.Warn("learning from the rotated log", "path", path+".1", "err", err)
+		}
+		old.Close()
+	}
+	o := &openFile{f: cur}
+	fi, err := cur.Stat()
+	if err != nil {
+		return err
+	}
+	o.dev, o.ino = fileID(fi)
+	o.head = headOf(cur)
+	if err := ff.drain(o); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while learning: the next start learns again
+		}
+		return err
+	}
+	b, _ := json.Marshal(o.cursor())
+	if err := st.PutState(ctx, WatchName, stateCursor, b); err != nil {
+		return err
+	}
+	w.log.Info("learned habits from the log's history", "lines", lines, "took", time.Since(started).Round(time.Millisecond),
+		"log_time", eng.Now())
+	return nil
 }
