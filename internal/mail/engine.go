@@ -160,7 +160,7 @@ func (e *Engine) Entry(en *postfixlog.Entry) {
 		if en.SASLUser != "" {
 			e.manyIPs.add(en.SASLUser, en.ClientIP, now)
 		}
-	case postfixlog.KindPickup, postfixlog.KindRemoved:
+	case postfixlog.KindPickup, postfixlog.KindRemoved, postfixlog.KindReject:
 		e.index.observe(en)
 	case postfixlog.KindQueued:
 		m := e.index.observe(en)

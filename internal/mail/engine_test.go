@@ -226,6 +226,8 @@ not json
 	if o, ok := x.Lookup("ABCDEF0001"); !ok || o.SASLUser != "erin" || o.ClientIP != "198.51.100.1" || !o.Deferred {
 		t.Errorf("lookup %+v", o)
 	}
+	e.Line(line(t0, "submission/smtpd", "ABCDEF0003: client=unknown[198.51.100.1], sasl_method=PLAIN, sasl_username=erin"))
+	e.Line(line(t0, "cleanup", "ABCDEF0003: reject: header Subject: spam from unknown[198.51.100.1]; from=<erin@example.org> to=<x@y> proto=ESMTP helo=<h>: 5.7.1 no"))
 	e.Line(line(t0.Add(2*time.Minute), "qmgr", "ABCDEF0001: removed"))
 	snap.Items = snap.Items[3:]
 	e.Queue(snap)

@@ -137,7 +137,9 @@ func (x *Index) observe(e *postfixlog.Entry) *message {
 			m.Deferred = e.Status == "deferred"
 		}
 		return m
-	case postfixlog.KindRemoved:
+	case postfixlog.KindRemoved, postfixlog.KindReject:
+		// A message refused by cleanup (header or body checks, milter)
+		// is never queued and gets no "removed" line.
 		m := x.msgs[e.QueueID]
 		if m != nil {
 			x.remove(m)
