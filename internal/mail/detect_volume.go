@@ -134,7 +134,7 @@ func (v *volume) domain(name, domain string, now time.Time) {
 	}
 	if len(a.domains[0]) < maxDomains {
 		if _, ok := a.domains[0][domain]; !ok {
-			a.domains[0][strings.ToLower(domain)] = struct{}{}
+			a.domains[0][strings.Clone(strings.ToLower(domain))] = struct{}{} // not a piece of the line
 		}
 	}
 }

@@ -163,7 +163,7 @@ func (p *Reporter) Line(line string) {
 			if at := strings.LastIndexByte(e.Recipient, '@'); at >= 0 && len(a.domains) < 100000 {
 				d := e.Recipient[at+1:]
 				if _, ok := a.domains[d]; !ok {
-					a.domains[strings.ToLower(d)] = struct{}{}
+					a.domains[strings.Clone(strings.ToLower(d))] = struct{}{} // not a piece of the line
 				}
 			}
 		}
