@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"os"
@@ -73,7 +74,7 @@ func TestReplayGzipAndText(t *testing.T) {
 	var buf bytes.Buffer
 	s.Write(&buf)
 	var gz bytes.Buffer
-	w := newGzip(&gz)
+	w := gzip.NewWriter(&gz)
 	w.Write(buf.Bytes())
 	w.Close()
 	name := filepath.Join(dir, "mail.log.1.gz")
