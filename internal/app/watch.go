@@ -42,5 +42,6 @@ func builtinBuilders() []Builder {
 		buildBlocklist,
 		buildWeb,
 		buildCT,
+		buildMail,
 	}
 }

@@ -48,6 +48,8 @@ func commands() []*command {
 		blocklistCommand(),
 		ctCommand(),
 		webCommand(),
+		mailCommand(),
+		replayCommand(),
 	}
 }
 

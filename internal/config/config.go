@@ -20,8 +20,9 @@ type Config struct {
 
 	Blocklist Blocklist `yaml:"blocklist"`
 
-	Web Web `yaml:"web"`
-	CT  CT  `yaml:"ct"`
+	Web  Web  `yaml:"web"`
+	CT   CT   `yaml:"ct"`
+	Mail Mail `yaml:"mail"`
 }
 
 // Log configures vigie's own log.
@@ -107,7 +108,8 @@ func Default() *Config {
 
 		Blocklist: defaultBlocklist(),
 
-		Web: defaultWeb(),
-		CT:  defaultCT(),
+		Web:  defaultWeb(),
+		CT:   defaultCT(),
+		Mail: defaultMail(),
 	}
 }

@@ -64,6 +64,7 @@ func (cfg *Config) validate() []fieldError {
 	cfg.Blocklist.validate(c)
 	cfg.Web.validate(c)
 	cfg.CT.validate(c)
+	cfg.Mail.validate(c)
 	return c.errs
 }
 

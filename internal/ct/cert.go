@@ -3,8 +3,8 @@ package ct
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/asn1"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"strings"

@@ -275,7 +275,7 @@ func TestResumeNeitherMissesNorRepeats(t *testing.T) {
 	}
 	c := ctConfig(url, l.PubB64, "example.com")
 	c.VerifyEvery = 100 // all 20 certificates in one window
-	l.Frozen.Store(30)   // the log's head shows 15 certificates first
+	l.Frozen.Store(30)  // the log's head shows 15 certificates first
 	sink := &crashSink{n: 4, next: e.pipe}
 	run(t, e.watch(t, c, sink), func() bool { return len(e.findings(t, "certificate")) == 4 })
 	// "Killed" after 4 of 15 findings; the window is saved with its

@@ -27,7 +27,7 @@ func FuzzParseLeafInput(f *testing.F) {
 func FuzzParseTileLeaf(f *testing.F) {
 	ca := newTestCA(f, "Fuzz CA")
 	der := ca.issue(f, "a.example.com", []string{"b.example.com"}, 3, false, false)
-	leaf := x509Leaf(der)[2:]                               // timestamp, type, cert, (empty) extensions
+	leaf := x509Leaf(der)[2:]                                       // timestamp, type, cert, (empty) extensions
 	leaf = append(leaf[:len(leaf)-2], 0, 8, 0, 0, 5, 0, 0, 0, 0, 1) // leaf_index extension
 	f.Add(append(leaf, 0, 0))
 	f.Add([]byte{})

@@ -28,10 +28,10 @@ type Watchlist struct {
 	// child of it by name, so that *.parent, which covers that child, is
 	// caught. Domains share few parents, so it stays small.
 	parents map[uint64]uint32
-	arena    []byte            // every domain, one after the other
-	count    int               // distinct domains
-	rules    []rule
-	issuers  [][]string // expected issuer sets, shared between rules
+	arena   []byte // every domain, one after the other
+	count   int    // distinct domains
+	rules   []rule
+	issuers [][]string // expected issuer sets, shared between rules
 }
 
 // rule is one watched domain, 8 bytes so that millions fit.

@@ -43,7 +43,7 @@ func TestLoadGivesThreeIncidentsForFourScenarios(t *testing.T) {
 		watches map[string]bool
 		alerts  int
 	}{
-		"mail/account/" + stolenAccount:        {map[string]bool{"mail": true}, 4},
+		alert.AccountGroup(stolenAccount):      {map[string]bool{"mail": true}, 4},
 		"site/" + relayUser:                    {map[string]bool{"mail": true, "web": true}, 4},
 		"dns/delegation/ns1.rogue-dns.example": {map[string]bool{"dns": true, "ct": true}, hijackedDomains + 2},
 	}

@@ -9,6 +9,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/vigie/vigie/internal/alert"
 	"github.com/vigie/vigie/internal/vigie"
 )
 
@@ -53,7 +54,7 @@ const (
 )
 
 func stolenPassword() Scenario {
-	group := "mail/account/" + stolenAccount
+	group := alert.AccountGroup(stolenAccount)
 	start := func(now time.Time) time.Time { return now.Add(-6 * time.Hour).Truncate(time.Minute) }
 	return Scenario{
 		Name:  "stolen-password",

@@ -113,4 +113,3 @@ func (ca *CA) Issue(names []string, notBefore time.Time) (Pair, error) {
 	}
 	return Pair{Precert: pre, Cert: cert}, nil
 }
-

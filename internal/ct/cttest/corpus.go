@@ -19,7 +19,9 @@ type Corpus struct {
 }
 
 // NewCorpus is deterministic for a seed.
-func NewCorpus(seed uint64) *Corpus { return &Corpus{rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))} }
+func NewCorpus(seed uint64) *Corpus {
+	return &Corpus{rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+}
 
 var tlds = []string{"fr", "com", "net", "org", "de", "eu", "io", "be", "ch", "it", "es", "co.uk", "nl", "info", "biz"}
 

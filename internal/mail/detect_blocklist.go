@@ -1,0 +1,135 @@
+package mail
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigie/vigie/internal/config"
+	"github.com/vigie/vigie/internal/vigie"
+)
+
+// The remote-blocklist rule reads the replies of receiving servers that
+// refuse our mail because our address is listed: Microsoft's S3150 and
+// S3140 ("part of their network is on our block list") and "banned sending
+// IP", Spamhaus and other DNSBLs ("blocked using zen.spamhaus.org"), Yahoo's
+// TSS04/TSS09. Its findings carry vigie.BlocklistKey(target, provider), the
+// key the blocklist watch uses for the same listing, so both feed one alert.
+
+// Listing is what a refusal says.
+type Listing struct {
+	Target   string // our address named in the reply, else "server"
+	Provider string // "microsoft", "yahoo", or the DNSBL zone ("zen.spamhaus.org")
+	Code     string // S3150, S3140, 5.7.606, ...
+}
+
+// ParseListing reads a delivery reply (status=bounced or deferred) and
+// says whether it is a blocklist refusal.
+func ParseListing(reply string) (Listing, bool) {
+	var l Listing
+	low := strings.ToLower(reply)
+	switch {
+	case strings.Contains(reply, "(S3150)"), strings.Contains(reply, "(S3140)"):
+		l.Provider = "microsoft"
+		l.Code = reply[strings.Index(reply, "(S31")+1:][:5]
+	case strings.Contains(low, "banned sending ip"):
+		l.Provider = "microsoft"
+		l.Code = "banned sending IP"
+	case strings.Contains(low, "blocked using "):
+		z := low[strings.Index(low, "blocked using ")+len("blocked using "):]
+		if end := strings.IndexAny(z, " ;,()<>[]"); end >= 0 {
+			z = z[:end]
+		}
+		z = strings.TrimRight(z, ".")
+		if z == "" || len(z) > 100 {
+			return l, false
+		}
+		l.Provider, l.Code = z, "blocked using "+z
+	case strings.Contains(reply, " TSS04 "), strings.Contains(reply, " TSS09 "):
+		l.Provider = "yahoo"
+		l.Code = reply[strings.Index(reply, " TSS0")+1:][:5]
+	default:
+		return l, false
+	}
+	l.Target = listedAddress(reply)
+	return l, true
+}
+
+// listedAddress finds the address the reply names as listed: the first
+// [IP] after the relay's own "host name[IP] said:" prefix.
+func listedAddress(reply string) string {
+	s := reply
+	if i := strings.Index(s, " said: "); i >= 0 {
+		s = s[i+len(" said: "):]
+	}
+	for {
+		lb := strings.IndexByte(s, '[')
+		if lb < 0 {
+			return "server"
+		}
+		s = s[lb+1:]
+		rb := strings.IndexByte(s, ']')
+		if rb < 0 {
+			return "server"
+		}
+		if ip, err := netip.ParseAddr(s[:rb]); err == nil {
+			return ip.String()
+		}
+		s = s[rb+1:]
+	}
+}
+
+type blocklistState struct {
+	count    int
+	lastEmit time.Time
+}
+
+type remoteBlocklist struct {
+	cfg  config.MailBlocklist
+	keys map[string]*blocklistState
+	emit func(vigie.Finding)
+}
+
+func (b *remoteBlocklist) add(now time.Time, reply, relay, recipient, dsn string) {
+	l, ok := ParseListing(reply)
+	if !ok {
+		return
+	}
+	key := vigie.BlocklistKey(l.Target, l.Provider)
+	st := b.keys[key]
+	if st == nil {
+		st = &blocklistState{}
+		b.keys[key] = st
+	}
+	st.count++
+	if !st.lastEmit.IsZero() && now.Sub(st.lastEmit) < b.cfg.Repeat {
+		return
+	}
+	st.lastEmit = now
+	rdomain := ""
+	if at := strings.LastIndexByte(recipient, '@'); at >= 0 {
+		rdomain = recipient[at+1:]
+	}
+	receiver := relay
+	if lb := strings.IndexByte(receiver, '['); lb > 0 {
+		receiver = receiver[:lb]
+	}
+	if len(reply) > 500 {
+		reply = reply[:500]
+	}
+	b.emit(vigie.Finding{Watch: WatchName, Rule: RuleRemoteBlocklist, Subject: l.Target, Key: key, Severity: vigie.SeverityCritical, Time: now,
+		Summary: fmt.Sprintf("%s refuses our mail: %s is listed by %s (%s); %d refusals so far", receiver, l.Target, l.Provider, l.Code, st.count),
+		Evidence: map[string]string{"provider": l.Provider, "code": l.Code, "receiver": receiver, "recipient_domain": rdomain,
+			"dsn": dsn, "reply": reply, "refusals": strconv.Itoa(st.count)},
+		ResolveAfter: b.cfg.ResolveAfter})
+}
+
+func (b *remoteBlocklist) tick(now time.Time) {
+	for k, st := range b.keys {
+		if now.Sub(st.lastEmit) > b.cfg.ResolveAfter {
+			delete(b.keys, k)
+		}
+	}
+}
