@@ -23,6 +23,7 @@ import (
 
 	"github.com/vigie/vigie/internal/alert"
 	"github.com/vigie/vigie/internal/notify"
+	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/store/sqlite"
 	"github.com/vigie/vigie/internal/vigie"
 )
@@ -52,6 +53,9 @@ type Options struct {
 	ResolveAfter time.Duration
 	// MaxLine: longer lines are counted and skipped (default 1 MiB).
 	MaxLine int
+	// Store keeps the alerts, incidents and timelines; nil: a throwaway
+	// SQLite store, deleted when the replay ends.
+	Store store.Store
 }
 
 // Result counts what a replay read.
@@ -72,16 +76,20 @@ func Run(ctx context.Context, o Options, files []string) (Result, error) {
 	if o.MaxLine <= 0 {
 		o.MaxLine = 1 << 20
 	}
-	dir, err := os.MkdirTemp("", "vigie-replay-")
-	if err != nil {
-		return res, err
+	db := o.Store
+	if db == nil {
+		dir, err := os.MkdirTemp("", "vigie-replay-")
+		if err != nil {
+			return res, err
+		}
+		defer os.RemoveAll(dir)
+		tmp, err := sqlite.Open(ctx, filepath.Join(dir, "replay.db"), sqlite.Options{})
+		if err != nil {
+			return res, err
+		}
+		defer tmp.Close()
+		db = tmp
 	}
-	defer os.RemoveAll(dir)
-	db, err := sqlite.Open(ctx, filepath.Join(dir, "replay.db"), sqlite.Options{})
-	if err != nil {
-		return res, err
-	}
-	defer db.Close()
 
 	var clock time.Time
 	pr := &printer{w: o.Out, json: o.JSON}
