@@ -1,0 +1,230 @@
+package policy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vigie/vigie/internal/mailqueue"
+	"github.com/vigie/vigie/internal/store"
+)
+
+// Every message the policy server sees at the counting stage leaves a
+// record "queue id -> account, sender, client" in the store, grouped by
+// minute ("qid/<unix minute>"), so that `vigie mail hold --sasl-user` can
+// find an account's queued mail: the queue itself only has the sender.
+
+type record struct {
+	id     string
+	minute int64
+	owner  recordValue
+}
+
+type recordValue struct {
+	User   string `json:"u,omitempty"`
+	Sender string `json:"s,omitempty"`
+	Client string `json:"c,omitempty"`
+}
+
+const (
+	recordPrefix = "qid/"
+	recordCursor = "qid-expired"
+	// maxRecordsPerMinute bounds one minute's record (about 10 MB).
+	maxRecordsPerMinute = 100_000
+)
+
+func recordKey(minute int64) string { return recordPrefix + strconv.FormatInt(minute, 10) }
+
+// recorder writes records to the store once a second, off the answer path.
+type recorder struct {
+	st        store.State
+	log       *slog.Logger
+	now       func() time.Time
+	retention time.Duration
+	in        chan record
+	dropped   prometheus.Counter
+	// the minutes being written, as stored
+	open map[int64]map[string]recordValue
+}
+
+func newRecorder(st store.State, log *slog.Logger, now func() time.Time, retention time.Duration, dropped prometheus.Counter) *recorder {
+	return &recorder{st: st, log: log, now: now, retention: retention, in: make(chan record, 65536),
+		dropped: dropped, open: map[int64]map[string]recordValue{}}
+}
+
+// add queues a record without ever blocking the answer.
+func (r *recorder) add(rec record) {
+	select {
+	case r.in <- rec:
+	default:
+		r.dropped.Inc()
+	}
+}
+
+func (r *recorder) run(ctx context.Context) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	expire := time.NewTicker(time.Minute)
+	defer expire.Stop()
+	r.expire(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			// the last second's records, with a little time to write them
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			r.flush(fctx)
+			cancel()
+			return
+		case <-tick.C:
+			r.flush(ctx)
+		case <-expire.C:
+			r.expire(ctx)
+		}
+	}
+}
+
+// flush writes the minutes that received records since the last flush.
+func (r *recorder) flush(ctx context.Context) {
+	touched := map[int64]bool{}
+	// at most one channel's worth per flush, so a flood cannot keep it here
+drain:
+	for n := 0; n < cap(r.in); n++ {
+		var rec record
+		select {
+		case rec = <-r.in:
+		default:
+			break drain
+		}
+		m, err := r.minute(ctx, rec.minute)
+		if err != nil {
+			r.log.Error("reading queue id records", "err", err)
+			r.dropped.Inc()
+			continue
+		}
+		if len(m) >= maxRecordsPerMinute {
+			r.dropped.Inc()
+			continue
+		}
+		m[rec.id] = rec.owner
+		touched[rec.minute] = true
+	}
+	for minute := range touched {
+		b, err := json.Marshal(r.open[minute])
+		if err == nil {
+			err = r.st.PutState(ctx, StateWatch, recordKey(minute), b)
+		}
+		if err != nil && ctx.Err() == nil {
+			r.log.Error("writing queue id records", "err", err)
+		}
+	}
+	// keep only the minutes still being written
+	cur := r.now().Unix() / 60
+	for minute := range r.open {
+		if minute < cur-1 {
+			delete(r.open, minute)
+		}
+	}
+}
+
+func (r *recorder) minute(ctx context.Context, minute int64) (map[string]recordValue, error) {
+	if m, ok := r.open[minute]; ok {
+		return m, nil
+	}
+	m, err := readMinute(ctx, r.st, minute)
+	if err != nil {
+		return nil, err
+	}
+	r.open[minute] = m
+	return m, nil
+}
+
+func readMinute(ctx context.Context, st store.State, minute int64) (map[string]recordValue, error) {
+	b, err := st.GetState(ctx, StateWatch, recordKey(minute))
+	if errors.Is(err, store.ErrNotFound) {
+		return map[string]recordValue{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]recordValue{}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return map[string]recordValue{}, nil // damaged: start the minute again
+	}
+	return m, nil
+}
+
+// expire deletes the minutes older than the retention, from where the last
+// expiry stopped (the first run starts at the retention's edge).
+func (r *recorder) expire(ctx context.Context) {
+	edge := r.now().Add(-r.retention).Unix() / 60
+	from := edge
+	if b, err := r.st.GetState(ctx, StateWatch, recordCursor); err == nil {
+		if n, err := strconv.ParseInt(string(b), 10, 64); err == nil && n < edge {
+			from = n
+		}
+	}
+	// bounded work per run: a long downtime is caught up over a few runs
+	if edge-from > 24*60 {
+		edge = from + 24*60
+	}
+	for m := from; m < edge && ctx.Err() == nil; m++ {
+		if err := r.st.DeleteState(ctx, StateWatch, recordKey(m)); err != nil {
+			r.log.Error("expiring queue id records", "err", err)
+			return
+		}
+	}
+	if err := r.st.PutState(ctx, StateWatch, recordCursor, []byte(strconv.FormatInt(edge, 10))); err != nil && ctx.Err() == nil {
+		r.log.Error("expiring queue id records", "err", err)
+	}
+}
+
+// StoreIndex finds the owners of queued messages in the records the
+// policy server left in the store. It knows the messages that passed
+// through the policy server (authenticated and permitted-network SMTP);
+// not local submissions (sendmail/pickup), which never reach it.
+type StoreIndex struct {
+	Store store.State
+	// Now bounds which minutes are read; time.Now if nil.
+	Now func() time.Time
+}
+
+var _ mailqueue.OwnerIndex = (*StoreIndex)(nil)
+
+// recordSpan is how many minutes after its arrival a message's record
+// may be written: the policy request comes at the end of DATA.
+const recordSpan = 10
+
+// Owners implements mailqueue.OwnerIndex.
+func (x *StoreIndex) Owners(ctx context.Context, msgs []mailqueue.Message) (map[string]mailqueue.Owner, error) {
+	now := time.Now
+	if x.Now != nil {
+		now = x.Now
+	}
+	last := now().Unix()/60 + 1
+	cache := map[int64]map[string]recordValue{}
+	out := map[string]mailqueue.Owner{}
+	for _, msg := range msgs {
+		first := msg.Arrival/60 - 1
+		for m := first; m <= first+recordSpan+1 && m <= last; m++ {
+			recs, ok := cache[m]
+			if !ok {
+				var err error
+				if recs, err = readMinute(ctx, x.Store, m); err != nil {
+					return nil, fmt.Errorf("reading queue id records: %w", err)
+				}
+				cache[m] = recs
+			}
+			if v, ok := recs[msg.ID]; ok {
+				out[msg.ID] = mailqueue.Owner{SASLUser: v.User, Sender: v.Sender, Client: v.Client, UID: -1}
+				break
+			}
+		}
+	}
+	return out, nil
+}
