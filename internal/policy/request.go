@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"io"
 )
 
 // A Request is the part of a policy request vigie uses. Postfix sends
@@ -51,12 +52,10 @@ func ReadRequest(r *bufio.Reader, req *Request) error {
 			switch {
 			case errors.Is(err, bufio.ErrBufferFull):
 				return errLineTooLong
-			case len(line) == 0 && req.Attributes == 0:
-				return err // clean end between requests (io.EOF) or a read error
-			case len(line) > 0 || req.Attributes > 0:
+			case errors.Is(err, io.EOF) && (len(line) > 0 || req.Attributes > 0):
 				return errNoTerminator
 			}
-			return err
+			return err // io.EOF between requests, a timeout, a read error
 		}
 		line = line[:len(line)-1]
 		if n := len(line); n > 0 && line[n-1] == '\r' {
