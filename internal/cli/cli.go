@@ -43,7 +43,10 @@ type command struct {
 
 // commands is the command tree. Each watch adds its group here.
 func commands() []*command {
-	return []*command{runCommand(), configCommand(), versionCommand()}
+	return []*command{runCommand(), configCommand(), versionCommand(),
+		{name: "mail", summary: "contain a mail account: suspend, resume, hold, release, purge", sub: mailActionCommands()},
+		postfixConfigCommand(),
+	}
 }
 
 // Main runs the command named by env.Args and returns the exit status.

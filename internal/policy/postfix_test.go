@@ -1,0 +1,447 @@
+package policy_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/smtp"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigie/vigie/internal/cli"
+	"github.com/vigie/vigie/internal/config"
+	"github.com/vigie/vigie/internal/policy"
+	"github.com/vigie/vigie/internal/store"
+	"github.com/vigie/vigie/internal/store/sqlite"
+	"github.com/vigie/vigie/internal/testutil"
+)
+
+// A real Postfix with Dovecot SASL asks vigie at the end of each message.
+// alice sends 200 messages: vigie lets 20 through (the limit) and holds
+// the rest; bob keeps sending; `vigie mail release --sasl-user alice`
+// releases alice's held mail, which is then delivered.
+func TestPostfixHoldsOverLimitMail(t *testing.T) {
+	postfix := testutil.RequireProgram(t, "postfix")
+	testutil.RequireProgram(t, "dovecot")
+	testutil.RequireProgram(t, "postqueue")
+	if os.Geteuid() != 0 {
+		t.Skip("starting Postfix needs root")
+	}
+	if testing.Short() {
+		t.Skip("starts Postfix and Dovecot")
+	}
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755) // Postfix's and Dovecot's users must reach their files
+	os.Chmod(filepath.Dir(dir), 0o755)
+	const limit = 20
+
+	sink := startSink(t)
+	dove := startDovecot(t, dir, map[string]string{"alice@example.org": "alice-secret", "bob@example.org": "bob-secret"})
+
+	// vigie's policy server
+	dataDir := filepath.Join(dir, "vigie")
+	os.Mkdir(dataDir, 0o700)
+	etc := filepath.Join(dir, "postfix")
+	cfgFile := filepath.Join(dir, "vigie.yaml")
+	policyPort := testutil.FreePort(t)
+	os.WriteFile(cfgFile, []byte(fmt.Sprintf(`policy:
+  enabled: on
+  listen: [127.0.0.1:%d]
+  limits: [{window: 1h, messages: %d}]
+  over_limit: {action: HOLD, text: over the limit}
+  postfix:
+    config_dir: %s
+`, policyPort, limit, etc)), 0o644)
+	cfg, err := config.Load(cfgFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(context.Background(), filepath.Join(dataDir, "vigie.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	srv, err := policy.New(policy.Options{Config: cfg.Policy, Store: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	go func() { defer close(served); srv.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-served })
+	<-srv.Ready()
+
+	smtpPort := startPostfix(t, postfix, dir, etc, dove, policyPort, sink.port)
+
+	send(t, smtpPort, "alice@example.org", "alice-secret", 200)
+	send(t, smtpPort, "bob@example.org", "bob-secret", 10)
+
+	// alice: 20 delivered, 180 held; bob: all 10 delivered
+	waitFor(t, 60*time.Second, "deliveries and holds", func() (bool, string) {
+		held := queued(t, etc, "hold")
+		others := len(queuedAll(t, etc)) - len(held)
+		a, b := sink.count("alice@example.org"), sink.count("bob@example.org")
+		return a == limit && b == 10 && len(held) == 200-limit && others == 0,
+			fmt.Sprintf("delivered alice=%d bob=%d, held=%d, other queued=%d", a, b, len(held), others)
+	})
+	time.Sleep(1500 * time.Millisecond) // the policy server writes its records once a second
+
+	var out, errOut bytes.Buffer
+	code := cli.Main(context.Background(), cli.Env{
+		Args:  []string{"--data", dataDir, "mail", "release", "--config", cfgFile, "--sasl-user", "alice@example.org"},
+		Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" },
+	})
+	if code != 0 {
+		t.Fatalf("vigie mail release: exit %d\n%s%s", code, out.String(), errOut.String())
+	}
+	if !strings.Contains(out.String(), fmt.Sprintf("released %d messages", 200-limit)) {
+		t.Errorf("release output:\n%s", out.String())
+	}
+	waitFor(t, 60*time.Second, "released mail delivered", func() (bool, string) {
+		n := len(queuedAll(t, etc))
+		a := sink.count("alice@example.org")
+		return a == 200 && n == 0, fmt.Sprintf("alice delivered %d, queued %d", a, n)
+	})
+	audit, err := db.ListAudit(context.Background(), storeAuditQuery("mail.release"))
+	if err != nil || len(audit) != 1 || audit[0].Result != "ok" || !strings.Contains(audit[0].Detail, "sasl_user=alice@example.org: 180 messages") {
+		t.Errorf("audit: %+v %v", audit, err)
+	}
+}
+
+func waitFor(t *testing.T, d time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	var last string
+	for time.Now().Before(deadline) {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		last = state
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("waiting for %s: %s", what, last)
+}
+
+func queuedAll(t *testing.T, etc string) []map[string]any {
+	t.Helper()
+	out, err := exec.Command("postqueue", "-c", etc, "-j").Output()
+	if err != nil {
+		t.Fatalf("postqueue -j: %v", err)
+	}
+	var msgs []map[string]any
+	for _, line := range bytes.Split(bytes.TrimSpace(out), []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal(line, &m); err != nil {
+			t.Fatalf("postqueue -j line %q: %v", line, err)
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs
+}
+
+func queued(t *testing.T, etc, queue string) []map[string]any {
+	var out []map[string]any
+	for _, m := range queuedAll(t, etc) {
+		if m["queue_name"] == queue {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// send sends n messages in one authenticated SMTP session.
+func send(t *testing.T, port int, user, pass string, n int) {
+	t.Helper()
+	c, err := smtp.Dial(fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Hello("client.example"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Auth(smtp.PlainAuth("", user, pass, "127.0.0.1")); err != nil {
+		t.Fatalf("AUTH %s: %v", user, err)
+	}
+	for i := range n {
+		if err := c.Mail(user); err != nil {
+			t.Fatalf("%s message %d: MAIL: %v", user, i, err)
+		}
+		if err := c.Rcpt(fmt.Sprintf("rcpt%d@example.net", i)); err != nil {
+			t.Fatalf("%s message %d: RCPT: %v", user, i, err)
+		}
+		w, err := c.Data()
+		if err != nil {
+			t.Fatalf("%s message %d: DATA: %v", user, i, err)
+		}
+		fmt.Fprintf(w, "From: %s\r\nSubject: message %d\r\n\r\nhello\r\n", user, i)
+		if err := w.Close(); err != nil {
+			t.Fatalf("%s message %d: end of data: %v", user, i, err)
+		}
+	}
+	c.Quit()
+}
+
+// startDovecot runs Dovecot's auth service only, with a passwd-file.
+func startDovecot(t *testing.T, dir string, users map[string]string) string {
+	t.Helper()
+	d := filepath.Join(dir, "dovecot")
+	os.MkdirAll(filepath.Join(d, "run"), 0o755)
+	var pw strings.Builder
+	for u, p := range users {
+		fmt.Fprintf(&pw, "%s:{PLAIN}%s::::::\n", u, p)
+	}
+	os.WriteFile(filepath.Join(d, "passwd"), []byte(pw.String()), 0o644)
+	sock := filepath.Join(d, "auth")
+	conf := filepath.Join(d, "dovecot.conf")
+	os.WriteFile(conf, []byte(fmt.Sprintf(`base_dir = %[1]s/run
+state_dir = %[1]s/run
+protocols =
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+log_path = %[1]s/dovecot.log
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN %[1]s/passwd
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=/nonexistent
+}
+service auth {
+  unix_listener %[2]s {
+    mode = 0666
+  }
+}
+service anvil {
+  chroot =
+}
+`, d, sock)), 0o644)
+	if out, err := runDaemon(filepath.Join(d, "start.log"), "dovecot", "-c", conf); err != nil {
+		t.Fatalf("dovecot: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		if b, err := os.ReadFile(filepath.Join(d, "run", "master.pid")); err == nil {
+			var pid int
+			fmt.Sscan(string(b), &pid)
+			if p, err := os.FindProcess(pid); err == nil && pid > 1 {
+				p.Signal(os.Interrupt)
+			}
+		}
+	})
+	waitFor(t, 10*time.Second, "dovecot's auth socket", func() (bool, string) {
+		_, err := os.Stat(sock)
+		return err == nil, fmt.Sprint(err)
+	})
+	return sock
+}
+
+func startPostfix(t *testing.T, postfix, dir, etc, saslSock string, policyPort, sinkPort int) int {
+	t.Helper()
+	port := testutil.FreePort(t)
+	for _, sub := range []string{etc, filepath.Join(dir, "queue"), filepath.Join(dir, "pfdata")} {
+		os.MkdirAll(sub, 0o755)
+	}
+	os.Chown(filepath.Join(dir, "pfdata"), postfixUID(t), -1)
+	main := fmt.Sprintf(`compatibility_level = 3.6
+queue_directory = %[1]s/queue
+data_directory = %[1]s/pfdata
+maillog_file = %[1]s/maillog
+maillog_file_prefixes = %[1]s
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = vigie-test.localdomain
+mydestination =
+alias_maps =
+alias_database =
+relayhost = [127.0.0.1]:%[2]d
+smtp_tls_security_level = none
+smtpd_tls_security_level = none
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = %[3]s
+smtpd_relay_restrictions = permit_sasl_authenticated, reject
+smtpd_end_of_data_restrictions = check_policy_service inet:127.0.0.1:%[4]d
+smtpd_policy_service_default_action = DUNNO
+queue_run_delay = 1s
+minimal_backoff_time = 1s
+maximal_backoff_time = 2s
+smtp_connection_cache_on_demand = no
+`, dir, sinkPort, saslSock, policyPort)
+	master := fmt.Sprintf(`127.0.0.1:%d inet n - n - - smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+`, port)
+	os.WriteFile(filepath.Join(etc, "main.cf"), []byte(main), 0o644)
+	os.WriteFile(filepath.Join(etc, "master.cf"), []byte(master), 0o644)
+	if out, err := runDaemon(filepath.Join(dir, "postfix-start.log"), postfix, "-c", etc, "start"); err != nil {
+		log, _ := os.ReadFile(filepath.Join(dir, "maillog"))
+		t.Fatalf("postfix start: %v\n%s\n%s", err, out, log)
+	}
+	t.Cleanup(func() {
+		exec.Command(postfix, "-c", etc, "stop").Run()
+		if t.Failed() {
+			log, _ := os.ReadFile(filepath.Join(dir, "maillog"))
+			t.Logf("maillog:\n%s", lastLines(string(log), 40))
+		}
+	})
+	waitFor(t, 20*time.Second, "postfix's smtpd", func() (bool, string) {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			c.Close()
+		}
+		return err == nil, fmt.Sprint(err)
+	})
+	return port
+}
+
+// runDaemon runs a command that starts a daemon, its output to a file: the
+// daemon inherits the descriptors, so a pipe would never see its end.
+func runDaemon(logFile, name string, args ...string) (string, error) {
+	f, err := os.Create(logFile)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = f, f
+	err = cmd.Run()
+	out, _ := os.ReadFile(logFile)
+	return string(out), err
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func postfixUID(t *testing.T) int {
+	out, err := exec.Command("id", "-u", "postfix").Output()
+	if err != nil {
+		t.Fatalf("no postfix user: %v", err)
+	}
+	var uid int
+	fmt.Sscan(string(out), &uid)
+	return uid
+}
+
+// sink is the SMTP server Postfix relays to: it counts messages by sender.
+type sink struct {
+	port int
+	mu   sync.Mutex
+	by   map[string]int
+}
+
+func (s *sink) count(sender string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.by[sender]
+}
+
+func startSink(t *testing.T) *sink {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &sink{port: ln.Addr().(*net.TCPAddr).Port, by: map[string]int{}}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() { defer wg.Done(); s.serve(c) }()
+		}
+	}()
+	return s
+}
+
+func (s *sink) serve(c net.Conn) {
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * time.Minute))
+	r := bufio.NewReader(c)
+	w := bufio.NewWriter(c)
+	reply := func(l string) { w.WriteString(l + "\r\n"); w.Flush() }
+	reply("220 sink ESMTP")
+	from := ""
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		cmd := strings.ToUpper(strings.TrimSpace(line))
+		switch {
+		case strings.HasPrefix(cmd, "EHLO"), strings.HasPrefix(cmd, "HELO"):
+			reply("250 sink")
+		case strings.HasPrefix(cmd, "MAIL FROM:"):
+			f := strings.TrimSpace(line[len("MAIL FROM:"):])
+			f, _, _ = strings.Cut(f, " ")
+			from = strings.Trim(f, "<>\r\n")
+			reply("250 ok")
+		case strings.HasPrefix(cmd, "RCPT"):
+			reply("250 ok")
+		case cmd == "DATA":
+			reply("354 go")
+			for {
+				l, err := r.ReadString('\n')
+				if err != nil {
+					return
+				}
+				if l == ".\r\n" || l == ".\n" {
+					break
+				}
+			}
+			s.mu.Lock()
+			s.by[from]++
+			s.mu.Unlock()
+			reply("250 queued")
+		case cmd == "QUIT":
+			reply("221 bye")
+			return
+		default:
+			reply("250 ok")
+		}
+	}
+}
+
+func storeAuditQuery(action string) store.AuditQuery { return store.AuditQuery{Action: action} }
