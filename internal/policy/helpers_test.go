@@ -132,3 +132,5 @@ func eom(user, qid string, rcpts int) map[string]string {
 }
 
 func storeAuditAll() store.AuditQuery { return store.AuditQuery{} }
+
+func storeAlertsAll() store.AlertQuery { return store.AlertQuery{} }

@@ -1,8 +1,8 @@
 package policy
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,15 +27,13 @@ type record struct {
 }
 
 type recordValue struct {
-	User   string `json:"u,omitempty"`
-	Sender string `json:"s,omitempty"`
-	Client string `json:"c,omitempty"`
+	User, Sender, Client string
 }
 
 const (
 	recordPrefix = "qid/"
 	recordCursor = "qid-expired"
-	// maxRecordsPerMinute bounds one minute's record (about 10 MB).
+	// maxRecordsPerMinute bounds one minute's record (a few MB).
 	maxRecordsPerMinute = 100_000
 )
 
@@ -50,12 +48,58 @@ type recorder struct {
 	in        chan record
 	dropped   prometheus.Counter
 	// the minutes being written, as stored
-	open map[int64]map[string]recordValue
+	open map[int64]*minuteRecords
+}
+
+// minuteRecords is one minute's records in their stored form: one line
+// per message, "queue_id TAB account TAB sender TAB client", appended to
+// as messages pass, so a flush re-encodes nothing.
+type minuteRecords struct {
+	data []byte
+	n    int
+}
+
+// appendRecord adds one line; tabs and newlines in hostile values are
+// replaced so they cannot forge a record.
+func (m *minuteRecords) appendRecord(id string, v recordValue) {
+	for i, f := range []string{id, v.User, v.Sender, v.Client} {
+		if i > 0 {
+			m.data = append(m.data, '\t')
+		}
+		for j := 0; j < len(f); j++ {
+			c := f[j]
+			if c == '\t' || c == '\n' {
+				c = ' '
+			}
+			m.data = append(m.data, c)
+		}
+	}
+	m.data = append(m.data, '\n')
+	m.n++
+}
+
+// parseMinute reads a stored minute; damaged lines are skipped.
+func parseMinute(b []byte) map[string]recordValue {
+	out := map[string]recordValue{}
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
+		f := bytes.Split(line, []byte{'\t'})
+		if len(f) != 4 || len(f[0]) == 0 {
+			continue
+		}
+		out[string(f[0])] = recordValue{User: string(f[1]), Sender: string(f[2]), Client: string(f[3])}
+	}
+	return out
 }
 
 func newRecorder(st store.State, log *slog.Logger, now func() time.Time, retention time.Duration, dropped prometheus.Counter) *recorder {
 	return &recorder{st: st, log: log, now: now, retention: retention, in: make(chan record, 65536),
-		dropped: dropped, open: map[int64]map[string]recordValue{}}
+		dropped: dropped, open: map[int64]*minuteRecords{}}
 }
 
 // add queues a record without ever blocking the answer.
@@ -107,18 +151,15 @@ drain:
 			r.dropped.Inc()
 			continue
 		}
-		if len(m) >= maxRecordsPerMinute {
+		if m.n >= maxRecordsPerMinute {
 			r.dropped.Inc()
 			continue
 		}
-		m[rec.id] = rec.owner
+		m.appendRecord(rec.id, rec.owner)
 		touched[rec.minute] = true
 	}
 	for minute := range touched {
-		b, err := json.Marshal(r.open[minute])
-		if err == nil {
-			err = r.st.PutState(ctx, StateWatch, recordKey(minute), b)
-		}
+		err := r.st.PutState(ctx, StateWatch, recordKey(minute), r.open[minute].data)
 		if err != nil && ctx.Err() == nil {
 			r.log.Error("writing queue id records", "err", err)
 		}
@@ -132,31 +173,34 @@ drain:
 	}
 }
 
-func (r *recorder) minute(ctx context.Context, minute int64) (map[string]recordValue, error) {
+func (r *recorder) minute(ctx context.Context, minute int64) (*minuteRecords, error) {
 	if m, ok := r.open[minute]; ok {
 		return m, nil
 	}
-	m, err := readMinute(ctx, r.st, minute)
+	// a minute written before a restart is continued, not overwritten
+	b, err := readMinuteRaw(ctx, r.st, minute)
 	if err != nil {
 		return nil, err
 	}
+	m := &minuteRecords{data: b, n: bytes.Count(b, []byte{'\n'})}
 	r.open[minute] = m
 	return m, nil
 }
 
-func readMinute(ctx context.Context, st store.State, minute int64) (map[string]recordValue, error) {
+func readMinuteRaw(ctx context.Context, st store.State, minute int64) ([]byte, error) {
 	b, err := st.GetState(ctx, StateWatch, recordKey(minute))
 	if errors.Is(err, store.ErrNotFound) {
-		return map[string]recordValue{}, nil
+		return nil, nil
 	}
+	return b, err
+}
+
+func readMinute(ctx context.Context, st store.State, minute int64) (map[string]recordValue, error) {
+	b, err := readMinuteRaw(ctx, st, minute)
 	if err != nil {
 		return nil, err
 	}
-	m := map[string]recordValue{}
-	if err := json.Unmarshal(b, &m); err != nil {
-		return map[string]recordValue{}, nil // damaged: start the minute again
-	}
-	return m, nil
+	return parseMinute(b), nil
 }
 
 // expire deletes the minutes older than the retention, from where the last
