@@ -24,6 +24,9 @@ type Options struct {
 	Duration time.Duration // how long to run, if Requests is 0
 	Requests int           // total requests; 0: run for Duration
 	Accounts int           // distinct sasl_username values (default 1000)
+	// State is the protocol_state sent: END-OF-MESSAGE (default) or RCPT
+	// (for servers that count recipients at RCPT, like policyd-rate-limit).
+	State string
 	// Timeout for one answer (default 5s); a request past it is an error
 	// and its connection is reopened.
 	Timeout time.Duration
@@ -60,6 +63,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 5 * time.Second
+	}
+	if o.State == "" {
+		o.State = "END-OF-MESSAGE"
 	}
 	if o.Requests == 0 {
 		if o.Duration <= 0 {
@@ -112,7 +118,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 					}
 					br = bufio.NewReader(conn)
 				}
-				req := request(i, n, o.Accounts)
+				req := request(o.State, i, n, o.Accounts)
 				t0 := time.Now()
 				conn.SetDeadline(t0.Add(o.Timeout))
 				action, err := roundTrip(conn, br, req)
@@ -149,14 +155,18 @@ func Run(ctx context.Context, o Options) (Result, error) {
 
 // request is what smtpd sends at END-OF-MESSAGE for an authenticated
 // client, the accounts taken in turn.
-func request(conn, n, accounts int) []byte {
+func request(state string, conn, n, accounts int) []byte {
 	acct := (conn*7919 + n) % accounts
-	return fmt.Appendf(nil, "request=smtpd_access_policy\nprotocol_state=END-OF-MESSAGE\nprotocol_name=ESMTP\n"+
+	rcpt := ""
+	if state == "RCPT" {
+		rcpt = fmt.Sprintf("rcpt%d@example.net", n)
+	}
+	return fmt.Appendf(nil, "request=smtpd_access_policy\nprotocol_state=%s\nprotocol_name=ESMTP\n"+
 		"client_address=192.0.2.%d\nclient_name=client%d.example\nreverse_client_name=client%d.example\nhelo_name=client%d.example\n"+
-		"sender=user%d@example.org\nrecipient=\nrecipient_count=1\nqueue_id=%X\ninstance=%x.%x\nsize=2048\n"+
+		"sender=user%d@example.org\nrecipient=%s\nrecipient_count=1\nqueue_id=%X\ninstance=%x.%x\nsize=2048\n"+
 		"etrn_domain=\nstress=\nsasl_method=PLAIN\nsasl_username=user%d@example.org\nsasl_sender=\nccert_subject=\n"+
 		"ccert_issuer=\nccert_fingerprint=\nencryption_protocol=\nencryption_cipher=\nencryption_keysize=0\n\n",
-		acct%250+1, acct, acct, acct, acct, 0x10000000+conn*1000000+n, conn, n, acct)
+		state, acct%250+1, acct, acct, acct, acct, rcpt, 0x10000000+conn*1000000+n, conn, n, acct)
 }
 
 func roundTrip(c net.Conn, br *bufio.Reader, req []byte) (string, error) {

@@ -19,9 +19,10 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:10040", "server address")
 	conns := flag.Int("conns", 50, "concurrent connections")
 	d := flag.Duration("duration", 10*time.Second, "how long to run")
+	state := flag.String("state", "END-OF-MESSAGE", "protocol_state of the requests (END-OF-MESSAGE or RCPT)")
 	accounts := flag.Int("accounts", 1000, "distinct SASL accounts")
 	flag.Parse()
-	r, err := policyload.Run(context.Background(), policyload.Options{Network: *network, Addr: *addr, Conns: *conns, Duration: *d, Accounts: *accounts})
+	r, err := policyload.Run(context.Background(), policyload.Options{Network: *network, Addr: *addr, Conns: *conns, Duration: *d, Accounts: *accounts, State: *state})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "loadgen %s: %v\n", *name, err)
 		os.Exit(1)
