@@ -66,6 +66,26 @@ func openActions(ctx context.Context, env *Env, cfgPath string) (*actionEnv, int
 	}}, 0, true
 }
 
+// parseMixed parses flags given before or after the positional
+// arguments ("vigie mail suspend alice --reason x"), which the flag
+// package alone stops at; it returns the positional arguments.
+func parseMixed(f *flags, args []string) (pos []string, code int, ok bool) {
+	for {
+		if code, ok := f.parse(args); !ok {
+			return nil, code, false
+		}
+		rest := f.Args()
+		if len(rest) == 0 {
+			return pos, 0, true
+		}
+		if rest[0] == "--" {
+			return append(pos, rest[1:]...), 0, true
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
 // actor names the admin in the audit log.
 func actor(env *Env) string {
 	for _, v := range []string{"SUDO_USER", "USER", "LOGNAME"} {
@@ -87,13 +107,14 @@ the timeline of the incidents about USER.`)
 	cfgPath := f.String("config", "", "configuration file (default: $VIGIE_CONFIG, else the embedded defaults)")
 	reason := f.String("reason", "suspended by hand", "why, for the audit log")
 	noHold := f.Bool("no-hold", false, "do not hold the account's mail already in the queue")
-	if code, ok := f.parse(args); !ok {
+	pos, code, ok := parseMixed(f, args)
+	if !ok {
 		return code
 	}
-	if f.NArg() != 1 || strings.TrimSpace(f.Arg(0)) == "" {
+	if len(pos) != 1 || strings.TrimSpace(pos[0]) == "" {
 		return f.usageError("expected one USER (a SASL account name)")
 	}
-	user := f.Arg(0)
+	user := pos[0]
 	a, code, ok := openActions(ctx, env, *cfgPath)
 	if !ok {
 		return code
@@ -127,13 +148,14 @@ Lifts the suspension of the SASL account USER: its new mail is counted
 against its limits again. Mail held during the suspension stays held:
 release it with 'vigie mail release --sasl-user USER' (or purge it).`)
 	cfgPath := f.String("config", "", "configuration file (default: $VIGIE_CONFIG, else the embedded defaults)")
-	if code, ok := f.parse(args); !ok {
+	pos, code, ok := parseMixed(f, args)
+	if !ok {
 		return code
 	}
-	if f.NArg() != 1 {
+	if len(pos) != 1 || strings.TrimSpace(pos[0]) == "" {
 		return f.usageError("expected one USER (a SASL account name)")
 	}
-	user := f.Arg(0)
+	user := pos[0]
 	a, code, ok := openActions(ctx, env, *cfgPath)
 	if !ok {
 		return code

@@ -94,16 +94,20 @@ func TestPostfixHoldsOverLimitMail(t *testing.T) {
 	})
 	time.Sleep(1500 * time.Millisecond) // the policy server writes its records once a second
 
-	var out, errOut bytes.Buffer
-	code := cli.Main(context.Background(), cli.Env{
-		Args:  []string{"--data", dataDir, "mail", "release", "--config", cfgFile, "--sasl-user", "alice@example.org"},
-		Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" },
-	})
-	if code != 0 {
-		t.Fatalf("vigie mail release: exit %d\n%s%s", code, out.String(), errOut.String())
+	vigie := func(stdin string, args ...string) (int, string) {
+		var out bytes.Buffer
+		code := cli.Main(context.Background(), cli.Env{
+			Args:  append([]string{"--data", dataDir}, append(args, "--config", cfgFile)...),
+			Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &out, Getenv: func(string) string { return "" },
+		})
+		return code, out.String()
 	}
-	if !strings.Contains(out.String(), fmt.Sprintf("released %d messages", 200-limit)) {
-		t.Errorf("release output:\n%s", out.String())
+	code, out := vigie("", "mail", "release", "--sasl-user", "alice@example.org")
+	if code != 0 {
+		t.Fatalf("vigie mail release: exit %d\n%s", code, out)
+	}
+	if !strings.Contains(out, fmt.Sprintf("released %d messages", 200-limit)) {
+		t.Errorf("release output:\n%s", out)
 	}
 	waitFor(t, 60*time.Second, "released mail delivered", func() (bool, string) {
 		n := len(queuedAll(t, etc))
@@ -113,6 +117,64 @@ func TestPostfixHoldsOverLimitMail(t *testing.T) {
 	audit, err := db.ListAudit(context.Background(), storeAuditQuery("mail.release"))
 	if err != nil || len(audit) != 1 || audit[0].Result != "ok" || !strings.Contains(audit[0].Detail, "sasl_user=alice@example.org: 180 messages") {
 		t.Errorf("audit: %+v %v", audit, err)
+	}
+
+	// An admin suspends bob: his next messages are held, whatever his limits.
+	if code, out := vigie("", "mail", "suspend", "bob@example.org", "--reason", "test"); code != 0 || !strings.Contains(out, "held 0 queued messages") {
+		t.Fatalf("vigie mail suspend: exit %d\n%s", code, out)
+	}
+	time.Sleep(1500 * time.Millisecond) // the server reads suspensions every second
+	send(t, smtpPort, "bob@example.org", "bob-secret", 3)
+	waitFor(t, 30*time.Second, "bob's mail held", func() (bool, string) {
+		n := len(queued(t, etc, "hold"))
+		return n == 3, fmt.Sprintf("held %d", n)
+	})
+	// purge asks first
+	if code, out := vigie("n\n", "mail", "purge", "--sasl-user", "bob@example.org"); code != 1 || !strings.Contains(out, "nothing deleted") {
+		t.Errorf("purge answered no: exit %d\n%s", code, out)
+	}
+	if n := len(queued(t, etc, "hold")); n != 3 {
+		t.Fatalf("purge answered no deleted mail: %d left", n)
+	}
+	if code, out := vigie("", "mail", "purge", "--sasl-user", "bob@example.org", "--yes"); code != 0 || !strings.Contains(out, "deleted 3 messages") {
+		t.Errorf("purge --yes: exit %d\n%s", code, out)
+	}
+	if code, out := vigie("", "mail", "resume", "bob@example.org"); code != 0 || !strings.Contains(out, "resumed") {
+		t.Errorf("resume: exit %d\n%s", code, out)
+	}
+
+	// Mail a local user submits with sendmail never meets the policy
+	// server: --uid finds it through the Received header pickup added.
+	sm := exec.Command("/usr/sbin/sendmail", "-C", etc, "-f", "www-data@example.org", "victim@example.net")
+	sm.Stdin = strings.NewReader("Subject: held by test\n\nspam\n")
+	if out, err := sm.CombinedOutput(); err != nil {
+		t.Fatalf("sendmail: %v\n%s", err, out)
+	}
+	waitFor(t, 30*time.Second, "the local message held", func() (bool, string) {
+		n := len(queued(t, etc, "hold"))
+		return n == 1, fmt.Sprintf("held %d", n)
+	})
+	if code, out := vigie("", "mail", "release", "--uid", "0", "--dry-run"); code != 0 || !strings.Contains(out, "dry run: 1 messages of uid=0 would be released") {
+		t.Errorf("release --uid 0 --dry-run: exit %d\n%s", code, out)
+	}
+	if code, out := vigie("", "mail", "release", "--uid", "33", "--dry-run"); code != 0 || !strings.Contains(out, "dry run: 0 messages") {
+		t.Errorf("release --uid 33 --dry-run: exit %d\n%s", code, out)
+	}
+	if code, out := vigie("", "mail", "purge", "--uid", "0", "--yes"); code != 0 || !strings.Contains(out, "deleted 1 messages of uid=0") {
+		t.Errorf("purge --uid 0: exit %d\n%s", code, out)
+	}
+	waitFor(t, 10*time.Second, "an empty queue", func() (bool, string) {
+		n := len(queuedAll(t, etc))
+		return n == 0, fmt.Sprintf("queued %d", n)
+	})
+	all, _ := db.ListAudit(context.Background(), storeAuditQuery(""))
+	var actions []string
+	for _, e := range all {
+		actions = append(actions, e.Actor+" "+e.Action+" "+e.Result)
+	}
+	want := "admin mail.purge ok|admin mail.resume ok|admin mail.purge ok|admin mail.hold ok|admin mail.suspend ok|admin mail.release ok"
+	if strings.Join(actions, "|") != want {
+		t.Errorf("audit log:\n got %s\nwant %s", strings.Join(actions, "|"), want)
 	}
 }
 
@@ -281,6 +343,7 @@ queue_run_delay = 1s
 minimal_backoff_time = 1s
 maximal_backoff_time = 2s
 smtp_connection_cache_on_demand = no
+header_checks = regexp:%[1]s/header_checks
 `, dir, sinkPort, saslSock, policyPort)
 	master := fmt.Sprintf(`127.0.0.1:%d inet n - n - - smtpd
 pickup    unix  n       -       n       60      1       pickup
@@ -304,6 +367,8 @@ scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 `, port)
 	os.WriteFile(filepath.Join(etc, "main.cf"), []byte(main), 0o644)
+	// how the test keeps a locally submitted message in the queue
+	os.WriteFile(filepath.Join(dir, "header_checks"), []byte("/^Subject: held by test/ HOLD\n"), 0o644)
 	os.WriteFile(filepath.Join(etc, "master.cf"), []byte(master), 0o644)
 	if out, err := runDaemon(filepath.Join(dir, "postfix-start.log"), postfix, "-c", etc, "start"); err != nil {
 		log, _ := os.ReadFile(filepath.Join(dir, "maillog"))
