@@ -10,8 +10,9 @@ import (
 // Policy configures the Postfix SMTP access policy server: per-account
 // sending limits, suspensions and containment of a compromised account.
 type Policy struct {
-	// Enabled: auto runs the server when Postfix is installed (its main.cf
-	// exists in postfix.config_dir).
+	// Enabled: auto runs the server when Postfix is configured to ask it
+	// (main.cf or master.cf in postfix.config_dir names a listen address
+	// in a check_policy_service).
 	Enabled Switch `yaml:"enabled"`
 	// Listen is where Postfix connects: host:port (loopback) or unix:PATH.
 	Listen []string `yaml:"listen"`
