@@ -49,11 +49,11 @@ func (a *Actions) Suspend(ctx context.Context, name, reason string, alertID int6
 	}
 	m[k] = Suspension{Name: name, By: a.Actor, At: a.now(), Reason: reason, AlertID: alertID}
 	err = saveSuspensions(ctx, a.Store, m)
-	a.record(ctx, "mail.suspend", name, reason, err, alertID, fmt.Sprintf("%s suspended account %q: every new message is answered with the suspended action (%s)", a.Actor, name, reason))
+	rerr := a.record(ctx, "mail.suspend", name, reason, err, alertID, fmt.Sprintf("%s suspended account %q: every new message is answered with the suspended action (%s)", a.Actor, name, reason))
 	if err != nil {
 		return false, fmt.Errorf("suspend %q: %w", name, err)
 	}
-	return true, nil
+	return true, rerr
 }
 
 // Resume lifts a suspension. It reports false if name was not suspended.
@@ -69,11 +69,11 @@ func (a *Actions) Resume(ctx context.Context, name string) (bool, error) {
 	}
 	delete(m, k)
 	err = saveSuspensions(ctx, a.Store, m)
-	a.record(ctx, "mail.resume", name, "", err, 0, fmt.Sprintf("%s resumed account %q; its held mail stays held until `vigie mail release --sasl-user`", a.Actor, name))
+	rerr := a.record(ctx, "mail.resume", name, "", err, 0, fmt.Sprintf("%s resumed account %q; its held mail stays held until `vigie mail release --sasl-user`", a.Actor, name))
 	if err != nil {
 		return false, fmt.Errorf("resume %q: %w", name, err)
 	}
-	return true, nil
+	return true, rerr
 }
 
 // QueueResult is what a queue action found and did.
@@ -114,12 +114,12 @@ func (a *Actions) QueueAction(ctx context.Context, op mailqueue.Op, c mailqueue.
 	if len(msgs) > 0 {
 		detail += " (" + idList(msgs, 20) + ")"
 	}
-	a.record(ctx, "mail."+string(op), c.String(), detail, err, alertID,
+	rerr := a.record(ctx, "mail."+string(op), c.String(), detail, err, alertID,
 		fmt.Sprintf("%s: %s %d queued messages of %s", a.Actor, pastTense(op), len(msgs), c))
 	if err != nil {
 		return res, fmt.Errorf("mail %s %s: %w", op, c, err)
 	}
-	return res, nil
+	return res, rerr
 }
 
 func pastTense(op mailqueue.Op) string {
@@ -147,20 +147,30 @@ func idList(msgs []mailqueue.Message, n int) string {
 }
 
 // record writes the audit entry and the timeline entries of an action.
-// Failing to record does not undo the action; it is reported in the log
-// by the caller's error path only if the action itself failed.
-func (a *Actions) record(ctx context.Context, action, target, detail string, actErr error, alertID int64, text string) {
+// Failing to record does not undo the action: the error says it was done
+// but not recorded.
+func (a *Actions) record(ctx context.Context, action, target, detail string, actErr error, alertID int64, text string) error {
 	result := "ok"
 	if actErr != nil {
 		result = actErr.Error()
 		text += " -- FAILED: " + actErr.Error()
 	}
 	now := a.now()
-	a.Store.AddAudit(ctx, vigie.AuditEntry{Time: now, Actor: a.Actor, Action: action, Target: target, Detail: detail, Result: result})
-	for _, id := range a.incidentsAbout(ctx, target, alertID) {
-		a.Store.AddTimeline(ctx, vigie.TimelineEntry{IncidentID: id, Time: now, Kind: vigie.TimelineAction, Actor: a.Actor,
-			Text: text, AlertID: alertID, Data: map[string]string{"action": action, "target": target, "result": result}})
+	var errs []error
+	if _, err := a.Store.AddAudit(ctx, vigie.AuditEntry{Time: now, Actor: a.Actor, Action: action, Target: target, Detail: detail, Result: result}); err != nil {
+		errs = append(errs, err)
 	}
+	for _, id := range a.incidentsAbout(ctx, target, alertID) {
+		_, err := a.Store.AddTimeline(ctx, vigie.TimelineEntry{IncidentID: id, Time: now, Kind: vigie.TimelineAction, Actor: a.Actor,
+			Text: text, AlertID: alertID, Data: map[string]string{"action": action, "target": target, "result": result}})
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%s %s was done but not fully recorded: %w", action, target, err)
+	}
+	return nil
 }
 
 // incidentsAbout returns the open incidents concerned: the alert's, and
