@@ -59,10 +59,7 @@ func openActions(ctx context.Context, env *Env, cfgPath string) (*actionEnv, int
 	}
 	tools := policy.ToolsFor(&cfg.Policy.Postfix)
 	return &actionEnv{cfg: cfg, db: db, actions: &policy.Actions{
-		Store: db, Queue: tools, Actor: actor(env),
-		// Cheapest first: the policy server's records, then the queue
-		// files themselves (one postcat per message left).
-		Index: mailqueue.Chain{&policy.StoreIndex{Store: db}, &mailqueue.QueueFiles{Tools: tools}},
+		Store: db, Queue: tools, Actor: actor(env), Index: policy.OwnerIndex(db, tools),
 	}}, 0, true
 }
 

@@ -189,16 +189,20 @@ func (a *Actions) incidentsAbout(ctx context.Context, target string, alertID int
 			add(al.IncidentID)
 		}
 	}
+	// targets are "alice", "sasl_user=alice", "sender=a@b" or "uid=33";
+	// alerts name the account, the address or the uid alone
 	name := target
-	if _, v, ok := strings.Cut(target, "="); ok && (strings.HasPrefix(target, "sasl_user=") || strings.HasPrefix(target, "sender=")) {
-		name = v
+	for _, p := range []string{"sasl_user=", "sender=", "uid="} {
+		if v, ok := strings.CutPrefix(target, p); ok {
+			name = v
+		}
 	}
 	alerts, err := a.Store.ListAlerts(ctx, store.AlertQuery{States: []vigie.AlertState{vigie.AlertFiring, vigie.AlertAcknowledged}})
 	if err != nil {
 		return out
 	}
 	for _, al := range alerts {
-		if strings.EqualFold(al.Subject, name) {
+		if strings.EqualFold(al.Subject, name) || strings.EqualFold(al.Subject, target) {
 			add(al.IncidentID)
 		}
 	}

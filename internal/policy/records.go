@@ -240,6 +240,16 @@ type StoreIndex struct {
 
 var _ mailqueue.OwnerIndex = (*StoreIndex)(nil)
 
+// OwnerIndex is how vigie finds who queued a message, for the queue
+// actions of the daemon (containment) and of the command line: the
+// policy server's records first (cheap), then the queue files themselves
+// (one postcat per message still unknown). This is the one place to add
+// another index, such as one built from the mail log, which also knows
+// mail that passed before vigie ran.
+func OwnerIndex(st store.State, tools *mailqueue.Tools) mailqueue.OwnerIndex {
+	return mailqueue.Chain{&StoreIndex{Store: st}, &mailqueue.QueueFiles{Tools: tools}}
+}
+
 // recordSpan is how many minutes after its arrival a message's record
 // may be written: the policy request comes at the end of DATA.
 const recordSpan = 10

@@ -84,7 +84,7 @@ func New(o Options) (*Server, error) {
 	s.rec = newRecorder(o.Store, s.log, o.Now, o.Config.RecordRetention, s.m.recordsDropped)
 	tools := ToolsFor(&o.Config.Postfix)
 	s.actions = &Actions{Store: o.Store, Queue: tools, Now: o.Now, Actor: "vigie",
-		Index: mailqueue.Chain{&StoreIndex{Store: o.Store, Now: o.Now}, &mailqueue.QueueFiles{Tools: tools}}}
+		Index: OwnerIndex(o.Store, tools)}
 	empty := map[string]Suspension{}
 	s.suspended.Store(&empty)
 	return s, nil
