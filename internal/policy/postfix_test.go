@@ -24,11 +24,18 @@ import (
 	"github.com/vigie/vigie/internal/testutil"
 )
 
-// A real Postfix with Dovecot SASL asks vigie at the end of each message.
-// alice sends 200 messages: vigie lets 20 through (the limit) and holds
-// the rest; bob keeps sending; `vigie mail release --sasl-user alice`
-// releases alice's held mail, which is then delivered.
-func TestPostfixHoldsOverLimitMail(t *testing.T) {
+// rig is a real Postfix with Dovecot SASL asking a vigie policy server at
+// the end of each message, relaying to a sink on loopback.
+type rig struct {
+	smtpPort     int
+	etc, dataDir string
+	cfgFile      string
+	sink         *sink
+	db           *sqlite.DB
+}
+
+// newRig starts it all; policyYAML is added to the policy section.
+func newRig(t *testing.T, policyYAML string) *rig {
 	postfix := testutil.RequireProgram(t, "postfix")
 	testutil.RequireProgram(t, "dovecot")
 	testutil.RequireProgram(t, "postqueue")
@@ -41,35 +48,33 @@ func TestPostfixHoldsOverLimitMail(t *testing.T) {
 	dir := t.TempDir()
 	os.Chmod(dir, 0o755) // Postfix's and Dovecot's users must reach their files
 	os.Chmod(filepath.Dir(dir), 0o755)
-	const limit = 20
 
-	sink := startSink(t)
+	r := &rig{sink: startSink(t)}
 	dove := startDovecot(t, dir, map[string]string{"alice@example.org": "alice-secret", "bob@example.org": "bob-secret"})
 
 	// vigie's policy server
-	dataDir := filepath.Join(dir, "vigie")
-	os.Mkdir(dataDir, 0o700)
-	etc := filepath.Join(dir, "postfix")
-	cfgFile := filepath.Join(dir, "vigie.yaml")
+	r.dataDir = filepath.Join(dir, "vigie")
+	os.Mkdir(r.dataDir, 0o700)
+	r.etc = filepath.Join(dir, "postfix")
+	r.cfgFile = filepath.Join(dir, "vigie.yaml")
 	policyPort := testutil.FreePort(t)
-	os.WriteFile(cfgFile, []byte(fmt.Sprintf(`policy:
+	os.WriteFile(r.cfgFile, []byte(fmt.Sprintf(`policy:
   enabled: on
   listen: [127.0.0.1:%d]
-  limits: [{window: 1h, messages: %d}]
-  over_limit: {action: HOLD, text: over the limit}
+  %s
   postfix:
     config_dir: %s
-`, policyPort, limit, etc)), 0o644)
-	cfg, err := config.Load(cfgFile)
+`, policyPort, policyYAML, r.etc)), 0o644)
+	cfg, err := config.Load(r.cfgFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sqlite.Open(context.Background(), filepath.Join(dataDir, "vigie.db"), sqlite.Options{})
+	r.db, err = sqlite.Open(context.Background(), filepath.Join(r.dataDir, "vigie.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
-	srv, err := policy.New(policy.Options{Config: cfg.Policy, Store: db})
+	t.Cleanup(func() { r.db.Close() })
+	srv, err := policy.New(policy.Options{Config: cfg.Policy, Store: r.db})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,8 +83,53 @@ func TestPostfixHoldsOverLimitMail(t *testing.T) {
 	go func() { defer close(served); srv.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-served })
 	<-srv.Ready()
+	r.smtpPort = startPostfix(t, postfix, dir, r.etc, dove, policyPort, r.sink.port)
+	return r
+}
 
-	smtpPort := startPostfix(t, postfix, dir, etc, dove, policyPort, sink.port)
+// With the default answer, DEFER_IF_PERMIT, the message over the limit
+// gets a 4xx at the end of its data and the client keeps it; nothing is
+// queued.
+func TestPostfixDefersOverLimitMail(t *testing.T) {
+	r := newRig(t, "limits: [{window: 1h, messages: 3}]")
+	c, err := smtp.Dial(fmt.Sprintf("127.0.0.1:%d", r.smtpPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Auth(smtp.PlainAuth("", "alice@example.org", "alice-secret", "127.0.0.1")); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		c.Mail("alice@example.org")
+		c.Rcpt("x@example.net")
+		w, err := c.Data()
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(w, "Subject: %d\r\n\r\nhi\r\n", i)
+		err = w.Close()
+		if i < 3 && err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if i == 3 && (err == nil || !strings.Contains(err.Error(), "450") || !strings.Contains(err.Error(), "4.7.1") || !strings.Contains(err.Error(), "Sending limit reached")) {
+			t.Fatalf("message over the limit: %v", err)
+		}
+	}
+	waitFor(t, 30*time.Second, "three deliveries", func() (bool, string) {
+		n, q := r.sink.count("alice@example.org"), len(queuedAll(t, r.etc))
+		return n == 3 && q == 0, fmt.Sprintf("delivered %d, queued %d", n, q)
+	})
+}
+
+// A real Postfix with Dovecot SASL asks vigie at the end of each message.
+// alice sends 200 messages: vigie lets 20 through (the limit) and holds
+// the rest; bob keeps sending; `vigie mail release --sasl-user alice`
+// releases alice's held mail, which is then delivered.
+func TestPostfixHoldsOverLimitMail(t *testing.T) {
+	const limit = 20
+	r := newRig(t, fmt.Sprintf("limits: [{window: 1h, messages: %d}]\n  over_limit: {action: HOLD, text: over the limit}", limit))
+	smtpPort, etc, sink, db, dataDir, cfgFile := r.smtpPort, r.etc, r.sink, r.db, r.dataDir, r.cfgFile
 
 	send(t, smtpPort, "alice@example.org", "alice-secret", 200)
 	send(t, smtpPort, "bob@example.org", "bob-secret", 10)
