@@ -352,6 +352,7 @@ service anvil {
 			fmt.Sscan(string(b), &pid)
 			if p, err := os.FindProcess(pid); err == nil && pid > 1 {
 				p.Signal(os.Interrupt)
+				waitGone(pid)
 			}
 		}
 	})
@@ -425,7 +426,14 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 		t.Fatalf("postfix start: %v\n%s\n%s", err, out, log)
 	}
 	t.Cleanup(func() {
+		var pid int
+		if b, err := os.ReadFile(filepath.Join(dir, "queue", "pid", "master.pid")); err == nil {
+			fmt.Sscan(string(b), &pid)
+		}
 		exec.Command(postfix, "-c", etc, "stop").Run()
+		if pid > 1 {
+			waitGone(pid)
+		}
 		if t.Failed() {
 			log, _ := os.ReadFile(filepath.Join(dir, "maillog"))
 			t.Logf("maillog:\n%s", lastLines(string(log), 40))
@@ -454,6 +462,17 @@ func runDaemon(logFile, name string, args ...string) (string, error) {
 	err = cmd.Run()
 	out, _ := os.ReadFile(logFile)
 	return string(out), err
+}
+
+// waitGone waits a few seconds for a daemon the test stopped to exit, so
+// that its files can be removed.
+func waitGone(pid int) {
+	for range 100 {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func lastLines(s string, n int) string {
