@@ -468,7 +468,12 @@ func runDaemon(logFile, name string, args ...string) (string, error) {
 // that its files can be removed.
 func waitGone(pid int) {
 	for range 100 {
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
+		// gone, or a zombie (a daemon's parent is init, which may be slow to reap)
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return
+		}
+		if _, after, ok := strings.Cut(string(b), ") "); ok && strings.HasPrefix(after, "Z") {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
