@@ -40,10 +40,17 @@ func BenchmarkDecide(b *testing.B) {
 // as Postfix's smtpd processes would, and reports decisions/s, p50/p99
 // latency and the heap in use. scripts/bench.d/policy.sh runs the same
 // load against postfwd and policyd-rate-limit.
-func BenchmarkServer(b *testing.B) {
+func BenchmarkServer(b *testing.B) { benchServer(b, 100) }
+
+// BenchmarkServerLatency is the same with 4 connections: with 100
+// connections kept busy, the latency is mostly waiting in line (100 /
+// the rate); with few it is the time one answer takes.
+func BenchmarkServerLatency(b *testing.B) { benchServer(b, 4) }
+
+func benchServer(b *testing.B, conns int) {
 	r := start(b, Options{Config: benchConfig(), Store: openStore(b, b.TempDir())})
 	b.ResetTimer()
-	res, err := policyload.Run(context.Background(), policyload.Options{Addr: r.addr, Conns: 100, Requests: max(b.N, 1000)})
+	res, err := policyload.Run(context.Background(), policyload.Options{Addr: r.addr, Conns: conns, Requests: max(b.N, 1000)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -2,7 +2,7 @@
 # The policy server side by side with postfwd and policyd-rate-limit: each
 # runs on its own loopback port with the same limit (100 messages a minute
 # per SASL account), and the same load generator drives each in turn with
-# CONNS connections for DURATION (END-OF-MESSAGE requests of 1000 accounts).
+# CONNS connections for DURATION (END-OF-MESSAGE requests of ACCOUNTS accounts).
 # Prints decisions/s, p50/p99 latency, resident memory, decisions per
 # CPU-second of the server (a figure the other load on a shared machine
 # changes less than the rate) and the ratios. policyd-rate-limit counts only
@@ -11,6 +11,12 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${POLICY_BENCH_DURATION:-10s}
 CONNS=${POLICY_BENCH_CONNS:-50}
+# A second, short run with few connections measures the latency of one
+# answer rather than the time spent waiting in line behind CONNS others.
+LAT_CONNS=${POLICY_BENCH_LATENCY_CONNS:-4}
+# Enough accounts that nobody reaches the limit during the runs: every
+# server then does its full work (count, and for vigie record the queue id).
+ACCOUNTS=${POLICY_BENCH_ACCOUNTS:-10000}
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
@@ -60,10 +66,13 @@ go build -o "$tmp/vigie" ./cmd/vigie
 go build -o "$tmp/loadgen" ./internal/policy/policyload/loadgen
 results=()
 hz=$(getconf CLK_TCK)
+latency=()
 run() { # name port pid [state]
-  local line c0 c1 req cpu
+  local line c0 c1 req cpu lat
+  lat=$("$tmp/loadgen" -name "$1" -addr "127.0.0.1:$2" -conns "$LAT_CONNS" -duration 3s -accounts "$ACCOUNTS" -state "${4:-END-OF-MESSAGE}")
+  latency+=("$lat")
   c0=$(cputicks "$3")
-  line=$("$tmp/loadgen" -name "$1" -addr "127.0.0.1:$2" -conns "$CONNS" -duration "$DURATION" -state "${4:-END-OF-MESSAGE}")
+  line=$("$tmp/loadgen" -name "$1" -addr "127.0.0.1:$2" -conns "$CONNS" -duration "$DURATION" -accounts "$ACCOUNTS" -state "${4:-END-OF-MESSAGE}")
   c1=$(cputicks "$3")
   req=$(echo "$line" | awk '{print $5}')
   cpu=$(awk -v r="$req" -v t=$((c1 - c0)) -v hz="$hz" 'BEGIN { if (t > 0) printf "%.0f", r / (t / hz); else print 0 }')
@@ -147,4 +156,11 @@ for r in "${results[@]}"; do
     awk -v a="$base" -v b="$rate" -v c="$basecpu" -v d="$cpu" -v n="$name" \
       'BEGIN { if (b > 0 && d > 0) printf "  vigie / %s: %.1fx the decisions per second, %.1fx per CPU-second\n", n, a / b, c / d }'
   fi
+done
+echo
+echo "latency with $LAT_CONNS connections (3s each):"
+printf '%-20s %12s %10s %10s\n' server decisions/s p50-us p99-us
+for r in "${latency[@]}"; do
+  read -r name rate p50 p99 _ <<<"$r"
+  printf '%-20s %12s %10s %10s\n' "$name" "$rate" "$p50" "$p99"
 done
