@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigie/vigie/internal/config"
@@ -52,7 +53,21 @@ const shardCount = 64
 type Limiter struct {
 	limits Limits
 	shards [shardCount]shard
+	// subjects counts the counters held, to bound memory: a hijacked web
+	// application can forge a new sender address for every message.
+	subjects    atomic.Int64
+	maxSubjects int64
 }
+
+// MaxSubjects bounds how many subjects have their own windows (about
+// 1.5 KB each with the default limits). Past it, a new subject shares the
+// windows of its kind's overflow subject, "sender:*", which then reaches
+// its limits quickly: a flood of forged senders is stopped, not counted
+// one by one.
+const MaxSubjects = 200_000
+
+// overflowName is the subject new subjects share when there are too many.
+const overflowName = "*"
 
 type shard struct {
 	mu    sync.Mutex
@@ -69,7 +84,7 @@ type counter struct {
 
 // NewLimiter returns an empty limiter.
 func NewLimiter(l Limits) *Limiter {
-	lim := &Limiter{limits: l}
+	lim := &Limiter{limits: l, maxSubjects: MaxSubjects}
 	for i := range lim.shards {
 		lim.shards[i].m = map[string]*counter{}
 	}
@@ -117,11 +132,22 @@ func (l *Limiter) Take(key string, rcpts int, now time.Time, deadline int64) Ver
 	if !lockBy(&sh.mu, deadline) {
 		return Verdict{}
 	}
-	defer sh.mu.Unlock()
 	c := sh.m[key]
+	if c == nil && l.subjects.Load() >= l.maxSubjects {
+		sh.mu.Unlock()
+		kind, _, _ := strings.Cut(key, ":")
+		key = kind + ":" + overflowName
+		sh = &l.shards[shardOf(key)]
+		if !lockBy(&sh.mu, deadline) {
+			return Verdict{}
+		}
+		c = sh.m[key]
+	}
+	defer sh.mu.Unlock()
 	if c == nil {
 		c = l.newCounter(key)
 		sh.m[key] = c
+		l.subjects.Add(1)
 	}
 	t := now.UnixNano()
 	for i, r := range c.rings {
@@ -208,6 +234,7 @@ func (l *Limiter) snapshot(now time.Time, all bool) map[int][]byte {
 		for k, c := range sh.m {
 			if idle(c, t) {
 				delete(sh.m, k)
+				l.subjects.Add(-1)
 				sh.dirty = true
 			}
 		}
@@ -269,6 +296,9 @@ func (l *Limiter) restore(data []byte) error {
 		}
 		sh := &l.shards[shardOf(k)]
 		sh.mu.Lock()
+		if _, ok := sh.m[k]; !ok {
+			l.subjects.Add(1)
+		}
 		sh.m[k] = c
 		sh.mu.Unlock()
 	}

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"github.com/vigie/vigie/internal/config"
 	"strings"
 	"testing"
 	"time"
@@ -65,5 +66,31 @@ func TestRingSlides(t *testing.T) {
 	}
 	if newRing(time.Hour).restore(r.state()) {
 		t.Error("restored a ring of another window")
+	}
+}
+
+// Past MaxSubjects, new subjects share one overflow window per kind, so
+// forged senders cannot exhaust memory and a flood of them is stopped.
+func TestSubjectCap(t *testing.T) {
+	l := NewLimiter(Limits{Default: []config.Limit{{Window: time.Minute, Messages: 3}}})
+	l.maxSubjects = 10
+	now := time.Now()
+	for i := range 10 {
+		if v := l.Take(fmt.Sprintf("sender:s%d@x", i), 1, now, 0); v.Over {
+			t.Fatalf("subject %d over", i)
+		}
+	}
+	var over int
+	for i := range 10 {
+		if l.Take(fmt.Sprintf("sender:forged%d@x", i), 1, now, 0).Over {
+			over++
+		}
+	}
+	if over != 7 || l.subjects.Load() != 11 {
+		t.Errorf("over %d (want 7: the shared window allows 3), subjects %d", over, l.subjects.Load())
+	}
+	// existing subjects keep their own windows
+	if v := l.Take("sender:s1@x", 1, now, 0); v.Over {
+		t.Error("an existing subject lost its window")
 	}
 }
