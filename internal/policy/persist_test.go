@@ -2,10 +2,11 @@ package policy
 
 import (
 	"fmt"
-	"github.com/vigie/vigie/internal/config"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigie/vigie/internal/config"
 )
 
 // The windows survive a crash: a second server on the same store, started
