@@ -46,6 +46,11 @@ func (s *Server) Decide(r *Request) (action, text string) {
 		return a.Action, a.Text
 	}
 	if r.ProtocolState != s.cfg.Stage {
+		if s.otherStage.CompareAndSwap(false, true) {
+			s.log.Warn("policy: a request at another stage than policy.stage is answered DUNNO and not counted; "+
+				"if Postfix asks vigie only at this stage, nothing is counted: check `vigie postfix-config`",
+				"protocol_state", r.ProtocolState, "stage", s.cfg.Stage)
+		}
 		return dunno, ""
 	}
 	deadline := start.Add(s.cfg.DecisionTimeout).UnixNano()

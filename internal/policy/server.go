@@ -54,6 +54,8 @@ type Server struct {
 	suspended atomic.Pointer[map[string]Suspension]
 	conns     atomic.Int64
 	badLog    logLimiter
+	// otherStage: a request at another stage was seen (logged once)
+	otherStage atomic.Bool
 }
 
 // New builds a server; nothing listens until Run or Serve.
