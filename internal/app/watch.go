@@ -43,5 +43,6 @@ func builtinBuilders() []Builder {
 		buildWeb,
 		buildCT,
 		buildMail,
+		buildPolicy,
 	}
 }

@@ -49,6 +49,7 @@ func commands() []*command {
 		ctCommand(),
 		webCommand(),
 		mailCommand(),
+		postfixConfigCommand(),
 		replayCommand(),
 	}
 }

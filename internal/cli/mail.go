@@ -11,9 +11,10 @@ import (
 )
 
 func mailCommand() *command {
-	return &command{name: "mail", summary: "the mail watch: Postfix log summaries", sub: []*command{
-		{name: "report", summary: "a pflogsumm-style summary of Postfix logs", run: mailReport},
-	}}
+	return &command{name: "mail", summary: "the mail watch: log summaries; contain an account (suspend, hold, release, purge)",
+		sub: append([]*command{
+			{name: "report", summary: "a pflogsumm-style summary of Postfix logs", run: mailReport},
+		}, mailActionCommands()...)}
 }
 
 func mailReport(ctx context.Context, env *Env, args []string) int {

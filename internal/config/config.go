@@ -20,9 +20,10 @@ type Config struct {
 
 	Blocklist Blocklist `yaml:"blocklist"`
 
-	Web  Web  `yaml:"web"`
-	CT   CT   `yaml:"ct"`
-	Mail Mail `yaml:"mail"`
+	Web    Web    `yaml:"web"`
+	CT     CT     `yaml:"ct"`
+	Mail   Mail   `yaml:"mail"`
+	Policy Policy `yaml:"policy"`
 }
 
 // Log configures vigie's own log.
@@ -108,8 +109,9 @@ func Default() *Config {
 
 		Blocklist: defaultBlocklist(),
 
-		Web:  defaultWeb(),
-		CT:   defaultCT(),
-		Mail: defaultMail(),
+		Web:    defaultWeb(),
+		CT:     defaultCT(),
+		Mail:   defaultMail(),
+		Policy: defaultPolicy(),
 	}
 }

@@ -65,6 +65,7 @@ func (cfg *Config) validate() []fieldError {
 	cfg.Web.validate(c)
 	cfg.CT.validate(c)
 	cfg.Mail.validate(c)
+	cfg.Policy.validate(c)
 	return c.errs
 }
 

@@ -1,0 +1,47 @@
+package app
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/vigie/vigie/internal/mail"
+	"github.com/vigie/vigie/internal/policy"
+)
+
+// buildPolicy runs the Postfix policy server when policy.enabled is on,
+// or auto and Postfix is configured to ask it: its main.cf or master.cf
+// names one of the policy.listen addresses in a check_policy_service.
+func buildPolicy(d Deps) ([]Watch, error) {
+	p := d.Config.Policy
+	dir := p.Postfix.ConfigDir
+	if dir == "" {
+		dir = "/etc/postfix"
+	}
+	if !p.Enabled.On(postfixAsksVigie(dir, p.Listen)) {
+		return nil, nil
+	}
+	s, err := policy.New(policy.Options{Config: p, Store: d.Store, Sink: d.Sink, Logger: d.Logger,
+		Metrics: d.Metrics, Now: d.Now, LogIndex: mail.LogOwners{Config: d.Config.Mail}})
+	if err != nil {
+		return nil, err
+	}
+	return []Watch{s}, nil
+}
+
+func postfixAsksVigie(dir string, listen []string) bool {
+	for _, f := range []string{"main.cf", "master.cf"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil || !bytes.Contains(b, []byte("check_policy_service")) {
+			continue
+		}
+		for _, l := range listen {
+			addr := strings.TrimPrefix(l, "unix:")
+			if bytes.Contains(b, []byte(addr)) || strings.HasPrefix(l, "unix:") && bytes.Contains(b, []byte(filepath.Base(addr))) {
+				return true
+			}
+		}
+	}
+	return false
+}

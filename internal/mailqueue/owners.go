@@ -1,0 +1,119 @@
+package mailqueue
+
+import (
+	"context"
+	"sync"
+)
+
+// An Owner is who put a message in the queue, as far as an index knows.
+type Owner struct {
+	SASLUser string // the authenticated SMTP account; "" if none or unknown
+	Sender   string
+	Client   string // the SMTP client address; "" for local submission
+	UID      int    // the local user that ran sendmail; -1 if unknown
+}
+
+// An OwnerIndex maps queue ids to their owners. The queue itself only has
+// the envelope sender: the SASL account and the local uid come from
+// elsewhere (the policy server's records of the messages it saw, the queue
+// files, the mail log).
+type OwnerIndex interface {
+	// Owners returns what the index knows about the queued messages msgs
+	// (their ids, arrival times and senders come from postqueue -j),
+	// keyed by queue id; messages it does not know are absent.
+	Owners(ctx context.Context, msgs []Message) (map[string]Owner, error)
+}
+
+// Chain asks each index in turn about the ids the previous ones did not
+// know: cheap indexes (records in the store, the mail log) first, the
+// queue files last.
+type Chain []OwnerIndex
+
+// Owners implements OwnerIndex.
+func (c Chain) Owners(ctx context.Context, msgs []Message) (map[string]Owner, error) {
+	out := make(map[string]Owner, len(msgs))
+	left := msgs
+	for _, ix := range c {
+		if len(left) == 0 {
+			break
+		}
+		got, err := ix.Owners(ctx, left)
+		if err != nil {
+			return nil, err
+		}
+		var still []Message
+		for _, m := range left {
+			if o, ok := got[m.ID]; ok {
+				out[m.ID] = o
+			} else {
+				still = append(still, m)
+			}
+		}
+		left = still
+	}
+	return out, nil
+}
+
+// QueueFiles reads owners from the queue files with postcat: smtpd writes
+// the SASL account as a named attribute of the envelope, and pickup
+// prepends "Received: by HOST (Postfix, from userid N)" to locally
+// submitted mail. It covers mail that passed before vigie ran, at the cost
+// of one postcat run per message.
+type QueueFiles struct {
+	Tools *Tools
+	// Workers is how many postcat run at once (default 4).
+	Workers int
+}
+
+// Owners implements OwnerIndex. Messages that left the queue meanwhile are
+// simply absent.
+func (q *QueueFiles) Owners(ctx context.Context, msgs []Message) (map[string]Owner, error) {
+	workers := q.Workers
+	if workers <= 0 {
+		workers = 4
+	}
+	out := make(map[string]Owner, len(msgs))
+	var mu sync.Mutex
+	work := make(chan string)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range work {
+				o, ok := q.owner(ctx, id)
+				if ok {
+					mu.Lock()
+					out[id] = o
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, m := range msgs {
+		if ctx.Err() != nil {
+			break
+		}
+		if ValidQueueID(m.ID) {
+			work <- m.ID
+		}
+	}
+	close(work)
+	wg.Wait()
+	return out, ctx.Err()
+}
+
+func (q *QueueFiles) owner(ctx context.Context, id string) (Owner, bool) {
+	ctx, cancel := context.WithTimeout(ctx, q.Tools.timeout())
+	defer cancel()
+	// -e: envelope, -h: headers; never the body.
+	cmd, err := q.Tools.command(ctx, q.Tools.Postcat, "-e", "-h", "-q", id)
+	if err != nil {
+		return Owner{}, false
+	}
+	out, err := output(cmd, nil, 1<<20)
+	if err != nil && len(out) == 0 {
+		return Owner{}, false
+	}
+	return ParsePostcat(out)
+}

@@ -1,0 +1,146 @@
+package policy
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const dunno = "DUNNO"
+
+// Decide answers one request. It never blocks on the store: counters and
+// suspensions are in memory. Past the decision timeout, before the state
+// is loaded, or on an internal error it answers DUNNO and counts why.
+func (s *Server) Decide(r *Request) (action, text string) {
+	start := time.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("policy: internal error; answering DUNNO", "panic", fmt.Sprint(p))
+			s.m.failOpen["internal-error"].Inc()
+			action, text = dunno, ""
+		}
+		s.m.decision.Observe(time.Since(start).Seconds())
+		s.m.answered(action)
+	}()
+	if !s.ready.Load() {
+		s.m.failOpen["not-ready"].Inc()
+		return dunno, ""
+	}
+	if r.Request != "smtpd_access_policy" {
+		s.m.badRequests["request"].Inc()
+		s.badLog.log(s.log, "policy: request without request=smtpd_access_policy; answering DUNNO", "request", r.Request, "attributes", r.Attributes)
+		return dunno, ""
+	}
+	kind, name := s.subject(r)
+	if name == "" {
+		return dunno, "" // inbound mail from elsewhere: not ours to count
+	}
+	now := s.now()
+	if _, ok := (*s.suspended.Load())[name]; ok {
+		a := s.cfg.Suspended
+		if a.Action == "HOLD" {
+			s.record(r, now)
+		}
+		return a.Action, a.Text
+	}
+	if r.ProtocolState != s.cfg.Stage {
+		if s.otherStage.CompareAndSwap(false, true) {
+			s.log.Warn("policy: a request at another stage than policy.stage is answered DUNNO and not counted; "+
+				"if Postfix asks vigie only at this stage, nothing is counted: check `vigie postfix-config`",
+				"protocol_state", r.ProtocolState, "stage", s.cfg.Stage)
+		}
+		return dunno, ""
+	}
+	deadline := start.Add(s.cfg.DecisionTimeout).UnixNano()
+	v := s.limiter.Take(kind+":"+name, r.RecipientCount, now, deadline)
+	if !v.Locked {
+		s.m.failOpen["busy"].Inc()
+		return dunno, ""
+	}
+	if v.Over {
+		a := s.cfg.OverLimit
+		if a.Action == "HOLD" {
+			s.record(r, now)
+		}
+		s.overLimit(overLimit{kind: kind, name: name, verdict: v, queueID: r.QueueID, client: r.ClientAddress, sender: r.Sender, at: now})
+		return a.Action, a.Text
+	}
+	s.record(r, now)
+	return dunno, ""
+}
+
+// subject says whom a message is counted for: its SASL account; for
+// unauthenticated mail from the permitted networks its sender (or client
+// address); for other mail nobody.
+func (s *Server) subject(r *Request) (kind, name string) {
+	if r.SASLUsername != "" {
+		return "sasl", strings.ToLower(r.SASLUsername)
+	}
+	ip, err := netip.ParseAddr(r.ClientAddress)
+	if err != nil {
+		return "", ""
+	}
+	ip = ip.Unmap()
+	for _, n := range s.nets {
+		if n.Contains(ip) {
+			if s.cfg.UnauthenticatedKey == "sender" && r.Sender != "" {
+				return "sender", strings.ToLower(r.Sender)
+			}
+			return "client", ip.String()
+		}
+	}
+	return "", ""
+}
+
+// record remembers which account queued r's message, for `vigie mail
+// hold --sasl-user` later.
+func (s *Server) record(r *Request, now time.Time) {
+	if r.QueueID == "" {
+		return
+	}
+	s.rec.add(record{id: r.QueueID, minute: now.Unix() / 60,
+		owner: recordValue{User: r.SASLUsername, Sender: r.Sender, Client: r.ClientAddress}})
+}
+
+// overLimit is one message refused (or held) for a limit, on its way to
+// the alert pipeline.
+type overLimit struct {
+	kind, name              string
+	verdict                 Verdict
+	queueID, client, sender string
+	at                      time.Time
+}
+
+func (o *overLimit) summary(action string) string {
+	who := "account " + o.name
+	if o.kind != "sasl" {
+		who = o.kind + " " + o.name
+	}
+	return fmt.Sprintf("%s reached its limit of %d %s per %s; vigie answers %s to its new mail", who,
+		limitOf(o.verdict), o.verdict.What, o.verdict.Limit.Window, action)
+}
+
+func limitOf(v Verdict) int {
+	if v.What == "recipients" {
+		return v.Limit.Recipients
+	}
+	return v.Limit.Messages
+}
+
+func (o *overLimit) evidence(action string) map[string]string {
+	return map[string]string{
+		"kind": o.kind, "window": o.verdict.Limit.Window.String(), "limit": strconv.Itoa(limitOf(o.verdict)),
+		"counted": o.verdict.What, "in_window": strconv.FormatUint(o.verdict.Count, 10), "action": action,
+		"queue_id": o.queueID, "client_address": o.client, "sender": o.sender,
+	}
+}
+
+func (s *Server) overLimit(o overLimit) {
+	select {
+	case s.findings <- o:
+	default:
+		s.m.findingsDropped.Inc()
+	}
+}
