@@ -104,6 +104,9 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.Mail == nil {
+		o.Mail = newMailActions(cfg, db)
+	}
 	m := metrics.New(o.Registry)
 	o.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.GaugeVec(prometheus.GaugeOpts{Name: "vigie_build_info", Help: "Always 1; labels say which vigie runs."},

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/vigie/vigie/internal/alert"
-	"github.com/vigie/vigie/internal/vigie"
 )
 
 // Every action goes through action(): the guard has checked the session
@@ -149,16 +147,16 @@ func (s *Server) ackAlert(ctx context.Context, actor string, r *http.Request, in
 }
 
 func (s *Server) mailHold(ctx context.Context, actor string, r *http.Request, in params) (string, any, error) {
-	return s.mailAction(ctx, actor, in, "mail.hold", "held", func(acc string) error { return s.o.Mail.Hold(ctx, acc) })
+	return s.mailAction(ctx, actor, in, "mail.hold", func(acc string, alertID int64) error { return s.o.Mail.Hold(ctx, actor, acc, alertID) })
 }
 
 func (s *Server) mailRelease(ctx context.Context, actor string, r *http.Request, in params) (string, any, error) {
-	return s.mailAction(ctx, actor, in, "mail.release", "released", func(acc string) error { return s.o.Mail.Release(ctx, acc) })
+	return s.mailAction(ctx, actor, in, "mail.release", func(acc string, alertID int64) error { return s.o.Mail.Release(ctx, actor, acc, alertID) })
 }
 
-// mailAction holds or releases one account's mail; with alert_id it also
-// writes the action in that alert's incident timeline.
-func (s *Server) mailAction(ctx context.Context, actor string, in params, action, verb string, do func(string) error) (string, any, error) {
+// mailAction holds or releases one account's mail; the implementation
+// records it (audit log, incident timeline), linked to alert_id when given.
+func (s *Server) mailAction(ctx context.Context, actor string, in params, action string, do func(string, int64) error) (string, any, error) {
 	if s.o.Mail == nil {
 		return "", nil, &httpError{http.StatusServiceUnavailable, "mail actions are not available: no mail or policy watch runs"}
 	}
@@ -166,31 +164,18 @@ func (s *Server) mailAction(ctx context.Context, actor string, in params, action
 	if err := checkAccount(acc); err != nil {
 		return "", nil, err
 	}
-	var a vigie.Alert
+	var alertID int64
 	if id := in["alert_id"]; id != "" {
 		n, err := strconv.ParseInt(id, 10, 64)
 		if err != nil {
 			return "", nil, badRequest("alert_id must be a number")
 		}
-		if a, err = s.o.Store.Alert(ctx, n); err != nil {
+		if _, err = s.o.Store.Alert(ctx, n); err != nil {
 			return "", nil, err
 		}
+		alertID = n
 	}
-	err := do(acc)
-	if s.o.Pipeline != nil {
-		// Audited, and in the incident's timeline when the alert has one.
-		act := alert.Action{Actor: actor, Name: action, Target: acc, Detail: verb + " from the dashboard", Err: err, AlertKey: a.Key}
-		if _, rerr := s.o.Pipeline.RecordAction(ctx, act); rerr != nil {
-			err = errors.Join(err, rerr)
-		}
-	} else {
-		result := "ok"
-		if err != nil {
-			result = err.Error()
-		}
-		s.audit(ctx, actor, action, acc, "", result)
-	}
-	if err != nil {
+	if err := do(acc, alertID); err != nil {
 		return "", nil, &httpError{http.StatusBadGateway, fmt.Sprintf("%s %s: %v", action, acc, err)}
 	}
 	return "/watches/mail", map[string]string{"result": "ok", "account": acc, "action": action}, nil

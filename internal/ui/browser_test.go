@@ -28,6 +28,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/vigie/vigie/internal/alert"
 	"github.com/vigie/vigie/internal/testutil"
 	"github.com/vigie/vigie/internal/vigie"
 )
@@ -196,9 +197,9 @@ func TestBrowserLoginIncidentHoldAudit(t *testing.T) {
 	u := addUser(t, f, "alice")
 	now := f.clock.Now()
 	f.emit(t,
-		vigie.Finding{Watch: "mail", Rule: "account-volume", Subject: "marie@club.example", Group: "stolen", Severity: vigie.SeverityCritical,
+		vigie.Finding{Watch: "mail", Rule: "account-volume", Subject: "marie@club.example", Group: alert.AccountGroup("marie@club.example"), Severity: vigie.SeverityCritical,
 			Time: now.Add(-2 * time.Hour), Summary: "marie@club.example sends a mail a second", Evidence: map[string]string{"rate_per_min": "60"}},
-		vigie.Finding{Watch: "mail", Rule: "queue-growth", Subject: "deferred", Group: "stolen", Severity: vigie.SeverityWarning,
+		vigie.Finding{Watch: "mail", Rule: "queue-growth", Subject: "deferred", Group: alert.AccountGroup("marie@club.example"), Severity: vigie.SeverityWarning,
 			Time: now.Add(-time.Hour), Summary: "deferred queue at 1850"},
 	)
 	var samples []vigie.Sample

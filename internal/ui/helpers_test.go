@@ -20,30 +20,38 @@ import (
 	"github.com/vigie/vigie/internal/vigie"
 )
 
-// recordingMail is the MailActions of the tests: it records the calls.
+// recordingMail is the MailActions of the tests: it records the calls,
+// and records each action through the pipeline as the real one
+// (policy.Actions) does.
 type recordingMail struct {
 	mu    sync.Mutex
 	calls []string
 	held  map[string]bool
+	rec   alert.Recorder
 }
 
-func (m *recordingMail) Hold(ctx context.Context, account string) error {
+func (m *recordingMail) act(ctx context.Context, actor, name, account string) error {
+	_, err := m.rec.RecordAction(ctx, alert.Action{Actor: actor, Name: name, Target: account, Group: alert.AccountGroup(account)})
+	return err
+}
+
+func (m *recordingMail) Hold(ctx context.Context, actor, account string, alertID int64) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.calls = append(m.calls, "hold "+account)
 	if m.held == nil {
 		m.held = map[string]bool{}
 	}
 	m.held[account] = true
-	return nil
+	m.mu.Unlock()
+	return m.act(ctx, actor, "mail.hold", account)
 }
 
-func (m *recordingMail) Release(ctx context.Context, account string) error {
+func (m *recordingMail) Release(ctx context.Context, actor, account string, alertID int64) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.calls = append(m.calls, "release "+account)
 	delete(m.held, account)
-	return nil
+	m.mu.Unlock()
+	return m.act(ctx, actor, "mail.release", account)
 }
 
 func (m *recordingMail) Held(ctx context.Context) ([]string, error) {
@@ -98,7 +106,7 @@ func newFixtureWith(t testing.TB, opt func(*Options)) *fixture {
 	t.Cleanup(func() { db.Close() })
 	c := &clock{t: time.Now().UTC()}
 	p := alert.New(alert.Options{Store: db, Now: c.Now})
-	f := &fixture{db: db, pipeline: p, mail: &recordingMail{}, clock: c}
+	f := &fixture{db: db, pipeline: p, mail: &recordingMail{rec: p}, clock: c}
 	o := Options{Store: db, Gatherer: prometheus.NewRegistry(), Pipeline: p, Mail: f.mail, Now: c.Now}
 	opt(&o)
 	f.srv = New(o)

@@ -35,8 +35,12 @@ type Pipeline interface {
 // policy and mail watches implement it; the app wires it). Nil: the mail
 // page shows the buttons disabled.
 type MailActions interface {
-	Hold(ctx context.Context, account string) error
-	Release(ctx context.Context, account string) error
+	// Hold suspends account and holds its queued mail; Release lifts the
+	// suspension and releases its held mail. Both act as actor and record
+	// themselves (audit log, and the timeline of the incident of alertID,
+	// or of the open incidents about the account when it is 0).
+	Hold(ctx context.Context, actor, account string, alertID int64) error
+	Release(ctx context.Context, actor, account string, alertID int64) error
 	// Held lists the accounts whose mail is held or suspended.
 	Held(ctx context.Context) ([]string, error)
 }
