@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
-
 )
 
 // Every action goes through action(): the guard has checked the session
