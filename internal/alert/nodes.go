@@ -1,0 +1,66 @@
+package alert
+
+import (
+	"context"
+	"slices"
+
+	"github.com/vigie/vigie/internal/store"
+)
+
+// Several nodes on one database. p.mu keeps one node's changes apart; when
+// the store is shared (it implements store.Locker: PostgreSQL), the work
+// that decides and records an alert's incident is also done under the
+// lock of its incident group, held across every node, so that two nodes
+// firing two alerts of one group at once open one incident, and an admin's
+// acknowledge, resolve, merge or split does not interleave with a node
+// filing an alert of the same group. Rules 4 and 5 read other groups'
+// incidents without their locks: across nodes, an alert fired in the same
+// instant as the one it would join may open its own incident instead.
+//
+// On SQLite (one machine) there is no such lock and nothing changes.
+
+// groupLocks takes the cross-node locks of groups, in a fixed order so
+// two callers never wait for each other in a cycle. The returned function
+// releases them; it is never nil.
+func (p *Pipeline) groupLocks(ctx context.Context, groups ...string) (func(), error) {
+	l, ok := p.o.Store.(store.Locker)
+	if !ok || len(groups) == 0 {
+		return func() {}, nil
+	}
+	names := make([]string, 0, len(groups))
+	for _, g := range groups {
+		names = append(names, "alert/group/"+g)
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	var unlocks []func()
+	release := func() {
+		for i := len(unlocks) - 1; i >= 0; i-- {
+			unlocks[i]()
+		}
+	}
+	for _, n := range names {
+		u, err := l.Lock(ctx, n)
+		if err != nil {
+			release()
+			return func() {}, err
+		}
+		unlocks = append(unlocks, u)
+	}
+	return release, nil
+}
+
+// incidentLocks is groupLocks for the groups of incidents ids (those that
+// exist; a missing one is reported by the caller's own lookup).
+func (p *Pipeline) incidentLocks(ctx context.Context, ids ...int64) (func(), error) {
+	if _, ok := p.o.Store.(store.Locker); !ok {
+		return func() {}, nil
+	}
+	var groups []string
+	for _, id := range ids {
+		if in, err := p.o.Store.Incident(ctx, id); err == nil {
+			groups = append(groups, in.Key)
+		}
+	}
+	return p.groupLocks(ctx, groups...)
+}
