@@ -12,11 +12,11 @@ import (
 	"time"
 
 	"github.com/vigie/vigie/internal/alert"
+	"github.com/vigie/vigie/internal/app"
 	"github.com/vigie/vigie/internal/config"
 	"github.com/vigie/vigie/internal/incident"
 	"github.com/vigie/vigie/internal/notify"
 	"github.com/vigie/vigie/internal/store"
-	"github.com/vigie/vigie/internal/store/sqlite"
 	"github.com/vigie/vigie/internal/vigie"
 )
 
@@ -96,12 +96,14 @@ func (f *incidentFlags) open(ctx context.Context) (store.Store, int, bool) {
 		fmt.Fprintf(f.env.Stderr, "%s: %v\n", f.Name(), err)
 		return nil, exitUsage, false
 	}
-	dbPath := cfg.StorePath(dataDir)
-	if _, err := os.Stat(dbPath); err != nil {
-		fmt.Fprintf(f.env.Stderr, "%s: no store at %s (has vigie run with this data directory? see --data and --config)\n", f.Name(), dbPath)
-		return nil, exitFail, false
+	if cfg.Store.Driver == "sqlite" {
+		dbPath := cfg.StorePath(dataDir)
+		if _, err := os.Stat(dbPath); err != nil {
+			fmt.Fprintf(f.env.Stderr, "%s: no store at %s (has vigie run with this data directory? see --data and --config)\n", f.Name(), dbPath)
+			return nil, exitFail, false
+		}
 	}
-	db, err := sqlite.Open(ctx, dbPath, sqlite.Options{})
+	db, err := app.OpenStore(ctx, cfg, dataDir, nil, nil)
 	if err != nil {
 		fmt.Fprintf(f.env.Stderr, "%s: %v\n", f.Name(), err)
 		return nil, exitFail, false

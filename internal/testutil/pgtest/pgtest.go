@@ -308,3 +308,19 @@ func freePort() (int, error) {
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
+
+// Require starts a server for test t alone, stopped at its end: for a
+// package that cannot have its own TestMain, or a test that restarts the
+// server.
+func Require(t testing.TB) *Server {
+	t.Helper()
+	if _, err := BinDir(); err != nil {
+		testutil.RequireProgram(t, "initdb")
+	}
+	s, err := Start()
+	if err != nil {
+		t.Fatalf("starting PostgreSQL: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
