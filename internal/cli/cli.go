@@ -45,6 +45,7 @@ type command struct {
 func commands() []*command {
 	return []*command{runCommand(), configCommand(), versionCommand(), incidentCommand(), notifyCommand(),
 		blocklistCommand(),
+		storeCommand(),
 	}
 }
 
