@@ -2,7 +2,6 @@ package alert
 
 import (
 	"context"
-	"slices"
 
 	"github.com/vigie/vigie/internal/store"
 )
@@ -19,9 +18,8 @@ import (
 //
 // On SQLite (one machine) there is no such lock and nothing changes.
 
-// groupLocks takes the cross-node locks of groups, in a fixed order so
-// two callers never wait for each other in a cycle. The returned function
-// releases them; it is never nil.
+// groupLocks takes the cross-node locks of groups, all at once. The
+// returned function releases them; it is never nil.
 func (p *Pipeline) groupLocks(ctx context.Context, groups ...string) (func(), error) {
 	l, ok := p.o.Store.(store.Locker)
 	if !ok || len(groups) == 0 {
@@ -31,23 +29,11 @@ func (p *Pipeline) groupLocks(ctx context.Context, groups ...string) (func(), er
 	for _, g := range groups {
 		names = append(names, "alert/group/"+g)
 	}
-	slices.Sort(names)
-	names = slices.Compact(names)
-	var unlocks []func()
-	release := func() {
-		for i := len(unlocks) - 1; i >= 0; i-- {
-			unlocks[i]()
-		}
+	unlock, err := l.Lock(ctx, names...)
+	if err != nil {
+		return func() {}, err
 	}
-	for _, n := range names {
-		u, err := l.Lock(ctx, n)
-		if err != nil {
-			release()
-			return func() {}, err
-		}
-		unlocks = append(unlocks, u)
-	}
-	return release, nil
+	return unlock, nil
 }
 
 // incidentLocks is groupLocks for the groups of incidents ids (those that

@@ -176,7 +176,9 @@ func FairShare(shards, nodes int) int {
 // alerts of one group at once open one incident, not two. A store for one
 // machine does not implement it: the pipeline's own mutex is enough.
 type Locker interface {
-	// Lock blocks until it holds the named lock against every other
-	// holder on every node, and returns the function that releases it.
-	Lock(ctx context.Context, name string) (unlock func(), err error)
+	// Lock blocks until it holds the named locks against every other
+	// holder on every node, and returns the function that releases them.
+	// Callers take all the locks they need in one call, never one while
+	// holding another, so that no two callers wait for each other.
+	Lock(ctx context.Context, names ...string) (unlock func(), err error)
 }

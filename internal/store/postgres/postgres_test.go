@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -142,4 +144,58 @@ func TestOpenErrors(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("bad DSN: %v", err)
 	}
+}
+
+// Locks exclude each other across handles (as across nodes), many names
+// take one connection, and a released lock can be taken again.
+func TestLock(t *testing.T) {
+	dsn := pg.Database(t)
+	ctx := context.Background()
+	a := openDSN(t, dsn, Options{MaxConns: 2})
+	defer a.Close()
+	b := openDSN(t, dsn, Options{})
+	defer b.Close()
+	var names []string
+	for i := 0; i < 20; i++ {
+		names = append(names, fmt.Sprintf("g%d", i))
+	}
+	unlock, err := a.Lock(ctx, names...) // 20 locks on a pool of 2
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Alert(ctx, 1); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the pool has no connection left beside the locks: %v", err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		u, err := b.Lock(ctx, "g7")
+		if err == nil {
+			u()
+		}
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		t.Fatalf("another node took a held lock (err %v)", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	unlock()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the lock was not handed over after unlock")
+	}
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	u, err := b.Lock(ctx, "g1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Lock(short, "g1"); err == nil {
+		t.Fatal("took a held lock")
+	}
+	u()
 }
