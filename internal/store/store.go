@@ -143,10 +143,13 @@ type Leases interface {
 	// the fair share shrank), the highest extra ones are released. It
 	// returns the shards c.Node holds, in order.
 	ClaimShards(ctx context.Context, c LeaseClaim) ([]int, error)
-	// ReleaseShards frees every shard node holds on sweep.
+	// ReleaseShards frees every shard node holds on sweep and takes it
+	// out of the sweep's nodes.
 	ReleaseShards(ctx context.Context, sweep, node string) error
-	// LeaseHolders returns the live holders of sweep's shards at now: node
-	// to its shards, in order.
+	// LeaseHolders returns the nodes taking part in sweep at now (those
+	// whose last claim has not expired, holding shards or not: a node
+	// that just joined holds none yet) and the shards each holds, in
+	// order.
 	LeaseHolders(ctx context.Context, sweep string, now time.Time) (map[string][]int, error)
 }
 
@@ -161,8 +164,10 @@ type LeaseClaim struct {
 }
 
 // FairShare is how many of shards a node should hold when nodes share
-// them: the claimer computes it from the live holders (LeaseHolders,
-// counting itself) so that work spreads as nodes join.
+// them: the claimer computes it from LeaseHolders (counting itself) so
+// that work spreads as nodes join: a new node claims and gets nothing
+// free, the others see it and give back their extra shards at their next
+// claim, and it takes them at its own.
 func FairShare(shards, nodes int) int {
 	if nodes < 1 {
 		nodes = 1

@@ -29,6 +29,10 @@ func (db *DB) ClaimShards(ctx context.Context, c store.LeaseClaim) ([]int, error
 		if _, err := tx.Exec(ctx, `DELETE FROM leases WHERE sweep = $1 AND shard >= $2`, c.Sweep, c.Shards); err != nil {
 			return err
 		}
+		if _, err := tx.Exec(ctx, `INSERT INTO lease_nodes (sweep, node, expires_at) VALUES ($1, $2, $3)
+			ON CONFLICT (sweep, node) DO UPDATE SET expires_at = excluded.expires_at`, c.Sweep, c.Node, until); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO leases (sweep, shard, node, expires_at)
 			SELECT $1, s, '', '0001-01-01 00:00:00+00' FROM generate_series(0, $2::integer - 1) AS s
 			ON CONFLICT (sweep, shard) DO NOTHING`, c.Sweep, c.Shards); err != nil {
@@ -77,9 +81,12 @@ func (db *DB) ClaimShards(ctx context.Context, c store.LeaseClaim) ([]int, error
 
 // ReleaseShards implements store.Leases.
 func (db *DB) ReleaseShards(ctx context.Context, sweep, node string) error {
-	err := db.idem(ctx, "release shards", func(ctx context.Context) error {
-		_, err := db.pool.Exec(ctx, `UPDATE leases SET node = '', expires_at = '0001-01-01 00:00:00+00'
-			WHERE sweep = $1 AND node = $2`, sweep, node)
+	err := db.tx(ctx, "release shards", func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE leases SET node = '', expires_at = '0001-01-01 00:00:00+00'
+			WHERE sweep = $1 AND node = $2`, sweep, node); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM lease_nodes WHERE sweep = $1 AND node = $2`, sweep, node)
 		return err
 	})
 	if err != nil {
@@ -93,14 +100,21 @@ func (db *DB) LeaseHolders(ctx context.Context, sweep string, now time.Time) (ma
 	out := map[string][]int{}
 	err := db.idem(ctx, "lease holders", func(ctx context.Context) error {
 		clear(out)
-		rows, err := db.pool.Query(ctx, `SELECT node, shard FROM leases WHERE sweep = $1 AND node <> '' AND expires_at > $2
-			ORDER BY node, shard`, sweep, ts(now))
+		rows, err := db.pool.Query(ctx, `SELECT node, -1 FROM lease_nodes WHERE sweep = $1 AND expires_at > $2
+			UNION ALL SELECT node, shard FROM leases WHERE sweep = $1 AND node <> '' AND expires_at > $2
+			ORDER BY 1, 2`, sweep, ts(now))
 		if err != nil {
 			return err
 		}
 		var node string
 		var shard int
 		_, err = pgx.ForEachRow(rows, []any{&node, &shard}, func() error {
+			if shard < 0 { // a live node, holding shards or not
+				if out[node] == nil {
+					out[node] = []int{}
+				}
+				return nil
+			}
 			out[node] = append(out[node], shard)
 			return nil
 		})

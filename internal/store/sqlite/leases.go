@@ -26,6 +26,10 @@ func (db *DB) ClaimShards(ctx context.Context, c store.LeaseClaim) ([]int, error
 		if _, err := tx.ExecContext(ctx, `DELETE FROM leases WHERE sweep = ? AND shard >= ?`, c.Sweep, c.Shards); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO lease_nodes (sweep, node, expires_at) VALUES (?, ?, ?)
+			ON CONFLICT (sweep, node) DO UPDATE SET expires_at = excluded.expires_at`, c.Sweep, c.Node, until); err != nil {
+			return err
+		}
 		for i := 0; i < c.Shards; i++ {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO leases (sweep, shard, node, expires_at) VALUES (?, ?, '', 0)
 				ON CONFLICT (sweep, shard) DO NOTHING`, c.Sweep, i); err != nil {
@@ -86,7 +90,14 @@ func shardList(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]in
 
 // ReleaseShards implements store.Leases.
 func (db *DB) ReleaseShards(ctx context.Context, sweep, node string) error {
-	if _, err := db.w.ExecContext(ctx, `UPDATE leases SET node = '', expires_at = 0 WHERE sweep = ? AND node = ?`, sweep, node); err != nil {
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE leases SET node = '', expires_at = 0 WHERE sweep = ? AND node = ?`, sweep, node); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM lease_nodes WHERE sweep = ? AND node = ?`, sweep, node)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("release shards of %s for %s: %w", sweep, node, err)
 	}
 	return nil
@@ -94,8 +105,9 @@ func (db *DB) ReleaseShards(ctx context.Context, sweep, node string) error {
 
 // LeaseHolders implements store.Leases.
 func (db *DB) LeaseHolders(ctx context.Context, sweep string, now time.Time) (map[string][]int, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT node, shard FROM leases WHERE sweep = ? AND node != '' AND expires_at > ?
-		ORDER BY node, shard`, sweep, ts(now))
+	rows, err := db.r.QueryContext(ctx, `SELECT node, -1 FROM lease_nodes WHERE sweep = ? AND expires_at > ?
+		UNION ALL SELECT node, shard FROM leases WHERE sweep = ? AND node != '' AND expires_at > ?
+		ORDER BY 1, 2`, sweep, ts(now), sweep, ts(now))
 	if err != nil {
 		return nil, fmt.Errorf("lease holders of %s: %w", sweep, err)
 	}
@@ -106,6 +118,12 @@ func (db *DB) LeaseHolders(ctx context.Context, sweep string, now time.Time) (ma
 		var s int
 		if err := rows.Scan(&node, &s); err != nil {
 			return nil, fmt.Errorf("lease holders of %s: %w", sweep, err)
+		}
+		if s < 0 {
+			if out[node] == nil {
+				out[node] = []int{}
+			}
+			continue
 		}
 		out[node] = append(out[node], s)
 	}

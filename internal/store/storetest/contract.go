@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore New) {
 		{"Audit", testAudit},
 		{"Reopen", testReopen},
 		{"Leases", testLeases},
+		{"LeasesConverge", testLeasesConverge},
 		{"LeasesConcurrent", testLeasesConcurrent},
 		{"AlertTwoHandles", testAlertTwoHandles},
 	}

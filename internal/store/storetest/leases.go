@@ -29,12 +29,20 @@ func testLeases(t *testing.T, newStore New) {
 	if got := claim(t, s, "a", 0, base); !reflect.DeepEqual(got, []int{0, 1, 2, 3, 4, 5, 6, 7}) {
 		t.Fatalf("a alone claims everything: got %v", got)
 	}
-	// b joins: nothing is free until a gives up its extra shards.
+	// b joins: nothing is free until a gives up its extra shards, but b
+	// now counts among the sweep's nodes.
 	if got := claim(t, s, "b", 4, base.Add(time.Second)); len(got) != 0 {
 		t.Fatalf("b took shards a holds: %v", got)
 	}
+	joined, err := s.LeaseHolders(ctx, "dns", base.Add(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string][]int{"a": {0, 1, 2, 3, 4, 5, 6, 7}, "b": {}}; !reflect.DeepEqual(joined, want) {
+		t.Fatalf("holders after b joined = %v, want %v", joined, want)
+	}
 	// a learns there are two nodes and keeps its fair share.
-	if n := store.FairShare(8, 2); n != 4 {
+	if n := store.FairShare(8, len(joined)); n != 4 {
 		t.Fatalf("FairShare(8, 2) = %d", n)
 	}
 	if got := claim(t, s, "a", 4, base.Add(2*time.Second)); !reflect.DeepEqual(got, []int{0, 1, 2, 3}) {
@@ -80,6 +88,53 @@ func testLeases(t *testing.T, newStore New) {
 	got, err := s.ClaimShards(ctx, store.LeaseClaim{Sweep: "dns", Node: "a", Shards: 2, TTL: time.Minute, Now: base.Add(66 * time.Second)})
 	if err != nil || !reflect.DeepEqual(got, []int{0, 1}) {
 		t.Fatalf("after shrinking to 2 shards: %v, %v", got, err)
+	}
+}
+
+// testLeasesConverge: three nodes claiming in turns, each its fair share of
+// the nodes it sees, end up holding every shard, none twice, none more
+// than its share (FairShare rounds up, so that the shares always cover
+// the sweep: 6, 6 and 4 of 16).
+func testLeasesConverge(t *testing.T, newStore New) {
+	ctx := context.Background()
+	s := open(t, newStore)
+	const shards = 16
+	nodes := []string{"n1", "n2", "n3"}
+	held := map[string][]int{}
+	at := base
+	for round := 0; round < 4; round++ {
+		for _, n := range nodes {
+			at = at.Add(time.Second)
+			holders, err := s.LeaseHolders(ctx, "web", at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			live := len(holders)
+			if _, ok := holders[n]; !ok {
+				live++
+			}
+			got, err := s.ClaimShards(ctx, store.LeaseClaim{Sweep: "web", Node: n, Shards: shards, Max: store.FairShare(shards, live),
+				TTL: time.Minute, Now: at})
+			if err != nil {
+				t.Fatal(err)
+			}
+			held[n] = got
+		}
+	}
+	seen := map[int]bool{}
+	for n, hs := range held {
+		if len(hs) == 0 || len(hs) > store.FairShare(shards, 3) {
+			t.Errorf("%s holds %d shards, want 1 to %d: %v", n, len(hs), store.FairShare(shards, 3), held)
+		}
+		for _, h := range hs {
+			if seen[h] {
+				t.Fatalf("shard %d held twice: %v", h, held)
+			}
+			seen[h] = true
+		}
+	}
+	if len(seen) != shards {
+		t.Errorf("%d of %d shards held: %v", len(seen), shards, held)
 	}
 }
 

@@ -111,3 +111,12 @@ CREATE TABLE leases (
 	expires_at timestamptz NOT NULL,
 	PRIMARY KEY (sweep, shard)
 );
+
+-- The nodes taking part in a sweep, holding shards or not, until
+-- expires_at: a node that just joined counts in everyone's fair share.
+CREATE TABLE lease_nodes (
+	sweep      text        NOT NULL,
+	node       text        NOT NULL,
+	expires_at timestamptz NOT NULL,
+	PRIMARY KEY (sweep, node)
+);

@@ -7,3 +7,12 @@ CREATE TABLE leases (
 	expires_at INTEGER NOT NULL,
 	PRIMARY KEY (sweep, shard)
 ) WITHOUT ROWID;
+
+-- The nodes taking part in a sweep, holding shards or not, until
+-- expires_at: a node that just joined counts in everyone's fair share.
+CREATE TABLE lease_nodes (
+	sweep      TEXT    NOT NULL,
+	node       TEXT    NOT NULL,
+	expires_at INTEGER NOT NULL,
+	PRIMARY KEY (sweep, node)
+) WITHOUT ROWID;
