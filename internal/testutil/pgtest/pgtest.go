@@ -105,16 +105,23 @@ func Start() (*Server, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("initdb: %v: %s", err, out)
 	}
-	if s.Port, err = freePort(); err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	if err := s.Restart(context.Background()); err != nil {
+	// Another test package may take the free port before postgres binds
+	// it: then try another.
+	for attempt := 0; ; attempt++ {
+		if s.Port, err = freePort(); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		err = s.Restart(context.Background())
+		if err == nil {
+			return s, nil
+		}
 		s.Stop()
-		os.RemoveAll(dir)
-		return nil, err
+		if attempt == 2 {
+			os.RemoveAll(dir)
+			return nil, err
+		}
 	}
-	return s, nil
 }
 
 func (s *Server) dataDir() string { return filepath.Join(s.Dir, "data") }
