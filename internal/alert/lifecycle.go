@@ -37,6 +37,11 @@ func activeStates() []vigie.AlertState {
 func (p *Pipeline) AcknowledgeIncident(ctx context.Context, id int64, actor string) (vigie.Incident, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	unlock, lerr := p.incidentLocks(ctx, id)
+	if lerr != nil {
+		return vigie.Incident{}, lerr
+	}
+	defer unlock()
 	var out vigie.Incident
 	err := p.audited(ctx, actor, "incident.acknowledge", fmt.Sprint(id), "", func(now time.Time) error {
 		in, err := p.o.Store.UpdateIncident(ctx, id, func(in *vigie.Incident) error {
@@ -77,6 +82,11 @@ func (p *Pipeline) AcknowledgeIncident(ctx context.Context, id int64, actor stri
 func (p *Pipeline) ResolveIncident(ctx context.Context, id int64, actor, note string) (vigie.Incident, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	unlock, lerr := p.incidentLocks(ctx, id)
+	if lerr != nil {
+		return vigie.Incident{}, lerr
+	}
+	defer unlock()
 	var out vigie.Incident
 	var resolved []vigie.Alert
 	err := p.audited(ctx, actor, "incident.resolve", fmt.Sprint(id), note, func(now time.Time) error {

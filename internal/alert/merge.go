@@ -22,6 +22,11 @@ import (
 func (p *Pipeline) Merge(ctx context.Context, into int64, from []int64, actor string) (vigie.Incident, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	unlock, lerr := p.incidentLocks(ctx, append([]int64{into}, from...)...)
+	if lerr != nil {
+		return vigie.Incident{}, lerr
+	}
+	defer unlock()
 	var out vigie.Incident
 	err := p.audited(ctx, actor, "incident.merge", fmt.Sprint(into), "from "+joinIDs(from), func(now time.Time) error {
 		if len(from) == 0 {
@@ -103,6 +108,11 @@ func (p *Pipeline) Merge(ctx context.Context, into int64, from []int64, actor st
 func (p *Pipeline) Split(ctx context.Context, from int64, alertIDs []int64, actor string) (vigie.Incident, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	unlock, lerr := p.incidentLocks(ctx, from)
+	if lerr != nil {
+		return vigie.Incident{}, lerr
+	}
+	defer unlock()
 	var out vigie.Incident
 	err := p.audited(ctx, actor, "incident.split", fmt.Sprint(from), "alerts "+joinIDs(alertIDs), func(now time.Time) error {
 		s := p.o.Store

@@ -46,7 +46,7 @@ type Options struct {
 type Pipeline struct {
 	o           Options
 	log         *slog.Logger
-	mu          sync.Mutex // one change at a time: keeps incident grouping race-free
+	mu          sync.Mutex // one change at a time: keeps incident grouping race-free (see nodes.go for several nodes)
 	dispatchers []*dispatcher
 
 	findings    *prometheus.CounterVec
@@ -139,6 +139,11 @@ func (p *Pipeline) Emit(ctx context.Context, f vigie.Finding) error {
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	unlock, err := p.groupLocks(ctx, f.Group)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	var c change
 	a, err := p.o.Store.UpdateAlert(ctx, f.AlertKey(), func(a *vigie.Alert) error {
 		var ok bool

@@ -25,7 +25,6 @@ import (
 	"github.com/vigie/vigie/internal/metrics"
 	"github.com/vigie/vigie/internal/notify/setup"
 	"github.com/vigie/vigie/internal/store"
-	"github.com/vigie/vigie/internal/store/sqlite"
 	"github.com/vigie/vigie/internal/ui"
 )
 
@@ -100,7 +99,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err := config.EnsureDataDir(o.DataDir); err != nil {
 		return nil, err
 	}
-	db, err := sqlite.Open(ctx, cfg.StorePath(o.DataDir), sqlite.Options{Now: o.Now})
+	db, err := OpenStore(ctx, cfg, o.DataDir, o.Now, o.Logger)
 	if err != nil {
 		return nil, err
 	}

@@ -50,6 +50,7 @@ func commands() []*command {
 		webCommand(),
 		mailCommand(),
 		postfixConfigCommand(),
+		storeCommand(),
 		replayCommand(),
 	}
 }

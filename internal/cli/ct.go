@@ -16,7 +16,6 @@ import (
 	"github.com/vigie/vigie/internal/alert"
 	"github.com/vigie/vigie/internal/config"
 	"github.com/vigie/vigie/internal/ct"
-	"github.com/vigie/vigie/internal/store/sqlite"
 )
 
 func ctCommand() *command {
@@ -25,18 +24,6 @@ func ctCommand() *command {
 		{name: "known-good", summary: "mark a certificate as known-good (no more alerts for it)", run: ctKnownGood},
 		{name: "loglist", summary: "print the logs of a log list JSON file as ct.logs configuration", run: ctLogList},
 	}}
-}
-
-// ctStore opens the store of the configuration's data directory.
-func ctStore(ctx context.Context, env *Env, cfg *config.Config) (*sqlite.DB, error) {
-	dir, err := config.DataDir(env.data, env.Getenv, cfg)
-	if err != nil {
-		return nil, err
-	}
-	if err := config.EnsureDataDir(dir); err != nil {
-		return nil, err
-	}
-	return sqlite.Open(ctx, cfg.StorePath(dir), sqlite.Options{})
 }
 
 // ctMatchJSON is one line of `vigie ct check --json`.
@@ -82,7 +69,7 @@ certificate or a log failed verification, 0 otherwise.`)
 	if !cfg.CT.Enabled() {
 		return f.usageError("the configuration has no ct.watchlist or ct.watchlist_file: nothing to watch")
 	}
-	db, err := ctStore(ctx, env, cfg)
+	db, err := openStore(ctx, env, cfg, true)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "vigie ct check: %v\n", err)
 		return exitFail
@@ -184,7 +171,7 @@ alert is resolved, and it is not reported again. The action is audited.`)
 	if *actor == "" {
 		*actor = env.Getenv("USER")
 	}
-	db, err := ctStore(ctx, env, cfg)
+	db, err := openStore(ctx, env, cfg, true)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "vigie ct known-good: %v\n", err)
 		return exitFail

@@ -12,11 +12,9 @@ import (
 	"time"
 
 	"github.com/vigie/vigie/internal/alert"
-	"github.com/vigie/vigie/internal/config"
 	"github.com/vigie/vigie/internal/incident"
 	"github.com/vigie/vigie/internal/notify"
 	"github.com/vigie/vigie/internal/store"
-	"github.com/vigie/vigie/internal/store/sqlite"
 	"github.com/vigie/vigie/internal/vigie"
 )
 
@@ -91,17 +89,7 @@ func (f *incidentFlags) open(ctx context.Context) (store.Store, int, bool) {
 	if !ok {
 		return nil, code, false
 	}
-	dataDir, err := config.DataDir(f.env.data, f.env.Getenv, cfg)
-	if err != nil {
-		fmt.Fprintf(f.env.Stderr, "%s: %v\n", f.Name(), err)
-		return nil, exitUsage, false
-	}
-	dbPath := cfg.StorePath(dataDir)
-	if _, err := os.Stat(dbPath); err != nil {
-		fmt.Fprintf(f.env.Stderr, "%s: no store at %s (has vigie run with this data directory? see --data and --config)\n", f.Name(), dbPath)
-		return nil, exitFail, false
-	}
-	db, err := sqlite.Open(ctx, dbPath, sqlite.Options{})
+	db, err := openStore(ctx, f.env, cfg, false)
 	if err != nil {
 		fmt.Fprintf(f.env.Stderr, "%s: %v\n", f.Name(), err)
 		return nil, exitFail, false

@@ -58,9 +58,14 @@ func (h HTTP) LoginRequired() bool {
 
 // Store configures where state is kept.
 type Store struct {
-	Driver string `yaml:"driver"` // sqlite
+	Driver string `yaml:"driver"` // sqlite or postgres
 	// Path of the SQLite file; empty: vigie.db in the data directory.
 	Path string `yaml:"path"`
+	// DSN of the PostgreSQL database several nodes share (driver
+	// postgres): postgres://user:password@host:5432/vigie or
+	// "host=... user=... dbname=...". It holds a password, so it is a
+	// Secret: {file: PATH} or {env: NAME} keep it out of this file.
+	DSN Secret `yaml:"dsn"`
 	// SampleRetention is how long time series points (queue depth, sending
 	// rates) are kept.
 	SampleRetention time.Duration `yaml:"sample_retention"`

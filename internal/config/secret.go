@@ -46,6 +46,9 @@ func (s *Secret) UnmarshalYAML(n *yaml.Node) error {
 	switch n.Kind {
 	case yaml.ScalarNode:
 		*s = Secret{value: n.Value, source: "inline"}
+		if n.Value == "" {
+			*s = Secret{} // "" is unset, as in Default()
+		}
 		return nil
 	case yaml.MappingNode:
 	default:

@@ -48,9 +48,7 @@ func (cfg *Config) validate() []fieldError {
 	c.oneOf("log.level", cfg.Log.Level, "debug", "info", "warn", "error")
 	c.oneOf("log.format", cfg.Log.Format, "text", "json")
 	cfg.HTTP.validate(c)
-	if cfg.Store.Driver != "sqlite" {
-		c.bad("store.driver", "expected sqlite, got %q (this version stores to SQLite only)", cfg.Store.Driver)
-	}
+	cfg.Store.validate(c)
 	c.positive("store.sample_retention", cfg.Store.SampleRetention)
 	if cfg.Alerts.ResolveAfter < 0 {
 		c.bad("alerts.resolve_after", "expected 0 (never) or a positive duration, got %v", cfg.Alerts.ResolveAfter)

@@ -1,6 +1,7 @@
 // Package store defines how vigie keeps its state, in domain words. The
-// sqlite sub-package implements it for one machine; the storetest package
-// is the contract every implementation must pass.
+// sqlite sub-package implements it for one machine, the postgres
+// sub-package for several nodes sharing one database; the storetest
+// package is the contract every implementation must pass.
 package store
 
 import (
@@ -26,6 +27,7 @@ type Store interface {
 	Series
 	State
 	Audit
+	Leases
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
 	Close() error
@@ -121,4 +123,67 @@ type AuditQuery struct {
 	Actor  string
 	Action string
 	Limit  int // 0: 1000
+}
+
+// Leases divide a sweep (the DNS or CT work) between the live nodes. The
+// sweep is cut into a fixed number of shards (say, domains by hash modulo
+// 64); each node claims some of them with an expiry, renews them every
+// sweep, and releases them when it stops. A node that dies stops renewing:
+// its shards are free once their leases expire and the next claim of
+// another node takes them, so a dead node's share is taken over within one
+// TTL plus one claim interval.
+//
+// On PostgreSQL claims skip the shards another node is claiming at the
+// same moment (FOR UPDATE SKIP LOCKED), so nodes never wait for each other.
+// On SQLite there is one node and it gets every shard it asks for.
+type Leases interface {
+	// ClaimShards renews the leases c.Node holds on c.Sweep, then claims
+	// free or expired shards until it holds c.Max of them (0: all), all
+	// until c.Now+c.TTL. If it held more than c.Max (a node joined and
+	// the fair share shrank), the highest extra ones are released. It
+	// returns the shards c.Node holds, in order.
+	ClaimShards(ctx context.Context, c LeaseClaim) ([]int, error)
+	// ReleaseShards frees every shard node holds on sweep and takes it
+	// out of the sweep's nodes.
+	ReleaseShards(ctx context.Context, sweep, node string) error
+	// LeaseHolders returns the nodes taking part in sweep at now (those
+	// whose last claim has not expired, holding shards or not: a node
+	// that just joined holds none yet) and the shards each holds, in
+	// order.
+	LeaseHolders(ctx context.Context, sweep string, now time.Time) (map[string][]int, error)
+}
+
+// LeaseClaim asks for shards of one sweep.
+type LeaseClaim struct {
+	Sweep  string
+	Node   string
+	Shards int // the sweep is cut into shards 0..Shards-1
+	Max    int // hold at most this many; 0: all
+	TTL    time.Duration
+	Now    time.Time
+}
+
+// FairShare is how many of shards a node should hold when nodes share
+// them: the claimer computes it from LeaseHolders (counting itself) so
+// that work spreads as nodes join: a new node claims and gets nothing
+// free, the others see it and give back their extra shards at their next
+// claim, and it takes them at its own.
+func FairShare(shards, nodes int) int {
+	if nodes < 1 {
+		nodes = 1
+	}
+	return (shards + nodes - 1) / nodes
+}
+
+// Locker is implemented by stores that several nodes share (postgres). The
+// alert pipeline takes the lock of an incident group around the work that
+// decides which incident an alert joins, so that two nodes seeing two
+// alerts of one group at once open one incident, not two. A store for one
+// machine does not implement it: the pipeline's own mutex is enough.
+type Locker interface {
+	// Lock blocks until it holds the named locks against every other
+	// holder on every node, and returns the function that releases them.
+	// Callers take all the locks they need in one call, never one while
+	// holding another, so that no two callers wait for each other.
+	Lock(ctx context.Context, names ...string) (unlock func(), err error)
 }

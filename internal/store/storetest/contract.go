@@ -16,8 +16,9 @@ import (
 	"github.com/vigie/vigie/internal/vigie"
 )
 
-// New creates an empty store for one test. reopen closes nothing: the test
-// closes s first, then calls reopen for a new handle on the same data.
+// New creates an empty store for one test. reopen opens a new handle on
+// the same data and closes nothing: a test either closes s first (a
+// restart) or keeps both open (two nodes on one database).
 type New func(t *testing.T) (s store.Store, reopen func() store.Store)
 
 // Run runs the whole contract.
@@ -38,6 +39,10 @@ func Run(t *testing.T, newStore New) {
 		{"State", testState},
 		{"Audit", testAudit},
 		{"Reopen", testReopen},
+		{"Leases", testLeases},
+		{"LeasesConverge", testLeasesConverge},
+		{"LeasesConcurrent", testLeasesConcurrent},
+		{"AlertTwoHandles", testAlertTwoHandles},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore) })
