@@ -38,5 +38,7 @@ type Builder func(d Deps) ([]Watch, error)
 // builtinBuilders are the watches vigie ships. Each watch package adds its
 // Builder here.
 func builtinBuilders() []Builder {
-	return []Builder{}
+	return []Builder{
+		buildDNS,
+	}
 }

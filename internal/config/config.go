@@ -17,6 +17,7 @@ type Config struct {
 	Store  Store  `yaml:"store"`
 	Alerts Alerts `yaml:"alerts"`
 	Notify Notify `yaml:"notify"`
+	DNS    DNS    `yaml:"dns"`
 }
 
 // Log configures vigie's own log.
@@ -80,5 +81,6 @@ func Default() *Config {
 			NotifyTimeout: 10 * time.Second,
 		},
 		Notify: Notify{Log: LogNotifier{Enabled: true, MinSeverity: "info"}},
+		DNS:    defaultDNS(),
 	}
 }

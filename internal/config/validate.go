@@ -63,6 +63,7 @@ func (cfg *Config) validate() []fieldError {
 	c.positive("alerts.notify_timeout", cfg.Alerts.NotifyTimeout)
 	c.oneOf("notify.log.min_severity", cfg.Notify.Log.MinSeverity, "info", "warning", "critical")
 	// Watch sections: one line each.
+	cfg.DNS.validate(c)
 	return c.errs
 }
 

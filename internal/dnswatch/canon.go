@@ -1,0 +1,87 @@
+package dnswatch
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/miekg/dns"
+)
+
+// maxValueLen bounds one canonical value: a hostile server can answer
+// with 64 KiB of TXT, and millions of those must not fill the memory.
+// Longer values are kept as their length and SHA-256, which still
+// compares exactly.
+const maxValueLen = 2048
+
+// joinValues is the canonical form of a set: sorted, without duplicates,
+// joined by ", ". The empty set is "".
+func joinValues(vs []string) string {
+	vs = sortedUnique(vs)
+	s := strings.Join(vs, ", ")
+	if len(s) > maxValueLen {
+		sum := sha256.Sum256([]byte(s))
+		return fmt.Sprintf("(%d bytes, sha256 %s)", len(s), hex.EncodeToString(sum[:]))
+	}
+	return s
+}
+
+func sortedUnique(vs []string) []string {
+	if len(vs) < 2 {
+		return vs
+	}
+	sort.Strings(vs)
+	out := vs[:1]
+	for _, v := range vs[1:] {
+		if v != out[len(out)-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// splitValues is the inverse of joinValues for name lists (NS sets),
+// which never contain ", ".
+func splitValues(v string) []string {
+	if v == "" {
+		return nil
+	}
+	return strings.Split(v, ", ")
+}
+
+func canonName(n string) string { return strings.ToLower(dns.Fqdn(n)) }
+
+// txtString joins a TXT record's strings as RFC 7208 says (no separator)
+// and quotes the result Go-style, so that whatever bytes a server sent
+// stay on one line and unambiguous.
+func txtString(t *dns.TXT) string {
+	return strconv.Quote(strings.Join(t.Txt, ""))
+}
+
+func txtJoined(t *dns.TXT) string { return strings.Join(t.Txt, "") }
+
+// rdataString is one record's canonical form for its kind.
+func rdataString(rr dns.RR) string {
+	switch r := rr.(type) {
+	case *dns.NS:
+		return canonName(r.Ns)
+	case *dns.A:
+		return r.A.String()
+	case *dns.AAAA:
+		return r.AAAA.String()
+	case *dns.MX:
+		return fmt.Sprintf("%d %s", r.Preference, canonName(r.Mx))
+	case *dns.TXT:
+		return txtString(r)
+	case *dns.CAA:
+		return fmt.Sprintf("%d %s %s", r.Flag, strconv.Quote(r.Tag), strconv.Quote(r.Value))
+	case *dns.DS:
+		return fmt.Sprintf("%d %d %d %s", r.KeyTag, r.Algorithm, r.DigestType, strings.ToUpper(r.Digest))
+	case *dns.CNAME:
+		return "CNAME " + canonName(r.Target)
+	}
+	return strconv.Quote(rr.String())
+}
