@@ -43,7 +43,9 @@ type command struct {
 
 // commands is the command tree. Each watch adds its group here.
 func commands() []*command {
-	return []*command{runCommand(), configCommand(), versionCommand()}
+	return []*command{runCommand(), configCommand(), versionCommand(),
+		dnsCommand(),
+	}
 }
 
 // Main runs the command named by env.Args and returns the exit status.

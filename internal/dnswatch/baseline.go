@@ -191,7 +191,24 @@ func (b *baselineFile) save(m *Monitor) error {
 			}
 		}
 	}
-	err = writeFileAtomic(b.path, func(w *bufio.Writer) error {
+	return b.writeLocked(m)
+}
+
+// saveOver writes the monitor's baseline over whatever the file holds.
+func (b *baselineFile) saveOver(m *Monitor) error {
+	if b.path == "" {
+		return nil
+	}
+	unlock, err := lockFile(b.path)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return b.writeLocked(m)
+}
+
+func (b *baselineFile) writeLocked(m *Monitor) error {
+	err := writeFileAtomic(b.path, func(w *bufio.Writer) error {
 		fmt.Fprintln(w, baselineHeader)
 		used := map[valueID]bool{}
 		for i := range m.domains {

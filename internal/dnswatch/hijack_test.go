@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vigie/vigie/internal/alert"
+	"github.com/vigie/vigie/internal/dnswatch/knottest"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/store/sqlite"
 	"github.com/vigie/vigie/internal/vigie"
@@ -26,7 +27,7 @@ func TestHijackOf751Domains(t *testing.T) {
 	}
 	ctx := context.Background()
 	tlds := []string{"alpha.", "bravo.", "charlie.", "delta."}
-	l := newLab(t, tlds, 2500)
+	l := knottest.NewLab(t, tlds, 2500)
 	dir := t.TempDir()
 	db, err := sqlite.Open(ctx, filepath.Join(dir, "vigie.db"), sqlite.Options{})
 	if err != nil {
@@ -34,13 +35,13 @@ func TestHijackOf751Domains(t *testing.T) {
 	}
 	defer db.Close()
 	pipe := alert.New(alert.Options{Store: db})
-	m, err := New(Options{Parents: l.parents(), ChildPort: uint16(l.registry.Port), Timeout: time.Second,
+	m, err := New(Options{Parents: l.Parents(), ChildPort: uint16(l.Port()), Timeout: time.Second,
 		Retries: 2, Backoff: 50 * time.Millisecond, InFlight: 500, BaselinePath: filepath.Join(dir, "baseline.tsv")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	if _, err := m.SetInventory(Inventory{Lines: l.domains}.Scan); err != nil {
+	if _, err := m.SetInventory(Inventory{Lines: l.Domains}.Scan); err != nil {
 		t.Fatal(err)
 	}
 	rep := &Reporter{Sink: pipe, State: db}
@@ -50,19 +51,19 @@ func TestHijackOf751Domains(t *testing.T) {
 	if len(res.Drifts) != 0 || len(res.Errors) != 0 {
 		t.Fatalf("first sweep: %d drifts, errors %v %v", len(res.Drifts), res.Errors, res.ErrorSamples)
 	}
-	if want := len(l.domains) * 9; res.Learned != want {
+	if want := len(l.Domains) * 9; res.Learned != want {
 		t.Fatalf("learned %d values, want %d", res.Learned, want)
 	}
 
 	// The attack: 751 domains across the four TLDs.
-	perm := rand.Perm(len(l.domains))
+	perm := rand.Perm(len(l.Domains))
 	var victims []string
 	for _, i := range perm[:751] {
-		l.hijacked[l.domains[i]] = true
-		victims = append(victims, l.domains[i])
+		l.Hijacked[l.Domains[i]] = true
+		victims = append(victims, l.Domains[i])
 	}
 	sort.Strings(victims)
-	l.publish()
+	l.Publish()
 
 	res = sweep(t, m, rep, true)
 	if len(res.Errors) != 0 {
@@ -70,15 +71,15 @@ func TestHijackOf751Domains(t *testing.T) {
 	}
 	reported := map[string]bool{}
 	for _, d := range res.Drifts {
-		if !l.hijacked[d.Domain] {
+		if !l.Hijacked[d.Domain] {
 			t.Errorf("%s reported but not hijacked: %+v", d.Domain, d)
 		}
 		reported[d.Domain] = true
 		if d.Kind == KindNS {
-			if want := strings.Join(legitNS(d.TLD), ", "); d.Expected != want {
+			if want := strings.Join(knottest.LegitNS(d.TLD), ", "); d.Expected != want {
 				t.Errorf("%s: expected %q, want %q", d.Domain, d.Expected, want)
 			}
-			if want := strings.Join(rogueNS, ", "); d.Observed != want {
+			if want := strings.Join(knottest.RogueNS, ", "); d.Observed != want {
 				t.Errorf("%s: observed %q, want %q", d.Domain, d.Observed, want)
 			}
 		}
@@ -130,14 +131,14 @@ func TestHijackOf751Domains(t *testing.T) {
 		t.Fatalf("revert plan has %d rows, want 751", len(plan))
 	}
 	for i, row := range plan {
-		if row.Domain != victims[i] || row.ObservedNS != strings.Join(rogueNS, ", ") || row.ExpectedNS != strings.Join(legitNS(row.TLD), ", ") {
+		if row.Domain != victims[i] || row.ObservedNS != strings.Join(knottest.RogueNS, ", ") || row.ExpectedNS != strings.Join(knottest.LegitNS(row.TLD), ", ") {
 			t.Fatalf("revert plan row %d: %+v", i, row)
 		}
 	}
 
 	// The registrar reverts at the registry: everything resolves.
-	clear(l.hijacked)
-	l.publish()
+	clear(l.Hijacked)
+	l.Publish()
 	res = sweep(t, m, rep, true)
 	if len(res.Drifts) != 0 || len(res.Errors) != 0 {
 		t.Fatalf("after revert: %d drifts, errors %v", len(res.Drifts), res.Errors)

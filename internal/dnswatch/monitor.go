@@ -265,3 +265,26 @@ func (m *Monitor) zoneServers(name string) []netip.AddrPort {
 }
 
 var _ = dns.TypeNS
+
+// RecordBaseline makes what the last sweep observed the expected state of
+// every domain (`vigie dns baseline`), and saves it. Values the sweep
+// could not read keep their old baseline.
+func (m *Monitor) RecordBaseline() error {
+	for i := range m.domains {
+		d := &m.domains[i]
+		for k := range d.base {
+			if d.obs[k] != 0 {
+				d.base[k] = d.obs[k]
+			}
+		}
+	}
+	m.baseline.seen = fileStamp{} // this state wins over the file's
+	return m.baseline.saveOver(m)
+}
+
+// NSFromInventory reports whether the inventory sets the expected NS of
+// domain (then the baseline's NS is not used for it).
+func (m *Monitor) NSFromInventory(domain string) bool {
+	i := m.find(domain)
+	return i >= 0 && m.domains[i].expectNS != 0
+}

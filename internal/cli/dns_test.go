@@ -1,0 +1,135 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vigie/vigie/internal/dnswatch/knottest"
+)
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), Env{Args: args, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
+		Getenv: func(k string) string {
+			if k == "USER" {
+				return "alice"
+			}
+			return ""
+		}})
+	return code, out.String(), errb.String()
+}
+
+// The dns commands end to end against real Knot servers: a first check
+// learns the baseline (exit 0), a hijack at the registry is printed as
+// JSON lines (exit 1), the revert plan lists it, approving the incident
+// makes the next check clean again.
+func TestDNSCommands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts knotd")
+	}
+	l := knottest.NewLab(t, []string{"alpha.", "delta."}, 20)
+	dir := t.TempDir()
+	domains := filepath.Join(dir, "domains.txt")
+	os.WriteFile(domains, []byte("# watched\n"+strings.Join(l.Domains, "\n")+"\nnot a domain line at all\n"), 0o644)
+	cfg := filepath.Join(dir, "vigie.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("dns:\n  child_port: %d\n  timeout: 1s\n  rate_limit: 0\n", l.Port())), 0o644)
+	data := filepath.Join(dir, "data")
+	check := []string{"--data", data, "dns", "check", "--config", cfg, "--domains", domains, "--json",
+		"--parent", "alpha.=" + l.Registry.HostPort(), "--parent", "delta.=" + l.Registry.HostPort()}
+
+	code, out, errs := runCLI(t, check...)
+	if code != 0 || out != "" {
+		t.Fatalf("first check: exit %d, out %q, err %s", code, out, errs)
+	}
+	if !strings.Contains(errs, "domains.txt:42") {
+		t.Errorf("the bad inventory line is not reported: %s", errs)
+	}
+
+	l.Hijacked["d3.alpha."], l.Hijacked["d7.delta."] = true, true
+	l.Publish()
+	code, out, errs = runCLI(t, check...)
+	if code != 1 {
+		t.Fatalf("after the hijack: exit %d, err %s", code, errs)
+	}
+	kinds := map[string]map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var d driftLine
+		if err := json.Unmarshal([]byte(line), &d); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		if kinds[d.Domain] == nil {
+			kinds[d.Domain] = map[string]bool{}
+		}
+		kinds[d.Domain][d.Kind] = true
+		if d.Kind == "ns" && (d.Observed != "ns1.rogue.delta., ns2.rogue.delta." || d.Server != l.Registry.HostPort()) {
+			t.Errorf("ns drift: %+v", d)
+		}
+	}
+	if len(kinds) != 2 || !kinds["d3.alpha."]["ns"] || !kinds["d7.delta."]["a"] {
+		t.Fatalf("drifts: %v", kinds)
+	}
+
+	code, out, errs = runCLI(t, "--data", data, "dns", "revert-plan", "--incident", "1")
+	if code != 0 {
+		t.Fatalf("revert-plan: exit %d: %s", code, errs)
+	}
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || len(rows) != 3 || rows[1][0] != "d3.alpha." || rows[1][2] != "ns1.hoster.alpha., ns2.hoster.alpha." ||
+		rows[1][3] != "ns1.rogue.delta., ns2.rogue.delta." || rows[2][0] != "d7.delta." {
+		t.Fatalf("revert plan: %v %q", err, out)
+	}
+	code, out, _ = runCLI(t, "--data", data, "dns", "revert-plan", "--incident", "1", "--format", "json")
+	if code != 0 || strings.Count(out, "\n") != 2 || !strings.Contains(out, `"expected_ns":"ns1.hoster.delta., ns2.hoster.delta."`) {
+		t.Fatalf("revert plan json: %d %q", code, out)
+	}
+
+	// The registrar decides the change was wanted.
+	code, out, errs = runCLI(t, "--data", data, "dns", "approve", "--incident", "1")
+	if code != 0 || !strings.Contains(out, "approved d3.alpha. ns") {
+		t.Fatalf("approve: exit %d, out %q, err %s", code, out, errs)
+	}
+	code, out, errs = runCLI(t, check...)
+	if code != 0 || out != "" {
+		t.Fatalf("check after approve: exit %d, out %q, err %s", code, out, errs)
+	}
+	// Reverting is now a drift from the approved state.
+	clear(l.Hijacked)
+	l.Publish()
+	if code, out, _ = runCLI(t, check...); code != 1 || !strings.Contains(out, `"domain":"d3.alpha.","kind":"ns"`) {
+		t.Fatalf("after revert: exit %d, out %q", code, out)
+	}
+	code, _, errs = runCLI(t, "--data", data, "dns", "approve", "d3.alpha", "d7.delta.")
+	if code != 0 {
+		t.Fatalf("approve domains: %d %s", code, errs)
+	}
+	if code, out, _ = runCLI(t, check...); code != 0 {
+		t.Fatalf("after approving the domains: exit %d, out %q", code, out)
+	}
+}
+
+func TestDNSUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"dns", "check", "--parent", "nonsense"},
+		{"dns", "check", "--data", "/nonexistent/x"},
+		{"dns", "approve"},
+		{"dns", "approve", "x.org", "--incident", "2"},
+		{"dns", "revert-plan"},
+		{"dns", "revert-plan", "--incident", "1", "--format", "xml"},
+	} {
+		if code, _, _ := runCLI(t, args...); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d", args, code, exitUsage)
+		}
+	}
+	code, out, _ := runCLI(t, "dns", "check", "--help")
+	if code != 0 || !strings.Contains(out, "--parent") || !strings.Contains(out, "Exit status") {
+		t.Errorf("help: %d %q", code, out)
+	}
+}
