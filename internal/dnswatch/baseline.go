@@ -92,11 +92,8 @@ func (b *baselineFile) reloadLocked(m *Monitor) error {
 		return fmt.Errorf("baseline: %w", err)
 	}
 	defer f.Close()
-	vals := []valueID{0} // file id -> our id
+	vals := map[uint32]valueID{0: 0} // file id -> our id
 	err = readBaseline(f, b.path, func(id uint32, v string) error {
-		for uint32(len(vals)) <= id {
-			vals = append(vals, 0)
-		}
 		vals[id] = m.vals.id(v)
 		return nil
 	}, func(name string, ids [numKinds]uint32) error {
@@ -105,10 +102,11 @@ func (b *baselineFile) reloadLocked(m *Monitor) error {
 			return nil // no longer in the inventory
 		}
 		for k, id := range ids {
-			if int(id) >= len(vals) {
+			v, ok := vals[id]
+			if !ok {
 				return fmt.Errorf("value %d is not defined above", id)
 			}
-			m.domains[i].base[k] = vals[id]
+			m.domains[i].base[k] = v
 		}
 		return nil
 	})

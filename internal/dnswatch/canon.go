@@ -58,10 +58,46 @@ func canonName(n string) string { return strings.ToLower(dns.Fqdn(n)) }
 // and quotes the result Go-style, so that whatever bytes a server sent
 // stay on one line and unambiguous.
 func txtString(t *dns.TXT) string {
-	return strconv.Quote(strings.Join(t.Txt, ""))
+	return strconv.Quote(txtJoined(t))
 }
 
-func txtJoined(t *dns.TXT) string { return strings.Join(t.Txt, "") }
+func txtJoined(t *dns.TXT) string {
+	var b strings.Builder
+	for _, s := range t.Txt {
+		b.WriteString(unescapeTXT(s))
+	}
+	return b.String()
+}
+
+// unescapeTXT undoes miekg/dns's presentation escapes (\DDD and \X),
+// which it applies to TXT strings read from the wire, so that the value
+// compared and shown is the bytes the server sent.
+func unescapeTXT(s string) string {
+	if strings.IndexByte(s, '\\') < 0 {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' || i+1 >= len(s) {
+			b = append(b, c)
+			continue
+		}
+		if i+3 < len(s) && isDigit(s[i+1]) && isDigit(s[i+2]) && isDigit(s[i+3]) {
+			n := int(s[i+1]-'0')*100 + int(s[i+2]-'0')*10 + int(s[i+3]-'0')
+			if n <= 255 {
+				b = append(b, byte(n))
+				i += 3
+				continue
+			}
+		}
+		b = append(b, s[i+1])
+		i++
+	}
+	return string(b)
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // rdataString is one record's canonical form for its kind.
 func rdataString(rr dns.RR) string {

@@ -264,6 +264,14 @@ func (r *Reporter) gone(m *Monitor, res *Result, rec *driftRecord) bool {
 	}
 	d := &m.domains[i]
 	if rec.Kind == "disagree" {
+		// While the zone's servers still serve different serials, a sweep
+		// that happened to ask the server agreeing with the baseline does
+		// not end the disagreement.
+		for _, sp := range res.SerialSplits {
+			if sp.Zone == m.zones[d.zone].name {
+				return false
+			}
+		}
 		return d.obs[KindNS] != 0 && d.errs[KindNS] != errDisagree
 	}
 	k, err := ParseKind(rec.Kind)
