@@ -27,6 +27,7 @@ type client struct {
 	stats   *clientStats
 	wg      sync.WaitGroup
 	tcp     *dns.Client
+	rtt     *rttTable
 }
 
 // clientStats are the client's counters; the watch turns them into
@@ -47,12 +48,16 @@ type call struct {
 	done     chan []byte
 }
 
+// minRTO is the shortest wait before a query is asked again: long enough
+// that a busy machine's scheduling delays are not taken for losses.
+const minRTO = 250 * time.Millisecond
+
 // newClient opens n sockets. Close stops their readers.
 func newClient(n int, timeout time.Duration, stats *clientStats) (*client, error) {
 	if n < 1 {
 		n = 1
 	}
-	c := &client{timeout: timeout, stats: stats,
+	c := &client{timeout: timeout, stats: stats, rtt: newRTTTable(minRTO, timeout),
 		tcp: &dns.Client{Net: "tcp", Timeout: timeout, UDPSize: dns.MaxMsgSize}}
 	for i := 0; i < n; i++ {
 		// Dual stack: one socket reaches IPv4 and IPv6 servers.
@@ -167,18 +172,22 @@ func (c *client) exchange(ctx context.Context, server netip.AddrPort, m *dns.Msg
 		s.mu.Unlock()
 	}
 	c.stats.sent.Add(1)
+	rto := c.rtt.rto(server)
+	sent := time.Now()
 	if _, err := s.c.WriteToUDPAddrPort(wire, server); err != nil {
 		forget()
 		return nil, qerr(errNetwork, "send to %s: %v", server, err)
 	}
-	t := time.NewTimer(c.timeout)
+	t := time.NewTimer(rto)
 	defer t.Stop()
 	var raw []byte
 	select {
 	case raw = <-cl.done:
+		c.rtt.observe(server, time.Since(sent))
 	case <-t.C:
 		forget()
-		return nil, qerr(errTimeout, "no answer from %s in %v", server, c.timeout)
+		c.rtt.timedOut(server)
+		return nil, qerr(errTimeout, "no answer from %s in %v", server, rto.Round(time.Millisecond))
 	case <-ctx.Done():
 		forget()
 		return nil, ctx.Err()

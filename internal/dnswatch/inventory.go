@@ -119,8 +119,15 @@ func ParseEntry(line string) (Entry, error) {
 // if it is not a host name in ASCII (IDNs are written in punycode).
 func CanonicalName(name string) (string, error) {
 	for i := 0; i < len(name); i++ {
-		if c := name[i]; c >= 0x80 || c <= ' ' || c == '\\' {
+		c := name[i]
+		if c >= 0x80 || c <= ' ' || c == '\\' {
 			return "", fmt.Errorf("%q is not a domain name in ASCII (write IDNs as xn--...)", truncate(name, 80))
+		}
+		// Host names: letters, digits, hyphens (and underscores, seen in
+		// service names); anything else (a comma, a quote) is a typo or
+		// worse.
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return "", fmt.Errorf("%q is not a valid domain name: %q is not allowed in a host name", truncate(name, 80), c)
 		}
 	}
 	name = strings.ToLower(dns.Fqdn(name))

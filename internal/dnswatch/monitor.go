@@ -134,7 +134,7 @@ func New(o Options) (*Monitor, error) {
 		return nil, fmt.Errorf("dns client: %w", err)
 	}
 	m.client = c
-	m.ask = &asker{c: c, lim: newLimiter(o.RateLimit), retries: o.Retries, backoff: o.Backoff}
+	m.ask = &asker{c: c, lim: newLimiter(o.RateLimit), win: newWindows(o.InFlight), retries: o.Retries, backoff: o.Backoff}
 	return m, nil
 }
 

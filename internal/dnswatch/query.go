@@ -14,6 +14,7 @@ import (
 type asker struct {
 	c       *client
 	lim     *limiter
+	win     *windows
 	retries int           // extra attempts after the first
 	backoff time.Duration // first pause between attempts; doubles
 }
@@ -52,7 +53,12 @@ func (a *asker) ask(ctx context.Context, servers []netip.AddrPort, name string, 
 		if err := a.lim.wait(ctx, srv); err != nil {
 			return srv, err
 		}
+		w, err := a.win.acquire(ctx, srv)
+		if err != nil {
+			return srv, err
+		}
 		m, err := a.c.exchange(ctx, srv, newQuery(name, qtype, dnssec))
+		a.win.release(w, classOf(err) == errTimeout)
 		if err == nil {
 			err = parse(m)
 			if err == nil {

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -75,16 +76,50 @@ func FreePortOn(t testing.TB, addrs ...string) int {
 // text) from a temporary directory, and stops it when the test ends.
 func Start(t testing.TB, addr string, port int, zones map[string][]byte) *Server {
 	t.Helper()
+	gen := map[string]func(io.Writer) error{}
+	for name, text := range zones {
+		gen[name] = func(w io.Writer) error { _, err := w.Write(text); return err }
+	}
+	return StartWith(t, addr, port, gen)
+}
+
+// StartWith is Start with zone files written by functions, so that a zone
+// of millions of delegations is streamed to disk, never held in memory.
+func StartWith(t testing.TB, addr string, port int, zones map[string]func(io.Writer) error) *Server {
+	return start(t, addr, port, zones, false)
+}
+
+// StartSigned is StartWith for a signed parent, as real TLDs are: knotd
+// signs the zones with NSEC3 opt-out (like .com), so a referral carries
+// the DS of a signed delegation, or the proof that an unsigned one has
+// none, and the DS needs no query of its own.
+func StartSigned(t testing.TB, addr string, port int, zones map[string]func(io.Writer) error) *Server {
+	return start(t, addr, port, zones, true)
+}
+
+func start(t testing.TB, addr string, port int, zones map[string]func(io.Writer) error, signed bool) *Server {
+	t.Helper()
 	knotd := testutil.RequireProgram(t, "knotd")
 	knotc := testutil.RequireProgram(t, "knotc")
 	dir := t.TempDir()
 	s := &Server{Addr: addr, Port: port, dir: dir, conf: filepath.Join(dir, "knot.conf"), knotc: knotc, t: t}
 	var zs strings.Builder
-	for name, text := range zones {
-		if err := os.WriteFile(s.zoneFile(name), text, 0o644); err != nil {
+	for name, write := range zones {
+		f, err := os.Create(s.zoneFile(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = write(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
 			t.Fatal(err)
 		}
 		fmt.Fprintf(&zs, "  - domain: %s\n", name)
+		if signed {
+			zs.WriteString("    dnssec-signing: on\n    dnssec-policy: optout\n")
+		}
 	}
 	conf := fmt.Sprintf(`server:
     listen: %s@%d
@@ -96,6 +131,13 @@ control:
     listen: %s
 database:
     storage: %s
+policy:
+  - id: optout
+    algorithm: ecdsap256sha256
+    nsec3: on
+    nsec3-opt-out: on
+    nsec3-iterations: 0
+    nsec3-salt-length: 0
 template:
   - id: default
     storage: %s
@@ -194,4 +236,21 @@ func (s *Server) Replace(zone string, text []byte, serial uint32) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// CPUTime is the processor time knotd has used so far (user + system).
+func (s *Server) CPUTime() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which may hold spaces) start at ')'.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	var ut, st int64
+	fmt.Sscan(f[11], &ut)
+	fmt.Sscan(f[12], &st)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
 }
