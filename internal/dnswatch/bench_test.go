@@ -86,7 +86,7 @@ func BenchmarkSweep(b *testing.B) {
 			for it := 0; it < b.N; it++ {
 				m, err := New(Options{Parents: map[string][]string{"bench.": {parent.HostPort()}}, ChildPort: uint16(port),
 					Timeout: 2 * time.Second, Retries: 3, Backoff: 100 * time.Millisecond, InFlight: envInt("VIGIE_DNS_BENCH_INFLIGHT", 2000),
-					Sockets: envInt("VIGIE_DNS_BENCH_SOCKETS", 4),
+					Sockets:      envInt("VIGIE_DNS_BENCH_SOCKETS", 4),
 					BaselinePath: filepath.Join(b.TempDir(), "baseline.tsv")})
 				if err != nil {
 					b.Fatal(err)
