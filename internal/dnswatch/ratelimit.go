@@ -25,19 +25,7 @@ func newLimiter(rate float64) *limiter {
 
 // wait returns when a query may be sent to server.
 func (l *limiter) wait(ctx context.Context, server netip.AddrPort) error {
-	if l.rate <= 0 {
-		return nil
-	}
-	interval := time.Duration(float64(time.Second) / l.rate)
-	l.mu.Lock()
-	now := l.now()
-	t := l.tat[server]
-	if t.Before(now) {
-		t = now
-	}
-	l.tat[server] = t.Add(interval)
-	l.mu.Unlock()
-	d := t.Sub(now) - l.burst
+	d := l.reserve(server)
 	if d <= 0 {
 		return nil
 	}
@@ -49,4 +37,21 @@ func (l *limiter) wait(ctx context.Context, server netip.AddrPort) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// reserve books the next slot to server and returns how long to wait for it.
+func (l *limiter) reserve(server netip.AddrPort) time.Duration {
+	if l.rate <= 0 {
+		return 0
+	}
+	interval := time.Duration(float64(time.Second) / l.rate)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	t := l.tat[server]
+	if t.Before(now) {
+		t = now
+	}
+	l.tat[server] = t.Add(interval)
+	return t.Sub(now) - l.burst
 }
