@@ -113,6 +113,31 @@ func TestDNSCommands(t *testing.T) {
 	if code, out, _ = runCLI(t, check...); code != 0 {
 		t.Fatalf("after approving the domains: exit %d, out %q", code, out)
 	}
+
+	// A planned migration of many domains: record the new state at once.
+	l.Hijacked["d1.alpha."], l.Hijacked["d2.alpha."] = true, true
+	l.Publish()
+	if code, _, _ = runCLI(t, check...); code != 1 {
+		t.Fatalf("migration not seen: exit %d", code)
+	}
+	baseline := append([]string{"--data", data, "dns", "baseline"}, check[4:len(check)-0]...)
+	baseline = removeFlag(baseline, "--json")
+	if code, out, errs = runCLI(t, baseline...); code != 0 || !strings.Contains(out, "baseline recorded for 40 domains") {
+		t.Fatalf("baseline: exit %d, out %q, err %s", code, out, errs)
+	}
+	if code, out, _ = runCLI(t, check...); code != 0 {
+		t.Fatalf("after the new baseline: exit %d, out %q", code, out)
+	}
+}
+
+func removeFlag(args []string, flag string) []string {
+	var out []string
+	for _, a := range args {
+		if a != flag {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 func TestDNSUsage(t *testing.T) {
