@@ -40,7 +40,10 @@ func TestDNSCommands(t *testing.T) {
 	domains := filepath.Join(dir, "domains.txt")
 	os.WriteFile(domains, []byte("# watched\n"+strings.Join(l.Domains, "\n")+"\nnot a domain line at all\n"), 0o644)
 	cfg := filepath.Join(dir, "vigie.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("dns:\n  child_port: %d\n  timeout: 1s\n  rate_limit: 0\n", l.Port())), 0o644)
+	// The resolver is set to the lab's registry so that nothing, even by
+	// mistake, is sent to the machine's real resolver.
+	os.WriteFile(cfg, []byte(fmt.Sprintf("dns:\n  child_port: %d\n  timeout: 1s\n  rate_limit: 0\n  resolver: %q\n",
+		l.Port(), l.Registry.HostPort())), 0o644)
 	data := filepath.Join(dir, "data")
 	check := []string{"--data", data, "dns", "check", "--config", cfg, "--domains", domains, "--json",
 		"--parent", "alpha.=" + l.Registry.HostPort(), "--parent", "delta.=" + l.Registry.HostPort()}
@@ -141,9 +144,11 @@ func removeFlag(args []string, flag string) []string {
 }
 
 func TestDNSUsage(t *testing.T) {
+	data := t.TempDir()
 	for _, args := range [][]string{
 		{"dns", "check", "--parent", "nonsense"},
-		{"dns", "check", "--data", "/nonexistent/x"},
+		{"dns", "check", "--data", data}, // no domains
+		{"dns", "check", "--data", data, "--domains", filepath.Join(data, "missing")},
 		{"dns", "approve"},
 		{"dns", "approve", "x.org", "--incident", "2"},
 		{"dns", "revert-plan"},
