@@ -98,6 +98,9 @@ type Monitor struct {
 	addrMu   sync.Mutex
 	addrSets [][]netip.Addr // [0] is the empty set
 	addrIdx  map[string]uint32
+	// glueAddrs maps a glue value to its address set, so that the
+	// millions of domains sharing a hoster's NS build it once.
+	glueAddrs map[valueID]uint32
 
 	nsCacheMu sync.Mutex
 	nsCache   map[string][]netip.Addr
@@ -110,7 +113,8 @@ type Monitor struct {
 func New(o Options) (*Monitor, error) {
 	o.defaults()
 	m := &Monitor{o: o, log: o.Logger, vals: newInterner(), zoneIdx: map[string]uint32{},
-		addrSets: [][]netip.Addr{nil}, addrIdx: map[string]uint32{"": 0}, nsCache: map[string][]netip.Addr{}}
+		addrSets: [][]netip.Addr{nil}, addrIdx: map[string]uint32{"": 0}, glueAddrs: map[valueID]uint32{},
+		nsCache: map[string][]netip.Addr{}}
 	m.baseline.path = o.BaselinePath
 	if o.Resolver != "" {
 		r, err := ParseServer(o.Resolver)

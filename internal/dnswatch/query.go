@@ -57,7 +57,12 @@ func (a *asker) ask(ctx context.Context, servers []netip.AddrPort, name string, 
 		if err != nil {
 			return srv, err
 		}
-		m, err := a.c.exchange(ctx, srv, newQuery(name, qtype, dnssec))
+		var m *dns.Msg
+		if wire, ok := appendQuery(make([]byte, 0, 64), name, qtype, dnssec); ok {
+			m, err = a.c.exchangeWire(ctx, srv, wire, func() *dns.Msg { return newQuery(name, qtype, dnssec) })
+		} else {
+			m, err = a.c.exchange(ctx, srv, newQuery(name, qtype, dnssec))
+		}
 		a.win.release(w, classOf(err) == errTimeout)
 		if err == nil {
 			err = parse(m)

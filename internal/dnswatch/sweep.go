@@ -227,13 +227,27 @@ func (m *Monitor) checkParent(ctx context.Context, st *sweepState, i int) {
 		return
 	}
 	m.compare(st, d, KindNS, m.vals.id(joinValues(ref.ns)), srv, ref.ttl)
-	m.compare(st, d, KindGlue, m.vals.id(joinValues(ref.glue)), srv, ref.ttl)
+	glueID := m.vals.id(joinValues(ref.glue))
+	m.compare(st, d, KindGlue, glueID, srv, ref.ttl)
 	addrs := ref.addrs
-	if len(addrs) < len(ref.ns) {
-		glued := map[string]bool{}
-		for _, g := range ref.glue {
-			glued[g[:indexByte(g, ' ')]] = true
+	glued := map[string]bool{}
+	for _, g := range ref.glue {
+		glued[g[:indexByte(g, ' ')]] = true
+	}
+	if len(glued) == len(ref.ns) {
+		// Every name server has glue: the addresses follow from the glue
+		// value, shared by most domains.
+		m.addrMu.Lock()
+		idx, ok := m.glueAddrs[glueID]
+		m.addrMu.Unlock()
+		if !ok {
+			idx = m.addrSet(addrs)
+			m.addrMu.Lock()
+			m.glueAddrs[glueID] = idx
+			m.addrMu.Unlock()
 		}
+		d.addrs = idx
+	} else {
 		for _, n := range ref.ns {
 			if !glued[n] {
 				if a, err := m.resolveAddrs(ctx, n); err == nil {
@@ -241,8 +255,8 @@ func (m *Monitor) checkParent(ctx context.Context, st *sweepState, i int) {
 				}
 			}
 		}
+		d.addrs = m.addrSet(addrs)
 	}
-	d.addrs = m.addrSet(addrs)
 	if ref.dsKnown {
 		m.compare(st, d, KindDS, m.vals.id(joinValues(ref.ds)), srv, ref.ttl)
 		return
