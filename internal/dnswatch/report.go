@@ -29,13 +29,21 @@ type Emitter interface {
 // drift, the first and last time it was seen and the longest TTL it was
 // served with: the exposure window of the incident report.
 type Reporter struct {
-	Sink   Emitter
-	State  store.State
+	Sink Emitter
+	// State keeps the open drifts; its alerts are read back when that
+	// record was lost.
+	State  ReportStore
 	Now    func() time.Time
 	Logger *slog.Logger
 	// Refresh re-emits an unchanged drift this often, so its alert's last
 	// seen time stays current (default 1h).
 	Refresh time.Duration
+}
+
+// ReportStore is what the reporter keeps its records in.
+type ReportStore interface {
+	store.State
+	store.Alerts
 }
 
 // driftRecord is kept in the store per open alert of this watch.
@@ -119,6 +127,9 @@ func (r *Reporter) Report(ctx context.Context, m *Monitor, res *Result) (int, er
 	}
 	recs, err := r.load(ctx)
 	if err != nil {
+		return 0, err
+	}
+	if err := r.adoptAlerts(ctx, recs); err != nil {
 		return 0, err
 	}
 	now := r.Now().UTC()
@@ -239,6 +250,28 @@ func (r *Reporter) Report(ctx context.Context, m *Monitor, res *Result) (int, er
 		}
 	}
 	return open, firstErr
+}
+
+// adoptAlerts adds a record for every active drift alert the state does
+// not know (the state was lost, or written by an older run), so that the
+// alert is resolved when its value comes back instead of firing forever.
+func (r *Reporter) adoptAlerts(ctx context.Context, recs map[string]*driftRecord) error {
+	active, err := r.State.ListAlerts(ctx, store.AlertQuery{Watch: WatchName, Limit: 10_000_000,
+		States: []vigie.AlertState{vigie.AlertFiring, vigie.AlertAcknowledged}})
+	if err != nil {
+		return err
+	}
+	for _, a := range active {
+		if a.Rule != "drift" || recs[a.Key] != nil {
+			continue
+		}
+		if _, err := ParseKind(a.Evidence["kind"]); err != nil {
+			continue
+		}
+		recs[a.Key] = &driftRecord{Domain: a.Subject, Kind: a.Evidence["kind"], Observed: a.Evidence["observed"],
+			Group: a.Group, FirstSeen: a.FirstSeen, LastSeen: a.LastSeen, MaxTTL: uint32(atoi(a.Evidence["max_ttl"])), Emitted: a.LastSeen}
+	}
+	return nil
 }
 
 func ruleOf(kind string) string {
