@@ -351,6 +351,9 @@ func (r *Reporter) driftFinding(dr Drift, rec *driftRecord, group string, gi *gr
 	summary := fmt.Sprintf("%s of %s changed to %s (expected %s)", dr.Kind, dr.Domain, shorten(dr.Observed), shorten(dr.Expected))
 	if n > 1 {
 		summary += fmt.Sprintf("; %d domains in %d TLDs share this change", n, tlds)
+		if tlds <= 10 {
+			summary += " (" + ev["group_tlds"] + ")"
+		}
 	}
 	return vigie.Finding{Watch: WatchName, Rule: "drift", Subject: dr.Domain, Key: DriftKey(dr.Domain, dr.Kind.String()),
 		Group: group, Severity: sev, Time: now, Summary: summary, Evidence: ev, ResolveAfter: -1}
