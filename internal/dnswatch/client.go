@@ -94,24 +94,31 @@ func (c *client) read(s *udpSock) {
 			}
 			continue // ICMP errors and the like: the query times out
 		}
-		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-		if n < 12 {
-			c.stats.unexpected.Add(1)
-			continue
-		}
-		id := uint16(buf[0])<<8 | uint16(buf[1])
-		s.mu.Lock()
-		cl := s.pending[id]
-		if cl == nil || cl.server != from || !sameQuestion(buf[12:n], cl.question) {
-			s.mu.Unlock()
-			c.stats.unexpected.Add(1)
-			continue
-		}
-		delete(s.pending, id)
-		s.mu.Unlock()
-		c.stats.received.Add(1)
-		cl.done <- append([]byte(nil), buf[:n]...)
+		c.deliver(s, buf[:n], netip.AddrPortFrom(from.Addr().Unmap(), from.Port()))
 	}
+}
+
+// deliver hands a packet to the query waiting for it: same ID, same
+// server, same question. Anything else is counted and dropped, and the
+// query keeps waiting for its own answer.
+func (c *client) deliver(s *udpSock, pkt []byte, from netip.AddrPort) bool {
+	if len(pkt) < 12 {
+		c.stats.unexpected.Add(1)
+		return false
+	}
+	id := uint16(pkt[0])<<8 | uint16(pkt[1])
+	s.mu.Lock()
+	cl := s.pending[id]
+	if cl == nil || cl.server != from || !sameQuestion(pkt[12:], cl.question) {
+		s.mu.Unlock()
+		c.stats.unexpected.Add(1)
+		return false
+	}
+	delete(s.pending, id)
+	s.mu.Unlock()
+	c.stats.received.Add(1)
+	cl.done <- append([]byte(nil), pkt...)
+	return true
 }
 
 // sameQuestion compares the answer's question section with the query's,
