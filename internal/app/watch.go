@@ -44,5 +44,6 @@ func builtinBuilders() []Builder {
 		buildCT,
 		buildMail,
 		buildPolicy,
+		buildDNS,
 	}
 }

@@ -51,6 +51,7 @@ func commands() []*command {
 		mailCommand(),
 		postfixConfigCommand(),
 		storeCommand(),
+		dnsCommand(),
 		replayCommand(),
 	}
 }

@@ -70,12 +70,7 @@ func (f *incidentFlags) who() string {
 	if f.actor != nil && *f.actor != "" {
 		return *f.actor
 	}
-	for _, v := range []string{"SUDO_USER", "USER", "LOGNAME"} {
-		if s := f.env.Getenv(v); s != "" {
-			return s
-		}
-	}
-	return "admin"
+	return actor(f.env)
 }
 
 // open opens the store the daemon writes to. It refuses to create one:

@@ -85,15 +85,6 @@ func parseMixed(f *flags, args []string) (pos []string, code int, ok bool) {
 }
 
 // actor names the admin in the audit log.
-func actor(env *Env) string {
-	for _, v := range []string{"SUDO_USER", "USER", "LOGNAME"} {
-		if u := env.Getenv(v); u != "" {
-			return u
-		}
-	}
-	return "admin"
-}
-
 func mailSuspend(ctx context.Context, env *Env, args []string) int {
 	f := newFlags(env, "vigie mail suspend", "[--config FILE] [--reason TEXT] [--no-hold] USER", `
 Suspends the SASL account USER: from now on the policy server answers every

@@ -31,3 +31,14 @@ func openStore(ctx context.Context, env *Env, cfg *config.Config, create bool) (
 	}
 	return app.OpenStore(ctx, cfg, dataDir, nil, nil)
 }
+
+// actor is who runs a command that acts (the audit log's actor): the user
+// behind sudo, else the login name.
+func actor(env *Env) string {
+	for _, v := range []string{"SUDO_USER", "USER", "LOGNAME"} {
+		if u := env.Getenv(v); u != "" {
+			return u
+		}
+	}
+	return "admin"
+}

@@ -24,6 +24,7 @@ type Config struct {
 	CT     CT     `yaml:"ct"`
 	Mail   Mail   `yaml:"mail"`
 	Policy Policy `yaml:"policy"`
+	DNS    DNS    `yaml:"dns"`
 }
 
 // Log configures vigie's own log.
@@ -118,5 +119,6 @@ func Default() *Config {
 		CT:     defaultCT(),
 		Mail:   defaultMail(),
 		Policy: defaultPolicy(),
+		DNS:    defaultDNS(),
 	}
 }

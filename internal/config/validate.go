@@ -64,6 +64,7 @@ func (cfg *Config) validate() []fieldError {
 	cfg.CT.validate(c)
 	cfg.Mail.validate(c)
 	cfg.Policy.validate(c)
+	cfg.DNS.validate(c)
 	return c.errs
 }
 

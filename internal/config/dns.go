@@ -1,0 +1,104 @@
+package config
+
+import (
+	"time"
+
+	"github.com/vigie/vigie/internal/dnswatch"
+)
+
+// DNS configures the DNS watch: delegations read from the parent (TLD)
+// servers and records from the domains' own servers, compared with the
+// expected state. It is off until domains are listed.
+type DNS struct {
+	// Domains lists domains inline: "example.org", or "example.org
+	// ns1.example.net,ns2.example.net" with the NS the registry must serve.
+	Domains []string `yaml:"domains"`
+	// DomainsFile is a file with one such line per domain (millions are
+	// fine); read again when it changes.
+	DomainsFile string `yaml:"domains_file"`
+	// Resolver (host:port) finds the servers of parent zones not listed in
+	// Parents, and addresses of name servers without glue. Empty: the
+	// first nameserver of /etc/resolv.conf.
+	Resolver string `yaml:"resolver"`
+	// Parents sets the servers of parent zones: {"example.": ["192.0.2.1:53"]}.
+	Parents map[string][]string `yaml:"parents"`
+	// ChildPort is the port the domains' own servers are asked on.
+	ChildPort int `yaml:"child_port"`
+	// ParentInterval is how often the delegations (NS, glue, DS) are read.
+	ParentInterval time.Duration `yaml:"parent_interval"`
+	// RecordsInterval is how often the records (A, AAAA, MX, SPF, DMARC,
+	// CAA) are read.
+	RecordsInterval time.Duration `yaml:"records_interval"`
+	Timeout         time.Duration `yaml:"timeout"`
+	Retries         int           `yaml:"retries"`
+	Backoff         time.Duration `yaml:"backoff"`
+	// RateLimit is the most queries per second sent to one server (0: no
+	// limit).
+	RateLimit int `yaml:"rate_limit"`
+	// Sockets is the number of UDP sockets queries share.
+	Sockets int `yaml:"sockets"`
+	// InFlight is the most queries outstanding at once.
+	InFlight int `yaml:"in_flight"`
+}
+
+func defaultDNS() DNS {
+	return DNS{
+		Domains:         []string{},
+		Parents:         map[string][]string{},
+		ChildPort:       53,
+		ParentInterval:  time.Minute,
+		RecordsInterval: 15 * time.Minute,
+		Timeout:         2 * time.Second,
+		Retries:         2,
+		Backoff:         200 * time.Millisecond,
+		RateLimit:       1000,
+		Sockets:         4,
+		InFlight:        2000,
+	}
+}
+
+// Enabled reports whether any domain is configured.
+func (d *DNS) Enabled() bool { return len(d.Domains) > 0 || d.DomainsFile != "" }
+
+func (d *DNS) validate(c *checker) {
+	for i, line := range d.Domains {
+		if _, err := dnswatch.ParseEntry(line); err != nil {
+			c.bad("dns.domains", "entry %d: %v", i+1, err)
+		}
+	}
+	if d.Resolver != "" {
+		if _, err := dnswatch.ParseServer(d.Resolver); err != nil {
+			c.bad("dns.resolver", "%v", err)
+		}
+	}
+	for zone, servers := range d.Parents {
+		key := "dns.parents." + zone
+		if zone != "." {
+			if _, err := dnswatch.CanonicalName(zone); err != nil {
+				c.bad(key, "%v", err)
+			}
+		}
+		if len(servers) == 0 {
+			c.bad(key, "expected a list of servers such as [\"192.0.2.1:53\"]")
+		}
+		for _, s := range servers {
+			if _, err := dnswatch.ParseServer(s); err != nil {
+				c.bad(key, "%v", err)
+			}
+		}
+	}
+	if d.ChildPort < 1 || d.ChildPort > 65535 {
+		c.bad("dns.child_port", "expected a port from 1 to 65535, got %d", d.ChildPort)
+	}
+	c.positive("dns.parent_interval", d.ParentInterval)
+	c.positive("dns.records_interval", d.RecordsInterval)
+	c.positive("dns.timeout", d.Timeout)
+	c.positive("dns.backoff", d.Backoff)
+	c.atLeast("dns.retries", d.Retries, 0)
+	c.atLeast("dns.rate_limit", d.RateLimit, 0)
+	c.atLeast("dns.sockets", d.Sockets, 1)
+	c.atLeast("dns.in_flight", d.InFlight, 1)
+	if d.Sockets > 64 {
+		c.bad("dns.sockets", "expected at most 64, got %d (each socket carries up to 60000 queries)", d.Sockets)
+	}
+}

@@ -1,0 +1,159 @@
+package dnswatch
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigie/vigie/internal/store"
+	"github.com/vigie/vigie/internal/vigie"
+)
+
+// A RevertRow is one domain of a revert plan: what the registry must
+// serve again, next to what it serves now.
+type RevertRow struct {
+	Domain     string    `json:"domain"`
+	TLD        string    `json:"tld"`
+	ExpectedNS string    `json:"expected_ns"`
+	ObservedNS string    `json:"observed_ns"`
+	ExpectedDS string    `json:"expected_ds,omitempty"`
+	ObservedDS string    `json:"observed_ds,omitempty"`
+	FirstSeen  time.Time `json:"first_seen"`
+	LastSeen   time.Time `json:"last_seen"`
+	TTL        string    `json:"ttl"` // seconds, the longest served with the change
+	State      string    `json:"state"`
+}
+
+// RevertPlan lists, for the registrar to push back to the registries,
+// every domain of incident id whose NS or DS changed. Rows are sorted by
+// domain.
+func RevertPlan(ctx context.Context, st store.Alerts, id int64) ([]RevertRow, error) {
+	alerts, err := st.ListAlerts(ctx, store.AlertQuery{IncidentID: id, Watch: WatchName, Limit: 10_000_000})
+	if err != nil {
+		return nil, err
+	}
+	rows := map[string]*RevertRow{}
+	for _, a := range alerts {
+		kind := a.Evidence["kind"]
+		if a.Rule != "drift" || (kind != "ns" && kind != "ds") {
+			continue
+		}
+		r := rows[a.Subject]
+		if r == nil {
+			r = &RevertRow{Domain: a.Subject, TLD: a.Evidence["tld"], FirstSeen: a.FirstSeen, LastSeen: a.LastSeen, State: string(a.State)}
+			rows[a.Subject] = r
+		}
+		if kind == "ns" {
+			r.ExpectedNS, r.ObservedNS = a.Evidence["expected"], a.Evidence["observed"]
+		} else {
+			r.ExpectedDS, r.ObservedDS = a.Evidence["expected"], a.Evidence["observed"]
+		}
+		if a.FirstSeen.Before(r.FirstSeen) {
+			r.FirstSeen = a.FirstSeen
+		}
+		if a.LastSeen.After(r.LastSeen) {
+			r.LastSeen = a.LastSeen
+		}
+		if ttl := a.Evidence["max_ttl"]; ttl != "" {
+			if n, _ := strconv.Atoi(ttl); n > atoi(r.TTL) {
+				r.TTL = ttl
+			}
+		}
+	}
+	out := make([]RevertRow, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, *r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Domain < out[j].Domain })
+	return out, nil
+}
+
+func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
+
+// DriftAlerts returns the active drift alerts about domains (lower case,
+// fully qualified), or of incident id when id is not 0.
+func DriftAlerts(ctx context.Context, st store.Alerts, domains []string, id int64) ([]vigie.Alert, error) {
+	q := store.AlertQuery{Watch: WatchName, States: []vigie.AlertState{vigie.AlertFiring, vigie.AlertAcknowledged}, Limit: 10_000_000}
+	if id != 0 {
+		q.IncidentID = id
+	}
+	alerts, err := st.ListAlerts(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	want := map[string]bool{}
+	for _, d := range domains {
+		want[d] = true
+	}
+	var out []vigie.Alert
+	for _, a := range alerts {
+		if a.Rule == "drift" && (id != 0 || want[a.Subject]) {
+			out = append(out, a)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
+}
+
+// Approve accepts the observed values of drift alerts as the new
+// expected state: it writes them to the baseline file, resolves the
+// alerts, and records who did it in the audit log and the incidents'
+// timelines.
+func Approve(ctx context.Context, st store.Store, sink Emitter, baselinePath string, alerts []vigie.Alert, actor string, now time.Time) error {
+	set := map[string]map[Kind]string{}
+	for _, a := range alerts {
+		k, err := ParseKind(a.Evidence["kind"])
+		if err != nil {
+			return fmt.Errorf("alert %d: %w", a.ID, err)
+		}
+		if set[a.Subject] == nil {
+			set[a.Subject] = map[Kind]string{}
+		}
+		set[a.Subject][k] = a.Evidence["observed"]
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	if err := SetBaseline(baselinePath, set); err != nil {
+		return err
+	}
+	rep := &Reporter{State: st}
+	recs, err := rep.load(ctx)
+	if err != nil {
+		return err
+	}
+	incidents := map[int64][]string{}
+	for _, a := range alerts {
+		summary := fmt.Sprintf("approved by %s: %s of %s is now expected to be %s", actor, a.Evidence["kind"], a.Subject, shorten(a.Evidence["observed"]))
+		f := vigie.Finding{Watch: WatchName, Rule: a.Rule, Subject: a.Subject, Key: a.Key, Resolved: true, Time: now, Summary: summary}
+		if err := sink.Emit(ctx, f); err != nil {
+			return err
+		}
+		delete(recs, a.Key)
+		if a.IncidentID != 0 {
+			incidents[a.IncidentID] = append(incidents[a.IncidentID], a.Evidence["kind"]+" "+a.Subject)
+		}
+	}
+	if err := rep.save(ctx, recs); err != nil {
+		return err
+	}
+	domains := make([]string, 0, len(set))
+	for d := range set {
+		domains = append(domains, d)
+	}
+	sort.Strings(domains)
+	if _, err := st.AddAudit(ctx, vigie.AuditEntry{Time: now, Actor: actor, Action: "dns.approve",
+		Target: truncate(strings.Join(domains, " "), 4000), Detail: fmt.Sprintf("%d values of %d domains", len(alerts), len(domains)), Result: "ok"}); err != nil {
+		return err
+	}
+	for id, what := range incidents {
+		text := fmt.Sprintf("%s approved %d changes as the new expected state: %s", actor, len(what), truncate(strings.Join(what, ", "), 2000))
+		if _, err := st.AddTimeline(ctx, vigie.TimelineEntry{IncidentID: id, Time: now, Kind: vigie.TimelineAction, Actor: actor, Text: text}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

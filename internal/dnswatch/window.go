@@ -1,0 +1,90 @@
+package dnswatch
+
+import (
+	"context"
+	"net/netip"
+	"sync"
+)
+
+// windows bounds the queries in flight to each server with TCP's
+// congestion control (slow start, then additive increase and
+// multiplicative decrease on loss): a server that drops queries because
+// its socket overflows, or because it rate-limits, gets fewer at once,
+// instead of a storm of retries. It is politeness as much as speed.
+type windows struct {
+	mu  sync.Mutex
+	m   map[netip.AddrPort]*window
+	max float64
+}
+
+type window struct {
+	mu       sync.Mutex
+	cond     *sync.Cond // signalled once per freed slot: one waiter wakes, not all
+	limit    float64
+	inflight int
+	slowDone bool // a loss ended slow start
+}
+
+const minWindow, startWindow = 4, 32
+
+func newWindows(limit int) *windows {
+	return &windows{m: map[netip.AddrPort]*window{}, max: float64(max(limit, minWindow))}
+}
+
+func (ws *windows) get(server netip.AddrPort) *window {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	w := ws.m[server]
+	if w == nil {
+		w = &window{limit: min(startWindow, ws.max)}
+		w.cond = sync.NewCond(&w.mu)
+		ws.m[server] = w
+	}
+	return w
+}
+
+// acquire waits for a slot to server.
+func (ws *windows) acquire(ctx context.Context, server netip.AddrPort) (*window, error) {
+	w := ws.get(server)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.inflight < int(w.limit) {
+		w.inflight++
+		return w, nil
+	}
+	stop := context.AfterFunc(ctx, func() {
+		w.mu.Lock()
+		w.cond.Broadcast()
+		w.mu.Unlock()
+	})
+	defer stop()
+	for w.inflight >= int(w.limit) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		w.cond.Wait()
+	}
+	w.inflight++
+	return w, nil
+}
+
+// release frees the slot; lost says the query got no answer in time.
+func (ws *windows) release(w *window, lost bool) {
+	w.mu.Lock()
+	w.inflight--
+	switch {
+	case lost:
+		w.limit = max(w.limit/2, minWindow)
+		w.slowDone = true
+	case !w.slowDone:
+		w.limit = min(w.limit+1, ws.max) // doubles every round trip
+	default:
+		w.limit = min(w.limit+1/w.limit, ws.max) // one more every round trip
+	}
+	// The window may have grown by one: wake up to two waiters.
+	w.cond.Signal()
+	if w.inflight+1 < int(w.limit) {
+		w.cond.Signal()
+	}
+	w.mu.Unlock()
+}
