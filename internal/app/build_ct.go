@@ -2,12 +2,14 @@ package app
 
 import "github.com/vigie/vigie/internal/ct"
 
-// buildCT returns the CT watch when a watchlist is configured.
+// buildCT returns the CT watch when a watchlist is configured, directly
+// or through the DNS watch's inventory.
 func buildCT(d Deps) ([]Watch, error) {
-	if !d.Config.CT.Enabled() {
+	c := d.Config.CTWatch()
+	if !c.Enabled() {
 		return nil, nil
 	}
-	w, err := ct.New(ct.Options{CT: d.Config.CT, Store: d.Store, Sink: d.Sink, Logger: d.Logger,
+	w, err := ct.New(ct.Options{CT: c, Store: d.Store, Sink: d.Sink, Logger: d.Logger,
 		Metrics: d.Metrics, Now: d.Now})
 	if err != nil {
 		return nil, err

@@ -66,8 +66,9 @@ certificate or a log failed verification, 0 otherwise.`)
 	if !ok {
 		return code
 	}
-	if !cfg.CT.Enabled() {
-		return f.usageError("the configuration has no ct.watchlist or ct.watchlist_file: nothing to watch")
+	ctc := cfg.CTWatch()
+	if !ctc.Enabled() {
+		return f.usageError("the configuration has no ct.watchlist, ct.watchlist_file or DNS domains (with ct.dns_inventory): nothing to watch")
 	}
 	db, err := openStore(ctx, env, cfg, true)
 	if err != nil {
@@ -80,7 +81,7 @@ certificate or a log failed verification, 0 otherwise.`)
 	enc := json.NewEncoder(env.Stdout)
 	level := new(slog.LevelVar)
 	level.Set(slog.LevelWarn)
-	w, err := ct.New(ct.Options{CT: cfg.CT, Store: db, Logger: newLogger(env.Stderr, "text", level), Once: true,
+	w, err := ct.New(ct.Options{CT: ctc, Store: db, Logger: newLogger(env.Stderr, "text", level), Once: true,
 		OnMatch: func(m ct.CertMatch) {
 			mu.Lock()
 			defer mu.Unlock()

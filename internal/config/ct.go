@@ -19,6 +19,10 @@ type CT struct {
 	// so the DNS watch's inventory ("domain ns1,ns2") can be used as is.
 	// It is re-read when it changes.
 	WatchlistFile string `yaml:"watchlist_file"`
+	// DNSInventory adds the DNS watch's domains (dns.domains and
+	// dns.domains_file) to the watchlist, so that a registrar lists its
+	// domains once.
+	DNSInventory bool `yaml:"dns_inventory"`
 	// ReloadInterval is how often the watchlist file is checked for changes.
 	ReloadInterval time.Duration `yaml:"reload_interval"`
 	// ExpectedIssuers are the CAs expected per domain (CAA issuer domains
@@ -76,6 +80,7 @@ type CTLog struct {
 func defaultCT() CT {
 	return CT{
 		ReloadInterval:         30 * time.Second,
+		DNSInventory:           true,
 		ExpectedIssuers:        map[string][]string{},
 		DefaultExpectedIssuers: []string{},
 		Watchlist:              []string{},
@@ -116,6 +121,27 @@ func DefaultCTLogs() []CTLog {
 			Origin: "tuscolo2026h2.sunlight.geomys.org",
 			Key:    "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEaA6P0i7JTsd9XfzF1/76avRWA3XXI4NStsFO/aFtBp6SY7olDEMiPSFSxGzFQjKA1r9vgG/oFQwurlWMy9FQNw=="},
 	}
+}
+
+// CTWatch is the CT section as the watch runs it: with dns_inventory on,
+// the DNS watch's domains join the watchlist (the first field of each
+// dns.domains line; dns.domains_file as the watchlist file when
+// ct.watchlist_file is not set, since both files have the same format).
+func (c *Config) CTWatch() CT {
+	ct := c.CT
+	if !ct.DNSInventory || !c.DNS.Enabled() {
+		return ct
+	}
+	ct.Watchlist = append([]string(nil), ct.Watchlist...)
+	for _, line := range c.DNS.Domains {
+		if f := strings.Fields(line); len(f) > 0 {
+			ct.Watchlist = append(ct.Watchlist, f[0])
+		}
+	}
+	if ct.WatchlistFile == "" {
+		ct.WatchlistFile = c.DNS.DomainsFile
+	}
+	return ct
 }
 
 // Enabled reports whether there is anything to watch.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -32,5 +33,29 @@ func TestCTSectionErrors(t *testing.T) {
 	}
 	if Default().CT.Enabled() {
 		t.Error("the CT watch is on without a watchlist")
+	}
+}
+
+// The DNS watch's inventory feeds the CT watchlist: the first field of
+// each dns.domains line, and dns.domains_file when ct has no file.
+func TestCTWatchTakesTheDNSInventory(t *testing.T) {
+	cfg, err := Parse("c.yaml", []byte("dns:\n  domains: [\"a.example ns1.a.example,ns2.a.example\", b.example]\n  domains_file: /srv/domains.txt\n"+
+		"ct:\n  watchlist: [c.example]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := cfg.CTWatch()
+	if fmt.Sprint(got.Watchlist) != "[c.example a.example b.example]" || got.WatchlistFile != "/srv/domains.txt" || !got.Enabled() {
+		t.Errorf("CTWatch = %v %q", got.Watchlist, got.WatchlistFile)
+	}
+	if fmt.Sprint(cfg.CT.Watchlist) != "[c.example]" {
+		t.Errorf("CTWatch changed the config: %v", cfg.CT.Watchlist)
+	}
+	cfg.CT.DNSInventory = false
+	if got := cfg.CTWatch(); fmt.Sprint(got.Watchlist) != "[c.example]" || got.WatchlistFile != "" {
+		t.Errorf("dns_inventory off: %v %q", got.Watchlist, got.WatchlistFile)
+	}
+	if got := Default().CTWatch(); got.Enabled() {
+		t.Error("the defaults watch certificates for nothing")
 	}
 }
