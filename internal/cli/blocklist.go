@@ -38,15 +38,12 @@ which. With --json, one JSON object per target and list:
 
 Exit status: 0 when everything is clear, 1 when something is listed or
 could not be checked, 2 on bad usage or configuration.`)
-	cfgPath := f.String("config", "", "configuration file (default: $VIGIE_CONFIG, else the embedded defaults)")
+	cfgPath := f.configFlag()
 	asJSON := f.Bool("json", false, "one JSON object per line")
 	resolver := f.String("resolver", "", "resolver IP or IP:port (default: blocklist.resolver, else the system's)")
 	timeout := f.Duration("timeout", 0, "time to wait for each answer (default: blocklist.timeout)")
 	if code, ok := f.parse(args); !ok {
 		return code
-	}
-	if *cfgPath == "" {
-		*cfgPath = env.Getenv("VIGIE_CONFIG")
 	}
 	cfg, code, ok := loadConfig(env, *cfgPath)
 	if !ok {
@@ -163,7 +160,7 @@ sets the alert severity), whether it is queried or dead (shut down: never
 queried), and where to ask for delisting. --json adds the return codes,
 terms and delisting steps; --dump prints the built-in data file, the format
 for blocklist.zones_file.`)
-	cfgPath := f.String("config", "", "configuration file (default: $VIGIE_CONFIG, else the embedded defaults)")
+	cfgPath := f.configFlag()
 	asJSON := f.Bool("json", false, "one JSON object per list, with codes, terms and delisting steps")
 	dump := f.Bool("dump", false, "print the built-in data file")
 	if code, ok := f.parse(args); !ok {
@@ -175,9 +172,6 @@ for blocklist.zones_file.`)
 	if *dump {
 		env.Stdout.Write(blocklist.DefaultData)
 		return exitOK
-	}
-	if *cfgPath == "" {
-		*cfgPath = env.Getenv("VIGIE_CONFIG")
 	}
 	cfg, code, ok := loadConfig(env, *cfgPath)
 	if !ok {

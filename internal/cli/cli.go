@@ -130,6 +130,12 @@ func newFlags(env *Env, path, usage, help string) *flags {
 	return f
 }
 
+// configFlag adds --config FILE; loadConfig reads it (or $VIGIE_CONFIG,
+// or the embedded defaults).
+func (f *flags) configFlag() *string {
+	return f.String("config", "", "configuration file (default: $VIGIE_CONFIG, else the embedded defaults)")
+}
+
 // parse parses args; ok is false when the command must return code.
 func (f *flags) parse(args []string) (code int, ok bool) {
 	if err := f.Parse(args); err != nil {

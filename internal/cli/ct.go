@@ -51,16 +51,13 @@ signed head, verifying signatures and the tree as the daemon does, and
 prints each certificate or precertificate for a watched domain: one line
 each, JSON with --json. It records nothing. Exit status 1 when it found a
 certificate or a log failed verification, 0 otherwise.`)
-	cfgPath := f.String("config", "", "configuration file (default: $VIGIE_CONFIG)")
+	cfgPath := f.configFlag()
 	asJSON := f.Bool("json", false, "print one JSON object per line")
 	if code, ok := f.parse(args); !ok {
 		return code
 	}
 	if f.NArg() != 0 {
 		return f.usageError("takes no arguments, got %q", f.Args())
-	}
-	if *cfgPath == "" {
-		*cfgPath = env.Getenv("VIGIE_CONFIG")
 	}
 	cfg, code, ok := loadConfig(env, *cfgPath)
 	if !ok {
@@ -149,7 +146,7 @@ Marks a certificate as known-good: FINGERPRINT is the hex SHA-256 of the
 certificate or precertificate ("sha256" in the alert), or the "tbs_sha256"
 that names a precertificate and its final certificate together. Its
 alert is resolved, and it is not reported again. The action is audited.`)
-	cfgPath := f.String("config", "", "configuration file (default: $VIGIE_CONFIG)")
+	cfgPath := f.configFlag()
 	note := f.String("note", "", "why it is known-good, for the audit log")
 	actor := f.String("actor", "", "who marks it (default: $USER)")
 	if code, ok := f.parse(args); !ok {
@@ -161,9 +158,6 @@ alert is resolved, and it is not reported again. The action is audited.`)
 	fp := strings.ToLower(strings.ReplaceAll(f.Arg(0), ":", ""))
 	if b, err := hex.DecodeString(fp); err != nil || len(b) != 32 {
 		return f.usageError("%q is not a SHA-256 fingerprint (64 hex digits)", f.Arg(0))
-	}
-	if *cfgPath == "" {
-		*cfgPath = env.Getenv("VIGIE_CONFIG")
 	}
 	cfg, code, ok := loadConfig(env, *cfgPath)
 	if !ok {

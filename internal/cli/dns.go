@@ -61,7 +61,7 @@ type sweepFlags struct {
 
 func addSweepFlags(f *flags) *sweepFlags {
 	s := &sweepFlags{parents: parentFlags{}}
-	s.config = f.String("config", "", "configuration file (default: $VIGIE_CONFIG, else the embedded defaults)")
+	s.config = f.configFlag()
 	s.domains = f.String("domains", "", "domain inventory file, one \"domain\" or \"domain ns1,ns2\" a line (replaces dns.domains_file)")
 	f.Var(s.parents, "parent", "servers of a parent zone, ZONE=HOST:PORT (repeatable; adds to dns.parents)")
 	return s
@@ -88,9 +88,6 @@ func (s *dnsSetup) Close() {
 // openDNS loads the config and opens the store; with sweep, it also
 // builds the monitor from the config and the flags.
 func openDNS(ctx context.Context, env *Env, name string, cfgPath string, sf *sweepFlags) (*dnsSetup, int, bool) {
-	if cfgPath == "" {
-		cfgPath = env.Getenv("VIGIE_CONFIG")
-	}
 	cfg, code, ok := loadConfig(env, cfgPath)
 	if !ok {
 		return nil, code, false
@@ -324,7 +321,7 @@ daemon reads the new baseline before its next sweep.
 
 NS given in the inventory file are not in the baseline: change them in
 the file.`)
-	cfgPath := f.String("config", "", "configuration file (default: $VIGIE_CONFIG, else the embedded defaults)")
+	cfgPath := f.configFlag()
 	incident := f.Int64("incident", 0, "approve every drift of this incident")
 	if code, ok := f.parse(args); !ok {
 		return code
@@ -393,7 +390,7 @@ Lists every domain of incident N whose delegation changed, with the NS
 and last time the change was seen and the longest TTL it was served with:
 what a registrar pushes back to the registries, and what the incident
 report needs. CSV (with a header) or one JSON object a line.`)
-	cfgPath := f.String("config", "", "configuration file (default: $VIGIE_CONFIG, else the embedded defaults)")
+	cfgPath := f.configFlag()
 	incident := f.Int64("incident", 0, "the incident")
 	format := f.String("format", "csv", "csv or json")
 	if code, ok := f.parse(args); !ok {

@@ -77,9 +77,6 @@ func (f *incidentFlags) who() string {
 // a wrong --data would otherwise show an empty list and look fine.
 func (f *incidentFlags) open(ctx context.Context) (store.Store, int, bool) {
 	path := *f.config
-	if path == "" {
-		path = f.env.Getenv("VIGIE_CONFIG")
-	}
 	cfg, code, ok := loadConfig(f.env, path)
 	if !ok {
 		return nil, code, false

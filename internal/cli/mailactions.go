@@ -38,9 +38,6 @@ func (a *actionEnv) close() { a.db.Close() }
 // openActions reads the config and opens the store the daemon uses
 // (SQLite in WAL mode: both can use it at once).
 func openActions(ctx context.Context, env *Env, cfgPath string) (*actionEnv, int, bool) {
-	if cfgPath == "" {
-		cfgPath = env.Getenv("VIGIE_CONFIG")
-	}
 	cfg, code, ok := loadConfig(env, cfgPath)
 	if !ok {
 		return nil, code, false
@@ -93,7 +90,7 @@ lost), within a second, on every vigie sharing this store. The account's mail
 already in the queue is held too, unless --no-hold. The suspension survives
 restarts; 'vigie mail resume USER' lifts it. Recorded in the audit log and in
 the timeline of the incidents about USER.`)
-	cfgPath := f.String("config", "", "configuration file (default: $VIGIE_CONFIG, else the embedded defaults)")
+	cfgPath := f.configFlag()
 	reason := f.String("reason", "suspended by hand", "why, for the audit log")
 	noHold := f.Bool("no-hold", false, "do not hold the account's mail already in the queue")
 	pos, code, ok := parseMixed(f, args)
@@ -136,7 +133,7 @@ func mailResume(ctx context.Context, env *Env, args []string) int {
 Lifts the suspension of the SASL account USER: its new mail is counted
 against its limits again. Mail held during the suspension stays held:
 release it with 'vigie mail release --sasl-user USER' (or purge it).`)
-	cfgPath := f.String("config", "", "configuration file (default: $VIGIE_CONFIG, else the embedded defaults)")
+	cfgPath := f.configFlag()
 	pos, code, ok := parseMixed(f, args)
 	if !ok {
 		return code
@@ -199,7 +196,7 @@ func mailQueue(ctx context.Context, env *Env, op mailqueue.Op, args []string) in
 		usage += " [--yes]"
 	}
 	f := newFlags(env, path, usage, queueHelp[op]+selectionHelp)
-	cfgPath := f.String("config", "", "configuration file (default: $VIGIE_CONFIG, else the embedded defaults)")
+	cfgPath := f.configFlag()
 	user := f.String("sasl-user", "", "the SASL account whose mail to act on")
 	sender := f.String("sender", "", "the envelope sender whose mail to act on")
 	uid := f.Int("uid", -1, "the local user id (sendmail, web apps) whose mail to act on")

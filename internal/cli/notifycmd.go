@@ -22,16 +22,13 @@ func notifyTest(ctx context.Context, env *Env, args []string) int {
 Sends one test message through each notifier configured under notify: (or
 only NAME), once, without retries, and says for each whether it was
 delivered. Exit status 1 when any failed.`)
-	cfgPath := f.String("config", "", "configuration file (default: $VIGIE_CONFIG, else the embedded defaults)")
+	cfgPath := f.configFlag()
 	only := f.String("notifier", "", "test only the notifier with this name")
 	if code, ok := f.parse(args); !ok {
 		return code
 	}
 	if f.NArg() != 0 {
 		return f.usageError("takes no arguments, got %q", f.Args())
-	}
-	if *cfgPath == "" {
-		*cfgPath = env.Getenv("VIGIE_CONFIG")
 	}
 	cfg, code, ok := loadConfig(env, *cfgPath)
 	if !ok {

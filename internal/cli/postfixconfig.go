@@ -15,15 +15,12 @@ func postfixConfig(ctx context.Context, env *Env, args []string) int {
 Prints the main.cf (and master.cf) lines that make Postfix ask vigie's
 policy server about each message, for the policy.listen addresses of the
 configuration. Add them, then run 'postfix reload'.`)
-	cfgPath := f.String("config", "", "configuration file (default: $VIGIE_CONFIG, else the embedded defaults)")
+	cfgPath := f.configFlag()
 	if code, ok := f.parse(args); !ok {
 		return code
 	}
 	if f.NArg() != 0 {
 		return f.usageError("takes no arguments")
-	}
-	if *cfgPath == "" {
-		*cfgPath = env.Getenv("VIGIE_CONFIG")
 	}
 	cfg, code, ok := loadConfig(env, *cfgPath)
 	if !ok {

@@ -51,16 +51,13 @@ With --json, one JSON object per line: time (RFC 3339, the log time),
 change, watch, rule, severity, subject, summary, key, evidence. A line
 about what was read goes to stderr. Exit status 0, or 1 when a file could
 not be read.`)
-	cfgPath := f.String("config", "", "configuration file (default: $VIGIE_CONFIG, else the defaults)")
+	cfgPath := f.configFlag()
 	asJSON := f.Bool("json", false, "one JSON object per alert change")
 	if code, ok := f.parse(args); !ok {
 		return code
 	}
 	if f.NArg() == 0 {
 		return f.usageError("expected at least one log FILE")
-	}
-	if *cfgPath == "" {
-		*cfgPath = env.Getenv("VIGIE_CONFIG")
 	}
 	cfg, code, ok := loadConfig(env, *cfgPath)
 	if !ok {

@@ -23,16 +23,14 @@ Runs vigie in the foreground until SIGTERM or SIGINT (it stops within 5 s).
 SIGHUP reloads the configuration file; a file with errors is refused and
 the running configuration stays. Without --config (or $VIGIE_CONFIG), vigie
 runs on its embedded defaults: see 'vigie config example'.`)
-	cfgPath := f.String("config", "", "configuration file (default: $VIGIE_CONFIG, else the embedded defaults)")
+	cfgPath := f.configFlag()
 	if code, ok := f.parse(args); !ok {
 		return code
 	}
 	if f.NArg() != 0 {
 		return f.usageError("takes no arguments, got %q", f.Args())
 	}
-	if *cfgPath == "" {
-		*cfgPath = env.Getenv("VIGIE_CONFIG")
-	}
+	*cfgPath = configPath(env, *cfgPath)
 	cfg, code, ok := loadConfig(env, *cfgPath)
 	if !ok {
 		return code
@@ -61,8 +59,18 @@ runs on its embedded defaults: see 'vigie config example'.`)
 	return exitOK
 }
 
-// loadConfig reads path, or returns the defaults when path is empty.
+// configPath is the configuration file a command reads: its --config,
+// else $VIGIE_CONFIG, else none (the embedded defaults).
+func configPath(env *Env, flag string) string {
+	if flag != "" {
+		return flag
+	}
+	return env.Getenv("VIGIE_CONFIG")
+}
+
+// loadConfig reads the file configPath names, or returns the defaults.
 func loadConfig(env *Env, path string) (*config.Config, int, bool) {
+	path = configPath(env, path)
 	if path == "" {
 		return config.Default(), 0, true
 	}

@@ -30,9 +30,6 @@ standard input, so it stays out of the shell history:
 
 // withUsers opens the store the daemon uses and runs fn on its accounts.
 func withUsers(ctx context.Context, env *Env, f *flags, cfgPath string, fn func(u *ui.Users) int) int {
-	if cfgPath == "" {
-		cfgPath = env.Getenv("VIGIE_CONFIG")
-	}
 	cfg, code, ok := loadConfig(env, cfgPath)
 	if !ok {
 		return code
@@ -65,7 +62,7 @@ func readPassword(env *Env) (string, error) {
 
 func userFlags(env *Env, path, usage, help string) (*flags, *string) {
 	f := newFlags(env, path, usage, help+"\n"+userHelp)
-	cfg := f.String("config", "", "configuration file (default: $VIGIE_CONFIG, else the embedded defaults)")
+	cfg := f.configFlag()
 	return f, cfg
 }
 
