@@ -45,7 +45,7 @@ type Scenario struct {
 // Scenarios are the four incidents of the design brief, in the order they
 // must run: the certificate is matched against the DNS incident.
 func Scenarios() []Scenario {
-	return []Scenario{stolenPassword(), drupalRelay(), nsHijack()}
+	return []Scenario{stolenPassword(), drupalRelay(), nsHijack(), certInWindow()}
 }
 
 // collector gathers findings emitted by a detector.
