@@ -96,9 +96,8 @@ func nsHijack() Scenario {
 				if err != nil {
 					return res, err
 				}
-				if len(sw.Errors) > 0 {
-					return res, errorf("ns-hijack", "sweep errors %v: %v", sw.Errors, sw.ErrorSamples)
-				}
+				// A domain that could not be read is counted by the sweep and
+				// read again by the next one, as in the daemon.
 				open, err := rep.Report(ctx, m, sw)
 				if err != nil {
 					return res, err
