@@ -43,10 +43,20 @@ func drupalRelay() Scenario {
 		Name:  "drupal-relay",
 		Title: "An outdated Drupal relays spam through pickup",
 		Run: func(ctx context.Context, env *Env) (Result, error) {
-			root := filepath.Join(env.Dir, "www")
+			root := filepath.Join(env.Dir, "var", "www")
 			docroot := filepath.Join(root, "asso-home", "web")
 			if err := writeTree(relayTree, "data", root); err != nil {
 				return Result{}, errorf("drupal-relay", "writing the site: %w", err)
+			}
+			// Untouched since the 7.57 release, as such sites are.
+			released := time.Date(2018, 2, 21, 10, 0, 0, 0, time.UTC)
+			if err := filepath.WalkDir(root, func(p string, _ fs.DirEntry, err error) error {
+				if err == nil {
+					err = os.Chtimes(p, released, released)
+				}
+				return err
+			}); err != nil {
+				return Result{}, errorf("drupal-relay", "dating the site: %w", err)
 			}
 			if os.Geteuid() == 0 {
 				if err := filepath.WalkDir(filepath.Join(root, "asso-home"), func(p string, _ fs.DirEntry, err error) error {
