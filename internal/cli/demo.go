@@ -21,12 +21,15 @@ func demoCommand() *command {
 
 func runDemo(ctx context.Context, env *Env, args []string) int {
 	f := newFlags(env, "vigie demo", "[--listen 127.0.0.1:9760]", `
-Starts vigie on a new, temporary store, loads the four incidents vigie
+Starts vigie on a new, temporary store, replays the four incidents vigie
 exists for (a stolen mail password sending a mail a second, a Drupal site
 relaying spam through pickup, 751 domains' NS switched at the registries,
-a certificate issued in that window) through the alert pipeline, prints the
-dashboard's URL and runs until Ctrl-C, then deletes the store. It reads no
-configuration, runs no watch and listens on loopback only.`)
+a certificate issued in that window) through the watches' own detectors
+and the alert pipeline, prints the dashboard's URL and runs until Ctrl-C,
+then deletes the store. The replayed input is bundled: a generated Postfix
+log, a Drupal 7.57 tree and its access log, TLD servers and a CT log that
+the demo runs on 127.0.0.1 for the few seconds of the replay. It reads no
+configuration, starts no watch and listens on loopback only.`)
 	listen := f.String("listen", "127.0.0.1:9760", "loopback address to serve the dashboard on (port 0: any free port)")
 	if code, ok := f.parse(args); !ok {
 		return code

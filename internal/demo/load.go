@@ -3,12 +3,12 @@ package demo
 import (
 	"context"
 	"fmt"
+	"os"
 	"sort"
 	"time"
 
 	"github.com/vigie/vigie/internal/alert"
 	"github.com/vigie/vigie/internal/store"
-	"github.com/vigie/vigie/internal/vigie"
 )
 
 // Loaded counts what Load put in the store.
@@ -17,28 +17,33 @@ type Loaded struct {
 	Samples  int
 }
 
-// Load replays the scenarios: every finding goes through sink (the real
-// alert pipeline: de-duplication, alerts, incidents, timelines), in time
-// order as the detectors would have reported them, and the samples into
-// the store's series.
-func Load(ctx context.Context, sink alert.Sink, series store.Series, scenarios []Scenario, now time.Time) (Loaded, error) {
+// Load replays the scenarios one after the other: each one's findings go
+// through sink (the real alert pipeline: de-duplication, alerts,
+// incidents, timelines) in time order, as the detectors reported them, and
+// its samples into the store's series, before the next scenario runs.
+func Load(ctx context.Context, sink alert.Sink, st store.Store, scenarios []Scenario, now time.Time) (Loaded, error) {
 	var n Loaded
-	var findings []vigie.Finding
 	for _, sc := range scenarios {
-		findings = append(findings, sc.Findings(now)...)
-	}
-	sort.SliceStable(findings, func(i, j int) bool { return findings[i].Time.Before(findings[j].Time) })
-	for _, f := range findings {
-		if err := sink.Emit(ctx, f); err != nil {
-			return n, fmt.Errorf("demo: emitting %s/%s %s: %w", f.Watch, f.Rule, f.Subject, err)
+		dir, err := os.MkdirTemp("", "vigie-demo-"+sc.Name+"-")
+		if err != nil {
+			return n, err
 		}
-		n.Findings++
-	}
-	for _, sc := range scenarios {
-		samples := sc.Samples(now)
+		res, err := sc.Run(ctx, &Env{Store: st, Now: now, Dir: dir})
+		os.RemoveAll(dir)
+		if err != nil {
+			return n, err
+		}
+		sort.SliceStable(res.Findings, func(i, j int) bool { return res.Findings[i].Time.Before(res.Findings[j].Time) })
+		for _, f := range res.Findings {
+			if err := sink.Emit(ctx, f); err != nil {
+				return n, fmt.Errorf("demo: emitting %s/%s %s: %w", f.Watch, f.Rule, f.Subject, err)
+			}
+			n.Findings++
+		}
+		samples := res.Samples
 		for len(samples) > 0 {
 			batch := samples[:min(len(samples), 5000)]
-			if err := series.AddSamples(ctx, batch); err != nil {
+			if err := st.AddSamples(ctx, batch); err != nil {
 				return n, fmt.Errorf("demo: samples of %s: %w", sc.Name, err)
 			}
 			n.Samples += len(batch)

@@ -10,8 +10,9 @@ import (
 	"github.com/vigie/vigie/internal/demo"
 )
 
-// BenchmarkPage renders the pages over the demo's four incidents (800
-// findings, 752 alerts in the hijack incident, a week of graph points).
+// BenchmarkPage renders the pages over the demo's four incidents (about
+// 1,300 findings replayed through the detectors, 752 alerts in the hijack
+// incident, the replay's graph points).
 func BenchmarkPage(b *testing.B) {
 	f := newFixture(b, false)
 	if _, err := demo.Load(context.Background(), f.pipeline, f.db, demo.Scenarios(), f.clock.Now()); err != nil {

@@ -190,7 +190,8 @@ func (d *LogDetector) Feed(r *Request) []vigie.Finding {
 			// The request hits an install known to be vulnerable to it:
 			// same incident as that install's finding.
 			f.Severity = vigie.SeverityCritical
-			f.Group = OwnerGroup(in.Owner)
+			f.Group = OwnerGroup(in.UID)
+			f.Evidence["uid"] = strconv.Itoa(in.UID)
 			f.Evidence["install"] = in.Path
 			f.Evidence["install_version"] = in.Name + " " + in.Version
 			f.Evidence["install_alert"] = InstallAlertKey("install-vulnerable", in.Path)

@@ -248,7 +248,7 @@ func TestExploitLinksToVulnerableInstall(t *testing.T) {
 		t.Fatalf("findings = %+v", fs)
 	}
 	hit, miss := fs[0], fs[1]
-	if hit.Severity != vigie.SeverityCritical || hit.Group != OwnerGroup("alice") ||
+	if hit.Severity != vigie.SeverityCritical || hit.Group != OwnerGroup(inv.Installs()[0].UID) ||
 		hit.Evidence["install"] != "/var/www/alice/old.example" ||
 		hit.Evidence["install_alert"] != InstallAlertKey("install-vulnerable", "/var/www/alice/old.example") ||
 		!strings.Contains(hit.Evidence["advisories"], "CVE-2018-7600") {

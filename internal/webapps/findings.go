@@ -2,6 +2,7 @@ package webapps
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 func InstallFindings(in *Install, now time.Time) []vigie.Finding {
 	var out []vigie.Finding
 	ev := map[string]string{
-		"path": in.Path, "app": in.Name, "version": in.Version, "owner": in.Owner,
+		"path": in.Path, "app": in.Name, "version": in.Version, "owner": in.Owner, "uid": strconv.Itoa(in.UID),
 		"status": string(in.Status), "code_modified": in.CodeModified.UTC().Format(time.RFC3339),
 	}
 	if !in.ContentModified.IsZero() {
@@ -38,7 +39,7 @@ func InstallFindings(in *Install, now time.Time) []vigie.Finding {
 		for k, v := range ev {
 			e[k] = v
 		}
-		return vigie.Finding{Watch: "web", Rule: rule, Subject: in.Path, Group: OwnerGroup(in.Owner),
+		return vigie.Finding{Watch: "web", Rule: rule, Subject: in.Path, Group: OwnerGroup(in.UID),
 			Severity: sev, Time: now, Summary: summary, Evidence: e, ResolveAfter: -1}
 	}
 	app := in.Name + " " + in.Version

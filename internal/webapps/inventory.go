@@ -3,6 +3,7 @@ package webapps
 import (
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -77,5 +78,9 @@ func servedBy(path, site, vhost string) bool {
 // a request exploiting that install links to.
 func InstallAlertKey(rule, path string) string { return "web/" + rule + "/" + path }
 
-// OwnerGroup puts every finding about one account's sites in one incident.
-func OwnerGroup(owner string) string { return "web/owner/" + owner }
+// OwnerGroup puts every finding about one account's sites in one
+// incident: the incident of its Unix uid, which the mail watch's findings
+// about the mail that uid injects through sendmail (pickup, "uid:N") join
+// too (grouping rule 3 in internal/alert), so a site turned spam relay and
+// its spam are one incident.
+func OwnerGroup(uid int) string { return "account:uid:" + strconv.Itoa(uid) }

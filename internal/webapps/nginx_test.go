@@ -159,7 +159,7 @@ func TestNginxAccessLogIntegration(t *testing.T) {
 		switch f.Rule {
 		case "drupalgeddon2":
 			// Both logs link it: by virtual host, and by the site root.
-			if f.Severity != vigie.SeverityCritical || f.Evidence["install"] != docroot || f.Group != OwnerGroup(ownerOf(t, docroot)) {
+			if f.Severity != vigie.SeverityCritical || f.Evidence["install"] != docroot || f.Group != OwnerGroup(uidOf(t, docroot)) {
 				t.Errorf("drupalgeddon2 not linked to %s: %+v", docroot, f)
 			}
 			if f.Subject != "127.0.0.1" {
@@ -193,12 +193,12 @@ func count(fs []vigie.Finding, rule string) int {
 	return n
 }
 
-func ownerOf(t *testing.T, path string) string {
+func uidOf(t *testing.T, path string) int {
 	fi, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return NewUsers().Name(int(fi.Sys().(*syscall.Stat_t).Uid))
+	return int(fi.Sys().(*syscall.Stat_t).Uid)
 }
 
 func newReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -127,7 +128,7 @@ func TestWatchRescansOnChange(t *testing.T) {
 		Now: func() time.Time { return now }})
 	c.wait(t, "drupal 7.57 vulnerable", func(fs []vigie.Finding) bool { return has(fs, "install-vulnerable", drupal, false) })
 	for _, f := range c.all() {
-		if f.Rule == "install-vulnerable" && f.Subject == drupal && f.Group != OwnerGroup(f.Evidence["owner"]) {
+		if f.Rule == "install-vulnerable" && f.Subject == drupal && f.Evidence["uid"] != strconv.Itoa(os.Getuid()) || f.Group != OwnerGroup(os.Getuid()) {
 			t.Errorf("group = %q", f.Group)
 		}
 	}

@@ -96,6 +96,15 @@ func (l *Log) AddPrecert(precert, tbs []byte, ikh [32]byte) int64 {
 // AddRaw logs a leaf_input as is (garbage tests).
 func (l *Log) AddRaw(leafInput []byte) int64 { return l.add(leafInput, nil) }
 
+// SetTime sets the clock the log stamps the next entries and heads with
+// (milliseconds, one more per entry), so that a replay can log a
+// certificate at a past time.
+func (l *Log) SetTime(t time.Time) {
+	l.mu.Lock()
+	l.sthTime = uint64(t.UnixMilli())
+	l.mu.Unlock()
+}
+
 func (l *Log) nextTime() uint64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
