@@ -12,7 +12,6 @@ import (
 	"github.com/vigie/vigie/internal/dnswatch/knottest"
 )
 
-
 // The dns commands end to end against real Knot servers: a first check
 // learns the baseline (exit 0), a hijack at the registry is printed as
 // JSON lines (exit 1), the revert plan lists it, approving the incident
