@@ -1,0 +1,180 @@
+package policy
+
+import (
+	"time"
+
+	"github.com/vigie/vigie/internal/store"
+)
+
+// With a shared store (PostgreSQL, several nodes), each node counts its
+// own messages in its rings as always, and every SyncInterval writes the
+// slots that changed to the store and reads the slots the other nodes
+// wrote. A decision compares the limit with its own count plus the other
+// nodes' last read counts. The overshoot across nodes is therefore
+// bounded by what the account sent through the other nodes in the last
+// sync period plus a database round trip: never more than that.
+
+// total returns what window i of c holds at t (Unix nanoseconds): this
+// node's messages and those the other nodes wrote to the shared store.
+func (c *counter) total(i int, t int64) (msgs, rcpts uint64) {
+	r := c.rings[i]
+	r.advance(t)
+	msgs, rcpts = r.totalMsgs, r.totalRcpts
+	for _, o := range c.others {
+		o[i].advance(t)
+		msgs += o[i].totalMsgs
+		rcpts += o[i].totalRcpts
+	}
+	return msgs, rcpts
+}
+
+// set puts the absolute count of slot (an absolute slot number) into the
+// ring, moving the ring forward if the slot is newer than its head;
+// slots that already left the window are ignored.
+func (r *ring) set(slot int64, msgs, rcpts uint32) {
+	if slot > r.head {
+		r.advance(slot * r.width)
+	}
+	if slot <= r.head-slots {
+		return
+	}
+	i := slot % slots
+	r.totalMsgs += uint64(msgs) - uint64(r.msgs[i])
+	r.totalRcpts += uint64(rcpts) - uint64(r.rcpts[i])
+	r.msgs[i], r.rcpts[i] = msgs, rcpts
+}
+
+// share switches the limiter to shared mode: changed counters are then
+// remembered for pendingSlots.
+func (l *Limiter) share() {
+	for i := range l.shards {
+		sh := &l.shards[i]
+		sh.mu.Lock()
+		sh.push = map[string]*counter{}
+		sh.mu.Unlock()
+	}
+}
+
+// pushed is what a successful write of pendingSlots commits.
+type pushed struct {
+	key  string
+	c    *counter
+	head []int64
+}
+
+// pendingSlots returns this node's slots changed since the last
+// successful write, and what to commit once they are written. Only
+// non-empty slots are written: a slot's count never goes back to zero,
+// it leaves the window.
+func (l *Limiter) pendingSlots(node string) ([]store.CountSlot, []pushed) {
+	var out []store.CountSlot
+	var done []pushed
+	for i := range l.shards {
+		sh := &l.shards[i]
+		sh.mu.Lock()
+		for key, c := range sh.push {
+			p := pushed{key: key, c: c, head: make([]int64, len(c.rings))}
+			for j, r := range c.rings {
+				from := max(c.pushed[j], r.head-slots+1)
+				for s := from; s <= r.head; s++ {
+					k := s % slots
+					if r.msgs[k] == 0 && r.rcpts[k] == 0 {
+						continue
+					}
+					out = append(out, store.CountSlot{Node: node, Subject: key, Window: r.window, Slot: s,
+						Messages: r.msgs[k], Recipients: r.rcpts[k], Expires: time.Unix(0, (s+slots+1)*r.width)})
+				}
+				p.head[j] = r.head
+			}
+			done = append(done, p)
+		}
+		clear(sh.push)
+		sh.mu.Unlock()
+	}
+	return out, done
+}
+
+// commitPushed records the heads written; after a failed write, failed
+// puts the counters back to be written again.
+func (l *Limiter) commitPushed(done []pushed, failed bool) {
+	for _, p := range done {
+		sh := &l.shards[shardOf(p.key)]
+		sh.mu.Lock()
+		if failed {
+			if sh.m[p.key] == p.c {
+				sh.push[p.key] = p.c
+			}
+		} else {
+			for j, h := range p.head {
+				p.c.pushed[j] = max(p.c.pushed[j], h)
+			}
+		}
+		sh.mu.Unlock()
+	}
+}
+
+// applySlots loads slots read from the shared store: the other nodes'
+// into their rings, this node's own (at start, after a restart) into its
+// own rings. Slots of a window this node's limits do not have (the nodes'
+// configs differ) are ignored.
+func (l *Limiter) applySlots(self string, in []store.CountSlot) {
+	for _, s := range in {
+		key := s.Subject
+		sh := &l.shards[shardOf(key)]
+		sh.mu.Lock()
+		c := sh.m[key]
+		if c == nil {
+			if l.subjects.Load() >= l.maxSubjects {
+				sh.mu.Unlock()
+				continue
+			}
+			c = l.newCounter(key)
+			sh.m[key] = c
+			l.subjects.Add(1)
+		}
+		for i, r := range c.rings {
+			if r.window != s.Window {
+				continue
+			}
+			if s.Node == self {
+				r.set(s.Slot, s.Messages, s.Recipients)
+				c.pushed[i] = max(c.pushed[i], s.Slot)
+			} else {
+				if c.others == nil {
+					c.others = map[string][]*ring{}
+				}
+				o := c.others[s.Node]
+				if o == nil {
+					o = make([]*ring, len(c.rings))
+					for j, rr := range c.rings {
+						o[j] = newRing(rr.window)
+					}
+					c.others[s.Node] = o
+				}
+				o[i].set(s.Slot, s.Messages, s.Recipients)
+			}
+			// a subject busy on other nodes is not idle here
+			c.last = max(c.last, s.Slot*r.width)
+		}
+		sh.mu.Unlock()
+	}
+}
+
+// prune drops the subjects idle for longer than all their windows, on
+// every node (in shared mode the snapshot, which does it otherwise, is
+// not taken).
+func (l *Limiter) prune(now time.Time) {
+	t := now.UnixNano()
+	for i := range l.shards {
+		sh := &l.shards[i]
+		sh.mu.Lock()
+		for k, c := range sh.m {
+			if idle(c, t) {
+				delete(sh.m, k)
+				delete(sh.push, k)
+				l.subjects.Add(-1)
+			}
+		}
+		sh.mu.Unlock()
+	}
+}
