@@ -203,6 +203,7 @@ func (s *Server) load(ctx context.Context) {
 	}
 	s.ready.Store(true)
 	close(s.readyCh)
+	s.log.Info("policy server ready: counters and suspensions loaded", "shared", s.shared != nil)
 	if s.shared != nil {
 		s.syncLoop(ctx)
 		return
