@@ -63,7 +63,7 @@ func TestSharedLimiterExchange(t *testing.T) {
 	if u := b.Usage("sasl:x", now); u[0].Messages != 11 {
 		t.Errorf("b sees %d messages, want 11 (6 own + 5 of a)", u[0].Messages)
 	}
-	if u := b.Usage("sasl:x", t0.Add(64*time.Second)); u[0].Messages != 6 {
+	if u := b.Usage("sasl:x", t0.Add(63*time.Second)); u[0].Messages != 6 {
 		t.Errorf("a minute later b sees %d messages, want its own 6 (a's left the window)", u[0].Messages)
 	}
 }
