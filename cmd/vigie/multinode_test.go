@@ -121,7 +121,7 @@ func (c *cluster) addCert(t *testing.T, i int, name string) {
 	c.logs[i].AddPrecert(p.Precert, tbs, c.ca.KeyHash())
 }
 
-func (nd *node) start(t *testing.T) {
+func (nd *node) start(t testing.TB) {
 	t.Helper()
 	nd.cmd = exec.Command(binary, "run", "--config", nd.cfg, "--data", nd.data)
 	pipe, err := nd.cmd.StderrPipe()
@@ -158,7 +158,7 @@ func (nd *node) logText() string {
 	return nd.log.String()
 }
 
-func (nd *node) waitLog(t *testing.T, re *regexp.Regexp, within time.Duration) {
+func (nd *node) waitLog(t testing.TB, re *regexp.Regexp, within time.Duration) {
 	t.Helper()
 	end := time.Now().Add(within)
 	for !re.MatchString(nd.logText()) {
