@@ -146,6 +146,9 @@ func (nd *node) start(t testing.TB) {
 	t.Cleanup(func() {
 		nd.cmd.Process.Kill()
 		<-nd.exited
+		if strings.Contains(nd.logText(), "DATA RACE") { // a binary built with -race
+			t.Errorf("%s: data race", nd.name)
+		}
 		if t.Failed() {
 			t.Logf("log of %s:\n%s", nd.name, nd.logText())
 		}
