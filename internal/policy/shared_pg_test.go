@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -11,11 +12,15 @@ import (
 	"github.com/vigie/vigie/internal/testutil/pgtest"
 )
 
+var pg pgtest.Shared
+
+func TestMain(m *testing.M) { os.Exit(pg.Main(m)) }
+
 // Two policy servers on one PostgreSQL database (in this process, so the
 // race detector sees the sync loop): one limit for both, a suspension
 // made through one seen by the other, the queue records of both kept.
 func TestSharedServersOnPostgres(t *testing.T) {
-	dsn := pgtest.Require(t).Database(t)
+	dsn := pg.Database(t)
 	ctx := context.Background()
 	open := func() *postgres.DB {
 		db, err := postgres.Open(ctx, dsn, postgres.Options{})
@@ -69,5 +74,69 @@ func TestSharedServersOnPostgres(t *testing.T) {
 		if recs[q].User != "alice" {
 			t.Errorf("no record of %s in the shared minute: %v", q, recs)
 		}
+	}
+}
+
+// A slow database (the counters table locked by another session, so every
+// exchange hangs): the server answers every request at once, says it
+// decides alone, and records the episode as a finding when the table is
+// free again.
+func TestSharedServerSlowDatabase(t *testing.T) {
+	dsn := pg.Database(t)
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, dsn, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sink := &fakeSink{}
+	a := start(t, Options{Config: testConfig(), Store: db, Node: "a", Sink: sink})
+	c := dial(t, a.addr)
+
+	conn, err := db.Pool().Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `LOCK TABLE policy_counts IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	end := time.Now().Add(2500 * time.Millisecond)
+	for i := 0; time.Now().Before(end); i++ {
+		began := time.Now()
+		got := c.ask(t, eom(fmt.Sprintf("user%d", i), fmt.Sprintf("S%04d", i), 1))
+		if got != "action=DUNNO" {
+			t.Fatalf("request %d while the database is slow: %s", i, got)
+		}
+		// the exchange waits a second, the store's retries 30: an answer
+		// that waited for the database would take that long
+		if took := time.Since(began); took > 500*time.Millisecond {
+			t.Errorf("request %d took %v while the database hangs", i, took)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !a.s.shared.stale.Load() {
+		t.Error("the server does not know it decides alone after 2.5s of a hung database")
+	}
+	tx.Rollback(ctx)
+	end = time.Now().Add(5 * time.Second)
+	for {
+		var found bool
+		for _, f := range sink.all() {
+			if f.Rule == "shared-store-unavailable" && f.Subject == "a" && f.Evidence["answered_alone"] != "0" {
+				found = true
+			}
+		}
+		if found {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("no shared-store-unavailable finding 5s after the database recovered: %+v", sink.all())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
