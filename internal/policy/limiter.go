@@ -57,6 +57,8 @@ type Limiter struct {
 	// application can forge a new sender address for every message.
 	subjects    atomic.Int64
 	maxSubjects int64
+	// hot asks the shared-store exchange to run now (nil: not shared)
+	hot chan struct{}
 }
 
 // MaxSubjects bounds how many subjects have their own windows (about
@@ -157,6 +159,7 @@ func (l *Limiter) Take(key string, rcpts int, now time.Time, deadline int64) Ver
 		l.subjects.Add(1)
 	}
 	t := now.UnixNano()
+	hot := false
 	for i := range c.rings {
 		msgs, rcptsIn := c.total(i, t)
 		lim := c.limits[i]
@@ -165,6 +168,14 @@ func (l *Limiter) Take(key string, rcpts int, now time.Time, deadline int64) Ver
 		}
 		if lim.Recipients > 0 && rcptsIn+uint64(rcpts) > uint64(lim.Recipients) {
 			return Verdict{Over: true, Limit: lim, What: "recipients", Count: rcptsIn, Locked: true}
+		}
+		hot = hot || crossesStep(msgs, 1, lim.Messages) || crossesStep(rcptsIn, uint64(rcpts), lim.Recipients)
+	}
+	if hot && l.hot != nil {
+		// another eighth of its limit: share it now, not at the next tick
+		select {
+		case l.hot <- struct{}{}:
+		default:
 		}
 	}
 	for _, r := range c.rings {

@@ -12,7 +12,10 @@ import (
 // wrote. A decision compares the limit with its own count plus the other
 // nodes' last read counts. The overshoot across nodes is therefore
 // bounded by what the account sent through the other nodes in the last
-// sync period plus a database round trip: never more than that.
+// two sync periods plus the database round trips, and by (nodes-1) times
+// the limit. An account passing another eighth of a limit makes the node
+// exchange at once, which shrinks the overshoot of an account sending
+// steadily through every node to what it sends in a round trip or two.
 
 // total returns what window i of c holds at t (Unix nanoseconds): this
 // node's messages and those the other nodes wrote to the shared store.
@@ -44,9 +47,24 @@ func (r *ring) set(slot int64, msgs, rcpts uint32) {
 	r.msgs[i], r.rcpts[i] = msgs, rcpts
 }
 
+// crossesStep says whether adding n to count crosses an eighth of limit
+// (a multiple of limit/8): the moments an account is worth sharing at
+// once. Each account crosses at most 8 of them per window per node, so a
+// busy node asks for few early exchanges, while an account blasting
+// through every node is shared every eighth of its limit, within a
+// database round trip, instead of every sync period.
+func crossesStep(count, n uint64, limit int) bool {
+	if limit <= 0 {
+		return false
+	}
+	step := max(uint64(limit)/8, 1)
+	return (count+n)/step > count/step
+}
+
 // share switches the limiter to shared mode: changed counters are then
 // remembered for pendingSlots.
 func (l *Limiter) share() {
+	l.hot = make(chan struct{}, 1)
 	for i := range l.shards {
 		sh := &l.shards[i]
 		sh.mu.Lock()

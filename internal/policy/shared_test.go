@@ -67,3 +67,25 @@ func TestSharedLimiterExchange(t *testing.T) {
 		t.Errorf("a minute later b sees %d messages, want its own 6 (a's left the window)", u[0].Messages)
 	}
 }
+
+func TestCrossesStep(t *testing.T) {
+	for _, c := range []struct {
+		count, n uint64
+		limit    int
+		want     bool
+	}{
+		{0, 1, 100, false},
+		{11, 1, 100, true}, // 12 = 100/8
+		{12, 1, 100, false},
+		{23, 1, 100, true},
+		{95, 1, 100, true},
+		{10, 5, 100, true}, // several recipients at once
+		{0, 1, 0, false},   // no limit
+		{0, 1, 3, true},    // a step of at least 1
+		{2, 1, 3, true},
+	} {
+		if got := crossesStep(c.count, c.n, c.limit); got != c.want {
+			t.Errorf("crossesStep(%d, %d, %d) = %v, want %v", c.count, c.n, c.limit, got, c.want)
+		}
+	}
+}

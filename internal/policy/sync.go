@@ -23,7 +23,11 @@ const syncTimeout = time.Second
 
 // readMargin re-reads the rows written shortly before the last read: a
 // write stamped before it may have committed after it.
-const readMargin = 5 * time.Second
+const readMargin = time.Second
+
+// hotGap is the least time between two exchanges asked by accounts
+// crossing an eighth of their limit, so a burst of them costs a few exchanges.
+const hotGap = 5 * time.Millisecond
 
 // sharedState is the policy server's view of the counters other nodes
 // keep in a shared store.
@@ -59,6 +63,7 @@ func (s *Server) syncLoop(ctx context.Context) {
 	tick := time.NewTicker(SyncInterval)
 	defer tick.Stop()
 	var n int
+	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -66,10 +71,22 @@ func (s *Server) syncLoop(ctx context.Context) {
 			s.pushCounts(fctx)
 			cancel()
 			return
+		case <-s.limiter.hot:
+			if wait := hotGap - time.Since(last); wait > 0 {
+				select {
+				case <-ctx.Done():
+					continue
+				case <-time.After(wait):
+				}
+			}
+			s.syncOnce(ctx)
+			last = time.Now()
+			continue
 		case <-tick.C:
 		}
 		n++
 		s.syncOnce(ctx)
+		last = time.Now()
 		if n%2 == 0 {
 			rctx, cancel := context.WithTimeout(ctx, syncTimeout)
 			if err := s.refreshSuspensions(rctx); err != nil && ctx.Err() == nil {
