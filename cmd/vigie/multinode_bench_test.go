@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -73,6 +74,13 @@ func BenchmarkPolicyNodes(b *testing.B) {
 		run(b, nodes)
 		b.ReportMetric(float64(blast(nodes, "blast@example.org", 4, 0, 2*time.Second)), "blast-accepted")
 		b.ReportMetric(float64(blast(nodes, "paced@example.org", 1, 5*time.Millisecond, 2*time.Second)), "paced-accepted")
+		// times a node went on alone because an exchange took over a
+		// second (the machine saturated by the load and the database)
+		stale := 0
+		for _, nd := range nodes {
+			stale += strings.Count(nd.logText(), "shared store does not answer")
+		}
+		b.ReportMetric(float64(stale), "alone-episodes")
 	})
 }
 

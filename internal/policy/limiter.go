@@ -59,6 +59,9 @@ type Limiter struct {
 	maxSubjects int64
 	// hot asks the shared-store exchange to run now (nil: not shared)
 	hot chan struct{}
+	// pushFrom is the shard pendingSlots starts at, turning so that a
+	// backlog larger than one exchange is written fairly
+	pushFrom int
 }
 
 // MaxSubjects bounds how many subjects have their own windows (about
@@ -78,6 +81,9 @@ type shard struct {
 	// push: the counters changed since their slots were last written to
 	// a shared store (nil when the store is not shared)
 	push map[string]*counter
+	// urgent: those of push that passed another eighth of a limit,
+	// written first
+	urgent map[string]*counter
 }
 
 // A counter is one subject's windows, one ring per limit.
@@ -170,6 +176,9 @@ func (l *Limiter) Take(key string, rcpts int, now time.Time, deadline int64) Ver
 			return Verdict{Over: true, Limit: lim, What: "recipients", Count: rcptsIn, Locked: true}
 		}
 		hot = hot || crossesStep(msgs, 1, lim.Messages) || crossesStep(rcptsIn, uint64(rcpts), lim.Recipients)
+	}
+	if hot && sh.urgent != nil {
+		sh.urgent[key] = c
 	}
 	if hot && l.hot != nil {
 		// another eighth of its limit: share it now, not at the next tick

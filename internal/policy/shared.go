@@ -69,6 +69,7 @@ func (l *Limiter) share() {
 		sh := &l.shards[i]
 		sh.mu.Lock()
 		sh.push = map[string]*counter{}
+		sh.urgent = map[string]*counter{}
 		sh.mu.Unlock()
 	}
 }
@@ -80,33 +81,58 @@ type pushed struct {
 	head []int64
 }
 
+// maxPush bounds the slots written by one exchange: after an outage or
+// under heavy load the backlog is written over several exchanges, each
+// quick enough to finish, instead of one that times out and grows.
+const maxPush = 16384
+
 // pendingSlots returns this node's slots changed since the last
-// successful write, and what to commit once they are written. Only
+// successful write (about maxPush of them at most; the rest stay for the
+// next exchange), and what to commit once they are written. The accounts
+// that just passed another eighth of a limit come first, then the others
+// from a shard that turns each time, so none waits behind a backlog. Only
 // non-empty slots are written: a slot's count never goes back to zero,
 // it leaves the window.
 func (l *Limiter) pendingSlots(node string) ([]store.CountSlot, []pushed) {
 	var out []store.CountSlot
 	var done []pushed
+	take := func(sh *shard, key string, c *counter) {
+		p := pushed{key: key, c: c, head: make([]int64, len(c.rings))}
+		for j, r := range c.rings {
+			from := max(c.pushed[j], r.head-slots+1)
+			for s := from; s <= r.head; s++ {
+				k := s % slots
+				if r.msgs[k] == 0 && r.rcpts[k] == 0 {
+					continue
+				}
+				out = append(out, store.CountSlot{Node: node, Subject: key, Window: r.window, Slot: s,
+					Messages: r.msgs[k], Recipients: r.rcpts[k], Expires: time.Unix(0, (s+slots+1)*r.width)})
+			}
+			p.head[j] = r.head
+		}
+		done = append(done, p)
+		delete(sh.push, key)
+		delete(sh.urgent, key)
+	}
 	for i := range l.shards {
 		sh := &l.shards[i]
 		sh.mu.Lock()
-		for key, c := range sh.push {
-			p := pushed{key: key, c: c, head: make([]int64, len(c.rings))}
-			for j, r := range c.rings {
-				from := max(c.pushed[j], r.head-slots+1)
-				for s := from; s <= r.head; s++ {
-					k := s % slots
-					if r.msgs[k] == 0 && r.rcpts[k] == 0 {
-						continue
-					}
-					out = append(out, store.CountSlot{Node: node, Subject: key, Window: r.window, Slot: s,
-						Messages: r.msgs[k], Recipients: r.rcpts[k], Expires: time.Unix(0, (s+slots+1)*r.width)})
-				}
-				p.head[j] = r.head
-			}
-			done = append(done, p)
+		for key, c := range sh.urgent {
+			take(sh, key, c)
 		}
-		clear(sh.push)
+		sh.mu.Unlock()
+	}
+	start := l.pushFrom
+	l.pushFrom = (l.pushFrom + 1) % shardCount
+	for n := 0; n < shardCount && len(out) < maxPush; n++ {
+		sh := &l.shards[(start+n)%shardCount]
+		sh.mu.Lock()
+		for key, c := range sh.push {
+			if len(out) >= maxPush {
+				break
+			}
+			take(sh, key, c)
+		}
 		sh.mu.Unlock()
 	}
 	return out, done
@@ -190,6 +216,7 @@ func (l *Limiter) prune(now time.Time) {
 			if idle(c, t) {
 				delete(sh.m, k)
 				delete(sh.push, k)
+				delete(sh.urgent, k)
 				l.subjects.Add(-1)
 			}
 		}

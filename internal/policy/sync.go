@@ -26,8 +26,9 @@ const syncTimeout = time.Second
 const readMargin = time.Second
 
 // hotGap is the least time between two exchanges asked by accounts
-// crossing an eighth of their limit, so a burst of them costs a few exchanges.
-const hotGap = 5 * time.Millisecond
+// crossing an eighth of their limit, so a burst of them costs a few
+// exchanges.
+const hotGap = 10 * time.Millisecond
 
 // sharedState is the policy server's view of the counters other nodes
 // keep in a shared store.
