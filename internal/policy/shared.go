@@ -84,7 +84,7 @@ type pushed struct {
 // maxPush bounds the slots written by one exchange: after an outage or
 // under heavy load the backlog is written over several exchanges, each
 // quick enough to finish, instead of one that times out and grows.
-const maxPush = 16384
+const maxPush = 4096
 
 // pendingSlots returns this node's slots changed since the last
 // successful write (about maxPush of them at most; the rest stay for the
