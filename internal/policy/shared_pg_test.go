@@ -39,7 +39,7 @@ func TestSharedServersOnPostgres(t *testing.T) {
 			t.Fatalf("a, message %d: %s", i, got)
 		}
 	}
-	time.Sleep(2*SyncInterval + 100*time.Millisecond)
+	time.Sleep(4 * SyncInterval)
 	var got []string
 	for i := range 3 {
 		got = append(got, cb.ask(t, eom("alice", fmt.Sprintf("B%04d", i), 1)))
