@@ -48,6 +48,9 @@ type cluster struct {
 
 func newCluster(t *testing.T, n int) *cluster {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("three vigie processes on PostgreSQL: not in -short")
+	}
 	c := &cluster{pg: pgtest.Require(t)}
 	c.dsn = c.pg.Database(t)
 	var err error
