@@ -10,7 +10,7 @@ func buildCT(d Deps) ([]Watch, error) {
 		return nil, nil
 	}
 	w, err := ct.New(ct.Options{CT: c, Store: d.Store, Sink: d.Sink, Logger: d.Logger,
-		Metrics: d.Metrics, Now: d.Now})
+		Metrics: d.Metrics, Now: d.Now, Node: d.Config.Node})
 	if err != nil {
 		return nil, err
 	}

@@ -23,7 +23,7 @@ func buildPolicy(d Deps) ([]Watch, error) {
 		return nil, nil
 	}
 	s, err := policy.New(policy.Options{Config: p, Store: d.Store, Sink: d.Sink, Logger: d.Logger,
-		Metrics: d.Metrics, Now: d.Now, LogIndex: mail.LogOwners{Config: d.Config.Mail}})
+		Metrics: d.Metrics, Now: d.Now, Node: d.Config.Node, LogIndex: mail.LogOwners{Config: d.Config.Mail}})
 	if err != nil {
 		return nil, err
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/vigie/vigie/internal/mail"
 	"github.com/vigie/vigie/internal/mailqueue"
 	"github.com/vigie/vigie/internal/policy"
-	"github.com/vigie/vigie/internal/store/sqlite"
+	"github.com/vigie/vigie/internal/store"
 )
 
 // mailActionCommands are the containment commands of `vigie mail`.
@@ -29,28 +29,21 @@ func mailActionCommands() []*command {
 // actionEnv is what a containment command works with.
 type actionEnv struct {
 	cfg     *config.Config
-	db      *sqlite.DB
+	db      store.Store
 	actions *policy.Actions
 }
 
 func (a *actionEnv) close() { a.db.Close() }
 
 // openActions reads the config and opens the store the daemon uses
-// (SQLite in WAL mode: both can use it at once).
+// (SQLite in WAL mode: both can use it at once; or PostgreSQL, shared by
+// every node).
 func openActions(ctx context.Context, env *Env, cfgPath string) (*actionEnv, int, bool) {
 	cfg, code, ok := loadConfig(env, cfgPath)
 	if !ok {
 		return nil, code, false
 	}
-	dataDir, err := config.DataDir(env.data, env.Getenv, cfg)
-	if err == nil {
-		err = config.EnsureDataDir(dataDir)
-	}
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "vigie: %v\n", err)
-		return nil, exitUsage, false
-	}
-	db, err := sqlite.Open(ctx, cfg.StorePath(dataDir), sqlite.Options{})
+	db, err := openStore(ctx, env, cfg, true)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "vigie: %v\n", err)
 		return nil, exitFail, false

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/vigie/vigie/internal/config"
-	"github.com/vigie/vigie/internal/store/sqlite"
 	"github.com/vigie/vigie/internal/ui"
 )
 
@@ -34,16 +32,7 @@ func withUsers(ctx context.Context, env *Env, f *flags, cfgPath string, fn func(
 	if !ok {
 		return code
 	}
-	dataDir, err := config.DataDir(env.data, env.Getenv, cfg)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "%s: %v\n", f.Name(), err)
-		return exitUsage
-	}
-	if err := config.EnsureDataDir(dataDir); err != nil {
-		fmt.Fprintf(env.Stderr, "%s: %v\n", f.Name(), err)
-		return exitFail
-	}
-	db, err := sqlite.Open(ctx, cfg.StorePath(dataDir), sqlite.Options{})
+	db, err := openStore(ctx, env, cfg, true)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "%s: %v\n", f.Name(), err)
 		return exitFail

@@ -60,6 +60,11 @@ type CT struct {
 	IncidentMargin time.Duration `yaml:"incident_margin"`
 	// Timeout bounds one HTTP request.
 	Timeout time.Duration `yaml:"timeout"`
+	// LeaseTTL: with several nodes on one PostgreSQL store, the logs are
+	// split between the live nodes, each node renewing its leases every
+	// third of this; a node that dies hands its logs over after at most
+	// this plus a third.
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
 }
 
 // CTLog is one log.
@@ -94,6 +99,7 @@ func defaultCT() CT {
 		VerifyEvery:            16384,
 		IncidentMargin:         time.Hour,
 		Timeout:                30 * time.Second,
+		LeaseTTL:               30 * time.Second,
 	}
 }
 
@@ -151,6 +157,7 @@ func (c *CT) validate(ch *checker) {
 	ch.positive("ct.reload_interval", c.ReloadInterval)
 	ch.positive("ct.poll_interval", c.PollInterval)
 	ch.positive("ct.timeout", c.Timeout)
+	ch.positive("ct.lease_ttl", c.LeaseTTL)
 	ch.oneOf("ct.start", c.Start, "end", "beginning")
 	ch.atLeast("ct.batch_size", c.BatchSize, 1)
 	ch.atLeast("ct.concurrency", c.Concurrency, 1)

@@ -37,6 +37,9 @@ type Options struct {
 	Once       bool
 	OnMatch    func(CertMatch)
 	OnLogError func(log, rule string, err error)
+	// Node is this node's name in the leases that split the logs between
+	// nodes sharing a store; "": follow every log.
+	Node string
 	// Sleep replaces the pause between retries (tests).
 	Sleep func(ctx context.Context, d time.Duration) error
 }
@@ -262,6 +265,11 @@ func (w *Watch) Run(ctx context.Context) error {
 	if !w.o.Once {
 		wg.Add(1)
 		go func() { defer wg.Done(); w.reloadLoop(ctx) }()
+	}
+	if !w.o.Once && w.o.Node != "" && w.o.Store != nil {
+		err := w.runLeased(ctx)
+		wg.Wait()
+		return err
 	}
 	for i, l := range w.logs {
 		wg.Add(1)

@@ -39,6 +39,11 @@ func (a *Actions) Suspend(ctx context.Context, name, reason string, alertID int6
 	if strings.TrimSpace(name) == "" {
 		return false, errors.New("suspend: empty account name")
 	}
+	unlock, err := a.lockSuspensions(ctx)
+	if err != nil {
+		return false, fmt.Errorf("suspend %q: %w", name, err)
+	}
+	defer unlock()
 	m, err := LoadSuspensions(ctx, a.Store)
 	if err != nil {
 		return false, fmt.Errorf("suspend %q: %w", name, err)
@@ -59,6 +64,11 @@ func (a *Actions) Suspend(ctx context.Context, name, reason string, alertID int6
 // Resume lifts a suspension. It reports false if name was not suspended.
 // Mail held meanwhile stays held until released.
 func (a *Actions) Resume(ctx context.Context, name string) (bool, error) {
+	unlock, err := a.lockSuspensions(ctx)
+	if err != nil {
+		return false, fmt.Errorf("resume %q: %w", name, err)
+	}
+	defer unlock()
 	m, err := LoadSuspensions(ctx, a.Store)
 	if err != nil {
 		return false, fmt.Errorf("resume %q: %w", name, err)
@@ -74,6 +84,17 @@ func (a *Actions) Resume(ctx context.Context, name string) (bool, error) {
 		return false, fmt.Errorf("resume %q: %w", name, err)
 	}
 	return true, rerr
+}
+
+// lockSuspensions makes a suspension or resumption, which reads and
+// rewrites the one suspensions record, exclusive across nodes when the
+// store is shared (store.Locker): two admins or two nodes suspending two
+// accounts at once must not lose one of them.
+func (a *Actions) lockSuspensions(ctx context.Context) (func(), error) {
+	if l, ok := a.Store.(store.Locker); ok {
+		return l.Lock(ctx, "policy/suspensions")
+	}
+	return func() {}, nil
 }
 
 // QueueResult is what a queue action found and did.

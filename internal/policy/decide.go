@@ -68,6 +68,11 @@ func (s *Server) Decide(r *Request) (action, text string) {
 		return a.Action, a.Text
 	}
 	s.record(r, now)
+	if s.shared != nil && s.shared.stale.Load() {
+		// allowed on this node's counts alone: the other nodes' are old
+		s.m.failOpen["shared-state"].Inc()
+		s.shared.staleAnswers.Add(1)
+	}
 	return dunno, ""
 }
 

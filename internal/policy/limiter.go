@@ -57,6 +57,11 @@ type Limiter struct {
 	// application can forge a new sender address for every message.
 	subjects    atomic.Int64
 	maxSubjects int64
+	// hot asks the shared-store exchange to run now (nil: not shared)
+	hot chan struct{}
+	// pushFrom is the shard pendingSlots starts at, turning so that a
+	// backlog larger than one exchange is written fairly
+	pushFrom int
 }
 
 // MaxSubjects bounds how many subjects have their own windows (about
@@ -73,6 +78,12 @@ type shard struct {
 	mu    sync.Mutex
 	m     map[string]*counter
 	dirty bool
+	// push: the counters changed since their slots were last written to
+	// a shared store (nil when the store is not shared)
+	push map[string]*counter
+	// urgent: those of push that passed another eighth of a limit,
+	// written first
+	urgent map[string]*counter
 }
 
 // A counter is one subject's windows, one ring per limit.
@@ -80,6 +91,10 @@ type counter struct {
 	limits []config.Limit
 	rings  []*ring
 	last   int64 // Unix nanoseconds of the last message
+	// With a shared store: the other nodes' rings, by node, parallel to
+	// rings, and the newest slot of each ring already written.
+	others map[string][]*ring
+	pushed []int64
 }
 
 // NewLimiter returns an empty limiter.
@@ -105,7 +120,7 @@ func shardOf(key string) int {
 func (l *Limiter) newCounter(key string) *counter {
 	_, name, _ := strings.Cut(key, ":")
 	ls := l.limits.For(name)
-	c := &counter{limits: ls, rings: make([]*ring, len(ls))}
+	c := &counter{limits: ls, rings: make([]*ring, len(ls)), pushed: make([]int64, len(ls))}
 	for i, lim := range ls {
 		c.rings[i] = newRing(lim.Window)
 	}
@@ -150,14 +165,26 @@ func (l *Limiter) Take(key string, rcpts int, now time.Time, deadline int64) Ver
 		l.subjects.Add(1)
 	}
 	t := now.UnixNano()
-	for i, r := range c.rings {
-		r.advance(t)
+	hot := false
+	for i := range c.rings {
+		msgs, rcptsIn := c.total(i, t)
 		lim := c.limits[i]
-		if lim.Messages > 0 && r.totalMsgs+1 > uint64(lim.Messages) {
-			return Verdict{Over: true, Limit: lim, What: "messages", Count: r.totalMsgs, Locked: true}
+		if lim.Messages > 0 && msgs+1 > uint64(lim.Messages) {
+			return Verdict{Over: true, Limit: lim, What: "messages", Count: msgs, Locked: true}
 		}
-		if lim.Recipients > 0 && r.totalRcpts+uint64(rcpts) > uint64(lim.Recipients) {
-			return Verdict{Over: true, Limit: lim, What: "recipients", Count: r.totalRcpts, Locked: true}
+		if lim.Recipients > 0 && rcptsIn+uint64(rcpts) > uint64(lim.Recipients) {
+			return Verdict{Over: true, Limit: lim, What: "recipients", Count: rcptsIn, Locked: true}
+		}
+		hot = hot || crossesStep(msgs, 1, lim.Messages) || crossesStep(rcptsIn, uint64(rcpts), lim.Recipients)
+	}
+	if hot && sh.urgent != nil {
+		sh.urgent[key] = c
+	}
+	if hot && l.hot != nil {
+		// another eighth of its limit: share it now, not at the next tick
+		select {
+		case l.hot <- struct{}{}:
+		default:
 		}
 	}
 	for _, r := range c.rings {
@@ -165,6 +192,9 @@ func (l *Limiter) Take(key string, rcpts int, now time.Time, deadline int64) Ver
 	}
 	c.last = t
 	sh.dirty = true
+	if sh.push != nil {
+		sh.push[key] = c
+	}
 	return Verdict{Locked: true}
 }
 
@@ -208,8 +238,8 @@ func (l *Limiter) Usage(key string, now time.Time) []Usage {
 	}
 	out := make([]Usage, len(c.rings))
 	for i, r := range c.rings {
-		r.advance(now.UnixNano())
-		out[i] = Usage{Window: r.window, Messages: r.totalMsgs, Recipients: r.totalRcpts}
+		m, rc := c.total(i, now.UnixNano())
+		out[i] = Usage{Window: r.window, Messages: m, Recipients: rc}
 	}
 	return out
 }

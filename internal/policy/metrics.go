@@ -18,9 +18,10 @@ type serverMetrics struct {
 	findingsDropped prometheus.Counter
 	suspended       prometheus.Gauge
 	contained       *prometheus.CounterVec
+	syncs           map[string]prometheus.Counter
 }
 
-var failOpenReasons = []string{"not-ready", "busy", "internal-error"}
+var failOpenReasons = []string{"not-ready", "busy", "internal-error", "shared-state"}
 var badReasons = []string{"framing", "request", "idle", "read"}
 
 func newServerMetrics(m *metrics.Factory) *serverMetrics {
@@ -46,8 +47,11 @@ func newServerMetrics(m *metrics.Factory) *serverMetrics {
 		contained: m.CounterVec(prometheus.CounterOpts{Name: "vigie_policy_containment_total",
 			Help: "Compromise alerts handled, by outcome (suspended, advised, error)."}, "outcome"),
 	}
+	sy := m.CounterVec(prometheus.CounterOpts{Name: "vigie_policy_shared_syncs_total",
+		Help: "Exchanges of counters with the shared store (several nodes), by result (ok, error)."}, "result")
+	s.syncs = map[string]prometheus.Counter{"ok": sy.WithLabelValues("ok"), "error": sy.WithLabelValues("error")}
 	fo := m.CounterVec(prometheus.CounterOpts{Name: "vigie_policy_fail_open_total",
-		Help: "Requests answered DUNNO because vigie could not decide in time, by reason."}, "reason")
+		Help: "Requests answered DUNNO because vigie could not decide in time, or (shared-state) without the other nodes' counts, by reason."}, "reason")
 	for _, r := range failOpenReasons {
 		s.failOpen[r] = fo.WithLabelValues(r)
 	}

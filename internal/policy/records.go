@@ -49,6 +49,10 @@ type recorder struct {
 	dropped   prometheus.Counter
 	// the minutes being written, as stored
 	open map[int64]*minuteRecords
+	// shared: with a store several nodes share, each node appends its
+	// lines to the minute's record instead of writing the whole of it,
+	// so that nodes never overwrite each other's records.
+	shared store.SharedCounters
 }
 
 // minuteRecords is one minute's records in their stored form: one line
@@ -57,6 +61,8 @@ type recorder struct {
 type minuteRecords struct {
 	data []byte
 	n    int
+	// sent: how much of data is already appended to a shared record
+	sent int
 }
 
 // appendRecord adds one line; tabs and newlines in hostile values are
@@ -158,16 +164,35 @@ drain:
 		m.appendRecord(rec.id, rec.owner)
 		touched[rec.minute] = true
 	}
+	if r.shared != nil {
+		// every minute with lines not yet appended, including those a
+		// failed flush left (the store was down): they are kept in
+		// memory until written
+		for minute, m := range r.open {
+			if m.sent < len(m.data) {
+				touched[minute] = true
+			}
+		}
+	}
 	for minute := range touched {
-		err := r.st.PutState(ctx, StateWatch, recordKey(minute), r.open[minute].data)
+		m := r.open[minute]
+		var err error
+		if r.shared != nil {
+			if err = r.shared.AppendState(ctx, StateWatch, recordKey(minute), m.data[m.sent:]); err == nil {
+				m.sent = len(m.data)
+			}
+		} else {
+			err = r.st.PutState(ctx, StateWatch, recordKey(minute), m.data)
+		}
 		if err != nil && ctx.Err() == nil {
 			r.log.Error("writing queue id records", "err", err)
 		}
 	}
-	// keep only the minutes still being written
+	// keep only the minutes still being written (and, shared, those
+	// still to be appended)
 	cur := r.now().Unix() / 60
-	for minute := range r.open {
-		if minute < cur-1 {
+	for minute, m := range r.open {
+		if minute < cur-1 && (r.shared == nil || m.sent == len(m.data)) || minute < cur-recordSpan {
 			delete(r.open, minute)
 		}
 	}
@@ -175,6 +200,12 @@ drain:
 
 func (r *recorder) minute(ctx context.Context, minute int64) (*minuteRecords, error) {
 	if m, ok := r.open[minute]; ok {
+		return m, nil
+	}
+	if r.shared != nil {
+		// appended to: this node writes only its own lines
+		m := &minuteRecords{}
+		r.open[minute] = m
 		return m, nil
 	}
 	// a minute written before a restart is continued, not overwritten

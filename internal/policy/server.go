@@ -34,6 +34,9 @@ type Options struct {
 	Logger   *slog.Logger // component=policy is added
 	Metrics  *metrics.Factory
 	Now      func() time.Time
+	// Node is this node's name: with a store several nodes share
+	// (store.SharedCounters), its rows of the shared counters.
+	Node string
 }
 
 // Server is the policy server and its background loops. It implements
@@ -50,6 +53,8 @@ type Server struct {
 	rec      *recorder
 	findings chan overLimit
 	actions  *Actions
+	// shared is set when the store is shared between nodes
+	shared *sharedState
 
 	ready     atomic.Bool
 	readyCh   chan struct{}
@@ -89,6 +94,14 @@ func New(o Options) (*Server, error) {
 	tools := ToolsFor(&o.Config.Postfix)
 	s.actions = &Actions{Store: o.Store, Queue: tools, Now: o.Now, Actor: "vigie",
 		Index: OwnerIndex(o.Store, tools, o.LogIndex)}
+	if sc, ok := o.Store.(store.SharedCounters); ok {
+		if o.Node == "" {
+			return nil, errors.New("policy: a shared store needs the node's name")
+		}
+		s.shared = &sharedState{st: sc, node: o.Node}
+		s.limiter.share()
+		s.rec.shared = sc
+	}
 	empty := map[string]Suspension{}
 	s.suspended.Store(&empty)
 	return s, nil
@@ -190,6 +203,11 @@ func (s *Server) load(ctx context.Context) {
 	}
 	s.ready.Store(true)
 	close(s.readyCh)
+	s.log.Info("policy server ready: counters and suspensions loaded", "shared", s.shared != nil)
+	if s.shared != nil {
+		s.syncLoop(ctx)
+		return
+	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -211,6 +229,9 @@ func (s *Server) load(ctx context.Context) {
 func counterKey(i int) string { return fmt.Sprintf("counters/%02d", i) }
 
 func (s *Server) restoreCounters(ctx context.Context) error {
+	if s.shared != nil {
+		return s.restoreShared(ctx)
+	}
 	for i := range shardCount {
 		b, err := s.st.GetState(ctx, StateWatch, counterKey(i))
 		if errors.Is(err, store.ErrNotFound) {

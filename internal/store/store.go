@@ -187,3 +187,37 @@ type Locker interface {
 	// holding another, so that no two callers wait for each other.
 	Lock(ctx context.Context, names ...string) (unlock func(), err error)
 }
+
+// SharedCounters is implemented by stores that several nodes share
+// (postgres). The policy server keeps there the slots of its per-account
+// sliding windows, each node its own rows, so that every node adds the
+// other nodes' counts to its own and N nodes enforce one limit. A store
+// for one machine does not implement it: the policy server then keeps
+// its counters in its State records as before.
+type SharedCounters interface {
+	// PutCounts writes slots of node's windows. Values are absolute (the
+	// slot's count so far, not an increment), so writing one twice is
+	// harmless and a write cut by a failure can simply be run again.
+	PutCounts(ctx context.Context, node string, slots []CountSlot) error
+	// Counts returns the slots written since since (by the database's
+	// clock), of every node but exceptNode ("": all), and the database's
+	// time when the read began, from which the caller reads next (minus a
+	// margin for writes that were committing meanwhile).
+	Counts(ctx context.Context, exceptNode string, since time.Time) ([]CountSlot, time.Time, error)
+	// DeleteCountsBefore drops the slots that left every window by t.
+	DeleteCountsBefore(ctx context.Context, t time.Time) (int64, error)
+	// AppendState appends value to a State record (creating it), so that
+	// nodes adding lines to one record never overwrite each other's.
+	AppendState(ctx context.Context, watch, key string, value []byte) error
+}
+
+// CountSlot is one slot of one node's sliding window of one subject.
+type CountSlot struct {
+	Node       string
+	Subject    string
+	Window     time.Duration
+	Slot       int64 // Unix nanoseconds / (Window / slots): the same on every node
+	Messages   uint32
+	Recipients uint32
+	Expires    time.Time // when the slot has left its window
+}
