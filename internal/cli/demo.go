@@ -16,7 +16,7 @@ import (
 )
 
 func demoCommand() *command {
-	return &command{name: "demo", summary: "run the dashboard on a throwaway store holding four sample incidents", run: runDemo}
+	return &command{name: "demo", summary: "run the dashboard on a throwaway store loaded with the four incident scenarios", run: runDemo}
 }
 
 func runDemo(ctx context.Context, env *Env, args []string) int {
