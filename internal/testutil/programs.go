@@ -44,3 +44,17 @@ func FreePort(t testing.TB) int {
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
 }
+
+// RequireRoot skips a test that must run as root (starting Postfix, which
+// drops privileges to its own user), or fails it under `make test`, where
+// CI runs as root and a skip would hide the test.
+func RequireRoot(t testing.TB, why string) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv(IntegrationEnv) == "require" {
+		t.Fatalf("%s needs root; run `make test` as root (CI does)", why)
+	}
+	t.Skipf("%s needs root", why)
+}
