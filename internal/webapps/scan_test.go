@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -245,30 +244,12 @@ func TestScanHundredThousandSites(t *testing.T) {
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		var ms runtime.MemStats
-		for {
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > peak.Load() {
-				peak.Store(ms.HeapInuse)
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-	}()
+	stopSampling := sampleHeapPeak(5 * time.Millisecond)
 	installs := 0
 	stats, err := Scan(context.Background(), []string{root}, ScanOptions{Data: EmbeddedData(), MaxDepth: 2}, func(*Install) {
 		installs++
 	})
-	close(stop)
-	<-sampled
+	peak := stopSampling()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +258,7 @@ func TestScanHundredThousandSites(t *testing.T) {
 	}
 	// The whole listing of 100,000 names would be ~10 MB; batches keep
 	// the live heap far under that.
-	if grown := int64(peak.Load()) - int64(before.HeapInuse); grown > 8<<20 {
+	if grown := int64(peak) - int64(before.HeapInuse); grown > 8<<20 {
 		t.Errorf("heap grew by %d MB scanning %d sites", grown>>20, n)
 	}
 }
