@@ -28,23 +28,6 @@ import (
 	"github.com/vigie/vigie/internal/ui"
 )
 
-func runIn(t *testing.T, stdin string, env []string, args ...string) (int, string, string) {
-	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return code, stdout.String(), stderr.String()
-}
-
 // `vigie demo` on a fresh machine: four incidents on the dashboard, and
 // the throwaway store is gone once it stops.
 func TestDemoShowsTheFourScenarios(t *testing.T) {

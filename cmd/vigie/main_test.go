@@ -156,10 +156,19 @@ func TestSIGHUPReloadsAndRefusesABadConfig(t *testing.T) {
 	}
 }
 
+// run runs the vigie binary to its end, with nothing on stdin.
 func run(t *testing.T, env []string, args ...string) (int, string, string) {
+	t.Helper()
+	return runIn(t, "", env, args...)
+}
+
+// runIn runs the vigie binary to its end with stdin and returns its exit
+// code, stdout and stderr.
+func runIn(t *testing.T, stdin string, env []string, args ...string) (int, string, string) {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

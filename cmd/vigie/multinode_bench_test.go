@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/vigie/vigie/internal/policy/policyload"
-	"github.com/vigie/vigie/internal/testutil"
 	"github.com/vigie/vigie/internal/testutil/pgtest"
 )
 
@@ -118,9 +116,7 @@ func startBenchNodes(b *testing.B, n int, storeYAML string) []*node {
 	dir := b.TempDir()
 	var nodes []*node
 	for i := 1; i <= n; i++ {
-		nd := &node{name: fmt.Sprintf("n%d", i), data: filepath.Join(dir, fmt.Sprintf("n%d", i)),
-			policyAddr: fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(b))}
-		nd.cfg = filepath.Join(dir, nd.name+".yaml")
+		nd := newNode(b, dir, i)
 		os.WriteFile(nd.cfg, []byte(fmt.Sprintf(`node: %s
 %shttp:
   listen: ""

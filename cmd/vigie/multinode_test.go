@@ -71,9 +71,7 @@ func newCluster(t *testing.T, n int) *cluster {
 	}
 	dir := t.TempDir()
 	for i := 1; i <= n; i++ {
-		nd := &node{name: fmt.Sprintf("n%d", i), data: filepath.Join(dir, fmt.Sprintf("n%d", i)),
-			policyAddr: fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))}
-		nd.cfg = filepath.Join(dir, nd.name+".yaml")
+		nd := newNode(t, dir, i)
 		os.WriteFile(nd.cfg, []byte(fmt.Sprintf(`node: %s
 store:
   driver: postgres
@@ -122,6 +120,15 @@ func (c *cluster) addCert(t *testing.T, i int, name string) {
 	}
 	tbs, _ := ct.PrecertTBS(p.Precert)
 	c.logs[i].AddPrecert(p.Precert, tbs, c.ca.KeyHash())
+}
+
+// newNode is node i of a test: its data directory and configuration file
+// under dir, its policy server on a free loopback port.
+func newNode(t testing.TB, dir string, i int) *node {
+	nd := &node{name: fmt.Sprintf("n%d", i), data: filepath.Join(dir, fmt.Sprintf("n%d", i)),
+		policyAddr: fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))}
+	nd.cfg = filepath.Join(dir, nd.name+".yaml")
+	return nd
 }
 
 func (nd *node) start(t testing.TB) {

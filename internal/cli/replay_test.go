@@ -29,18 +29,10 @@ func TestReplayCatchesStolenPassword(t *testing.T) {
 	}
 	os.WriteFile(log, buf.Bytes(), 0o644)
 
-	var out, errOut bytes.Buffer
-	code := Main(context.Background(), Env{Args: []string{"replay", "--json", log}, Stdout: &out, Stderr: &errOut,
-		Getenv: func(string) string { return "" }})
-	if code != exitOK {
-		t.Fatalf("exit %d: %s", code, errOut.String())
-	}
+	changes, out, errOut := replayJSON(t, log)
 	var fired bool
-	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
-		var c struct{ Time, Change, Rule, Severity, Subject, Summary string }
-		if err := json.Unmarshal([]byte(line), &c); err != nil {
-			t.Fatalf("not JSON: %q", line)
-		}
+	for _, c := range changes {
+		line := c.line
 		at, err := time.Parse(time.RFC3339, c.Time)
 		if err != nil {
 			t.Fatalf("time %q: %v", c.Time, err)
@@ -62,8 +54,36 @@ func TestReplayCatchesStolenPassword(t *testing.T) {
 		}
 	}
 	if !fired {
-		t.Fatalf("no account-volume alert for member12:\n%s\n%s", out.String(), errOut.String())
+		t.Fatalf("no account-volume alert for member12:\n%s\n%s", out, errOut)
 	}
+}
+
+// replayChange is one line of `vigie replay --json`.
+type replayChange struct {
+	Time, Change, Watch, Rule, Severity, Subject, Summary string
+	line                                                  string // as printed
+}
+
+// replayJSON runs `vigie replay --json` on files, which must succeed, and
+// returns the alert changes it printed, its stdout and its stderr.
+func replayJSON(t *testing.T, files ...string) ([]replayChange, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := Main(context.Background(), Env{Args: append([]string{"replay", "--json"}, files...), Stdout: &out, Stderr: &errOut,
+		Getenv: func(string) string { return "" }})
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	var changes []replayChange
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var c replayChange
+		if err := json.Unmarshal([]byte(line), &c); err != nil {
+			t.Fatalf("not JSON: %q", line)
+		}
+		c.line = line
+		changes = append(changes, c)
+	}
+	return changes, out.String(), errOut.String()
 }
 
 func TestReplayGzipAndText(t *testing.T) {

@@ -1,9 +1,6 @@
 package cli
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,26 +19,17 @@ func TestReplayRunsTheAccessLogDetectors(t *testing.T) {
 		`Jul  7 10:05:00 mx postfix/qmgr[123]: 4BqK2x0ZzZz1: removed`,
 	}
 	os.WriteFile(access, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
-	var out, errOut bytes.Buffer
-	code := Main(context.Background(), Env{Args: []string{"replay", "--json", access}, Stdout: &out, Stderr: &errOut,
-		Getenv: func(string) string { return "" }})
-	if code != exitOK {
-		t.Fatalf("exit %d: %s", code, errOut.String())
-	}
+	changes, out, errOut := replayJSON(t, access)
 	var found bool
-	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
-		var c struct{ Time, Change, Watch, Rule, Subject string }
-		if err := json.Unmarshal([]byte(line), &c); err != nil {
-			t.Fatalf("not JSON: %q", line)
-		}
+	for _, c := range changes {
 		if c.Watch == "web" && c.Change == "fired" && c.Time == "2017-07-07T10:04:12Z" && strings.Contains(c.Rule, "drupalgeddon") {
 			found = true
 		}
 	}
 	if !found {
-		t.Errorf("no Drupalgeddon 2 alert at 10:04:12:\n%s\n%s", out.String(), errOut.String())
+		t.Errorf("no Drupalgeddon 2 alert at 10:04:12:\n%s\n%s", out, errOut)
 	}
-	if !strings.Contains(errOut.String(), "access-log") {
-		t.Errorf("the summary does not count access-log lines: %s", errOut.String())
+	if !strings.Contains(errOut, "access-log") {
+		t.Errorf("the summary does not count access-log lines: %s", errOut)
 	}
 }

@@ -10,30 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vigie/vigie/internal/testutil"
 	"github.com/vigie/vigie/internal/webapps"
 )
-
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		out := filepath.Join(dst, rel)
-		if fi.IsDir() {
-			return os.MkdirAll(out, 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(out, b, 0o640)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
 
 // Must show: a Drupal 7.57 is vulnerable with CVE-2018-7600 and a current
 // WordPress is current. "Current" is the newest release the version data
@@ -42,8 +21,8 @@ func copyTree(t *testing.T, src, dst string) {
 func TestWebScanJSONDrupal757AndCurrentWordPress(t *testing.T) {
 	root := t.TempDir()
 	sites := "../webapps/testdata/sites"
-	copyTree(t, filepath.Join(sites, "drupal7"), filepath.Join(root, "alice", "drupal"))
-	copyTree(t, filepath.Join(sites, "wordpress"), filepath.Join(root, "bob", "blog"))
+	testutil.CopyTree(t, filepath.Join(sites, "drupal7"), filepath.Join(root, "alice", "drupal"), 0o640)
+	testutil.CopyTree(t, filepath.Join(sites, "wordpress"), filepath.Join(root, "bob", "blog"), 0o640)
 	latest := newestWordPress(t)
 	vf := filepath.Join(root, "bob", "blog", "wp-includes", "version.php")
 	b, _ := os.ReadFile(vf)

@@ -36,8 +36,8 @@ func TestPostfixCompromisedAccount(t *testing.T) {
 	defer db.Close()
 	pipe := alert.New(alert.Options{Store: db, ResolveAfter: time.Hour})
 	cfg := config.Default().Mail
-	cfg.Source, cfg.LogFile, cfg.PollInterval = "file", lab.log, 50*time.Millisecond
-	cfg.Queue.Enabled, cfg.Queue.ConfigDir, cfg.Queue.Interval = config.SwitchOn, lab.confDir, 500*time.Millisecond
+	cfg.Source, cfg.LogFile, cfg.PollInterval = "file", lab.Log, 50*time.Millisecond
+	cfg.Queue.Enabled, cfg.Queue.ConfigDir, cfg.Queue.Interval = config.SwitchOn, lab.ConfDir, 500*time.Millisecond
 	cfg.SASL.FailuresPerIP = 3
 	w, err := New(ctx, Options{Config: cfg, Store: db, Sink: pipe, FromStart: true})
 	if err != nil || w == nil {
@@ -55,7 +55,7 @@ func TestPostfixCompromisedAccount(t *testing.T) {
 	// Normal traffic.
 	for _, u := range []string{"alice@example.org", "bob@example.org", "carol@example.org"} {
 		for i := range 2 {
-			if err := lab.send(t, u, users[u], u, fmt.Sprintf("friend%d@dest.example", i)); err != nil {
+			if err := lab.Swaks(u, users[u], u, fmt.Sprintf("friend%d@dest.example", i)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -77,7 +77,7 @@ func TestPostfixCompromisedAccount(t *testing.T) {
 				case 1:
 					to = append(to, fmt.Sprintf("v%d@slow.example", n))
 				}
-				if err := lab.send(t, "mallory@example.org", "m-pw", "mallory@example.org", to...); err != nil {
+				if err := lab.Swaks("mallory@example.org", "m-pw", "mallory@example.org", to...); err != nil {
 					errs <- err
 				}
 			}
@@ -86,7 +86,7 @@ func TestPostfixCompromisedAccount(t *testing.T) {
 	// Password guessing from the same machine.
 	for range 3 {
 		wg.Add(1)
-		go func() { defer wg.Done(); lab.send(t, "bob@example.org", "guess", "bob@example.org", "x@dest.example") }()
+		go func() { defer wg.Done(); lab.Swaks("bob@example.org", "guess", "bob@example.org", "x@dest.example") }()
 	}
 	wg.Wait()
 	close(errs)

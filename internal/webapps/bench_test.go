@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -102,25 +100,7 @@ func BenchmarkScanSites(b *testing.B) {
 	genTree(b, dir, n)
 	data := EmbeddedData()
 	runtime.GC()
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		var ms runtime.MemStats
-		for {
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > peak.Load() {
-				peak.Store(ms.HeapInuse)
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-	}()
+	stopSampling := sampleHeapPeak(20 * time.Millisecond)
 	b.ResetTimer()
 	start := time.Now()
 	installs := 0
@@ -134,10 +114,9 @@ func BenchmarkScanSites(b *testing.B) {
 	}
 	el := time.Since(start)
 	b.StopTimer()
-	close(stop)
-	wg.Wait()
+	peak := stopSampling()
 	b.ReportMetric(float64(n*b.N)/el.Seconds(), "sites/s")
-	b.ReportMetric(float64(peak.Load())/(1<<20), "MB-peak-heap")
+	b.ReportMetric(float64(peak)/(1<<20), "MB-peak-heap")
 	b.ReportMetric(float64(installs), "installs")
 }
 

@@ -122,7 +122,7 @@ func TestNginxAccessLogIntegration(t *testing.T) {
 	now := dataDate(t)
 	root := t.TempDir()
 	docroot := filepath.Join(root, "old.example")
-	copyDir(t, "testdata/sites/drupal7", docroot)
+	testutil.CopyTree(t, "testdata/sites/drupal7", docroot, 0o640)
 	os.WriteFile(filepath.Join(docroot, "wp-config.php.bak"), []byte("<?php define('DB_PASSWORD', 'hunter2');"), 0o644)
 	logs := t.TempDir()
 	vhostLog, combinedLog := filepath.Join(logs, "vhost.log"), filepath.Join(logs, "combined.log")

@@ -11,9 +11,10 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/vigie/vigie/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -30,24 +31,7 @@ func dataDate(t testing.TB) time.Time {
 func copySites(t testing.TB, recent time.Time) string {
 	t.Helper()
 	dst := t.TempDir()
-	err := filepath.WalkDir("testdata/sites", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel("testdata/sites", p)
-		out := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(out, 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(out, b, 0o640)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	testutil.CopyTree(t, "testdata/sites", dst, 0o640)
 	// The Drupal 7 settings.php is left world-readable on purpose.
 	if err := os.Chmod(filepath.Join(dst, "drupal7/sites/default/settings.php"), 0o644); err != nil {
 		t.Fatal(err)
@@ -255,35 +239,17 @@ func TestScanHundredThousandSites(t *testing.T) {
 	}
 	// A few real installs among them.
 	for i := 0; i < n; i += 20_000 {
-		copyDirT(t, "testdata/sites/wordpress", filepath.Join(root, fmt.Sprintf("site%06d", i)))
+		testutil.CopyTree(t, "testdata/sites/wordpress", filepath.Join(root, fmt.Sprintf("site%06d", i)), 0o644)
 	}
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		var ms runtime.MemStats
-		for {
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > peak.Load() {
-				peak.Store(ms.HeapInuse)
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-	}()
+	stopSampling := sampleHeapPeak(5 * time.Millisecond)
 	installs := 0
 	stats, err := Scan(context.Background(), []string{root}, ScanOptions{Data: EmbeddedData(), MaxDepth: 2}, func(*Install) {
 		installs++
 	})
-	close(stop)
-	<-sampled
+	peak := stopSampling()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,22 +258,7 @@ func TestScanHundredThousandSites(t *testing.T) {
 	}
 	// The whole listing of 100,000 names would be ~10 MB; batches keep
 	// the live heap far under that.
-	if grown := int64(peak.Load()) - int64(before.HeapInuse); grown > 8<<20 {
+	if grown := int64(peak) - int64(before.HeapInuse); grown > 8<<20 {
 		t.Errorf("heap grew by %d MB scanning %d sites", grown>>20, n)
 	}
-}
-
-func copyDirT(t *testing.T, src, dst string) {
-	t.Helper()
-	filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if fi.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, _ := os.ReadFile(p)
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigie/vigie/internal/metrics"
 	"github.com/vigie/vigie/internal/store"
+	"github.com/vigie/vigie/internal/testutil"
 	"github.com/vigie/vigie/internal/vigie"
 )
 
@@ -141,23 +142,8 @@ func TestWatchRescansOnChange(t *testing.T) {
 	// A new site appears.
 	nc := filepath.Join(root, "newsite")
 	os.MkdirAll(nc, 0o755)
-	copyDir(t, filepath.Join(root, "joomla4"), nc)
+	testutil.CopyTree(t, filepath.Join(root, "joomla4"), nc, 0o640)
 	c.wait(t, "new site found", func(fs []vigie.Finding) bool { return has(fs, "install-vulnerable", nc, false) })
-}
-
-func copyDir(t *testing.T, src, dst string) {
-	t.Helper()
-	filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if fi.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, _ := os.ReadFile(p)
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o640)
-	})
 }
 
 // Findings of a site removed while vigie was stopped are resolved at the
