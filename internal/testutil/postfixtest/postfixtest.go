@@ -48,16 +48,14 @@ type Lab struct {
 }
 
 // Start starts Postfix and Dovecot; it skips the test (or fails it under
-// `make test`) when a program is missing, and skips it when not root or
-// under -short.
+// `make test`) when a program is missing or vigie is not root, and skips
+// it under -short.
 func Start(t testing.TB, o Options) *Lab {
 	t.Helper()
 	postfix := testutil.RequireProgram(t, "postfix")
 	dovecot := testutil.RequireProgram(t, "dovecot")
 	postqueue := testutil.RequireProgram(t, "postqueue")
-	if os.Geteuid() != 0 {
-		t.Skip("starting Postfix needs root")
-	}
+	testutil.RequireRoot(t, "starting Postfix")
 	if testing.Short() {
 		t.Skip("starts Postfix and Dovecot")
 	}
