@@ -27,11 +27,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "postfix postfix/main_mailer_type select No configuration" | "${sudo[@]}" debconf-set-selections 2>/dev/null || true
   "${sudo[@]}" apt-get update -qq
   "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
-  # Packages that start a daemon on install: the tests start their own.
-  for svc in postfix knot postgresql nginx; do
-    if printf '%s\n' "${missing[@]}" | grep -qx "$svc"; then
-      "${sudo[@]}" service "$svc" stop >/dev/null 2>&1 || true
-    fi
+  # Packages that start a daemon on install: the tests start their own, on
+  # ports of their own, so the system's copies are stopped.
+  for svc in postfix dovecot knot postgresql nginx prometheus-alertmanager postfwd policyd-rate-limit; do
+    "${sudo[@]}" service "$svc" stop >/dev/null 2>&1 || true
   done
 fi
 
