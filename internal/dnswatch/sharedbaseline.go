@@ -246,3 +246,27 @@ func SetSharedBaseline(ctx context.Context, st store.State, shards int, set map[
 	}
 	return nil
 }
+
+// BaselineTarget is where the expected values are kept: the file at Path
+// (one node), or, when State is set, the store's records of the
+// inventory cut into Shards (nodes sharing PostgreSQL).
+type BaselineTarget struct {
+	Path   string
+	State  store.State
+	Shards int
+}
+
+// Set records values as the expected state.
+func (b BaselineTarget) Set(ctx context.Context, set map[string]map[Kind]string) error {
+	if b.State != nil {
+		return SetSharedBaseline(ctx, b.State, b.Shards, set)
+	}
+	return SetBaseline(b.Path, set)
+}
+
+func (b BaselineTarget) String() string {
+	if b.State != nil {
+		return fmt.Sprintf("the store (%d shards)", max(b.Shards, 1))
+	}
+	return b.Path
+}
