@@ -82,8 +82,8 @@ type domain struct {
 	base     [numKinds]valueID
 	obs      [numKinds]valueID
 	errs     [numKinds]errClass
+	shard    uint16 // ShardOf(name, Monitor.nShards), at most 65535; fits the padding before addrs
 	addrs    uint32 // index in Monitor.addrSets: where to ask child-side
-	shard    uint32 // ShardOf(name, Monitor.nShards)
 }
 
 type zone struct {
@@ -215,7 +215,7 @@ func (m *Monitor) SetInventory(scan func(fn func(Entry) error) (InventoryStats, 
 			m.zoneIdx[z] = zi
 		}
 		ds[i].zone = zi
-		ds[i].shard = uint32(ShardOf(ds[i].name, m.nShards))
+		ds[i].shard = uint16(ShardOf(ds[i].name, m.nShards))
 	}
 	m.domains = ds
 	m.planActive()
