@@ -25,7 +25,7 @@ type diesHard struct{ store.Store }
 func (diesHard) ReleaseShards(context.Context, string, string) error { return nil }
 
 type sweepSeen struct {
-	at      time.Time
+	at      time.Time // when the sweep started: it covered the shards held then
 	domains []string
 	learned int
 	drifts  []Drift
@@ -98,7 +98,7 @@ func TestSplitSweepThreeNodes(t *testing.T) {
 		n.w.afterSweep = func(res *Result, domains []string) {
 			n.mu.Lock()
 			defer n.mu.Unlock()
-			n.sweeps = append(n.sweeps, sweepSeen{at: time.Now(), domains: domains, learned: res.Learned, drifts: res.Drifts})
+			n.sweeps = append(n.sweeps, sweepSeen{at: res.Started, domains: domains, learned: res.Learned, drifts: res.Drifts})
 		}
 		cctx, cancel := context.WithCancel(ctx)
 		n.cancel = cancel

@@ -168,7 +168,7 @@ func (w *Watch) Run(ctx context.Context) error {
 		if sh != nil {
 			held, _ := sh.get()
 			if regular {
-				swept = held
+				swept = slices.Clone(held)
 				mon.SetShards(held)
 			} else {
 				// only the shards gained since the last regular sweep
