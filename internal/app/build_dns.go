@@ -14,7 +14,7 @@ func buildDNS(d Deps) ([]Watch, error) {
 	if resolver == "" {
 		resolver = dnswatch.SystemResolver()
 	}
-	w := dnswatch.NewWatch(dnswatch.WatchConfig{
+	wc := dnswatch.WatchConfig{
 		Inventory:       dnswatch.Inventory{Lines: c.Domains, File: c.DomainsFile},
 		ParentInterval:  c.ParentInterval,
 		RecordsInterval: c.RecordsInterval,
@@ -24,6 +24,13 @@ func buildDNS(d Deps) ([]Watch, error) {
 			Sockets: c.Sockets, InFlight: c.InFlight, BaselinePath: dnswatch.BaselinePath(d.DataDir),
 		},
 		Store: d.Store, Sink: d.Sink, Metrics: d.Metrics, Logger: d.Logger.With("component", dnswatch.WatchName), Now: d.Now,
-	})
+		Node: d.Config.Node, LeaseTTL: c.LeaseTTL,
+	}
+	if d.Config.Store.Driver == "postgres" {
+		// several nodes may share the store: split the sweep by leases
+		// and keep the baseline where every node reads it
+		wc.Monitor.Shards, wc.Monitor.BaselineState = c.Shards, d.Store
+	}
+	w := dnswatch.NewWatch(wc)
 	return []Watch{w}, nil
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/vigie/vigie/internal/alert"
 	"github.com/vigie/vigie/internal/config"
 	"github.com/vigie/vigie/internal/dnswatch"
-	"github.com/vigie/vigie/internal/store/sqlite"
+	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/vigie"
 )
 
@@ -71,9 +71,19 @@ func addSweepFlags(f *flags) *sweepFlags {
 type dnsSetup struct {
 	cfg     *config.Config
 	dataDir string
-	db      *sqlite.DB
+	db      store.Store
 	pipe    *alert.Pipeline
 	mon     *dnswatch.Monitor
+}
+
+// baseline is where the expected values are: the file in the data
+// directory, or the store's records when nodes share PostgreSQL (as the
+// daemon keeps them then).
+func (s *dnsSetup) baseline() dnswatch.BaselineTarget {
+	if s.cfg.Store.Driver == "postgres" {
+		return dnswatch.BaselineTarget{State: s.db, Shards: s.cfg.DNS.Shards}
+	}
+	return dnswatch.BaselineTarget{Path: dnswatch.BaselinePath(s.dataDir)}
 }
 
 func (s *dnsSetup) Close() {
@@ -103,7 +113,7 @@ func openDNS(ctx context.Context, env *Env, name string, cfgPath string, sf *swe
 	if cfg.Node == "" {
 		cfg.Node, _ = os.Hostname()
 	}
-	db, err := sqlite.Open(ctx, cfg.StorePath(dataDir), sqlite.Options{})
+	db, err := openStore(ctx, env, cfg, true)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "%s: %v\n", name, err)
 		return nil, exitUsage, false
@@ -135,7 +145,8 @@ func openDNS(ctx context.Context, env *Env, name string, cfgPath string, sf *swe
 	}
 	mon, err := dnswatch.New(dnswatch.Options{Parents: parents, Resolver: resolver, ChildPort: uint16(c.ChildPort),
 		Timeout: c.Timeout, Retries: c.Retries, Backoff: c.Backoff, RateLimit: float64(c.RateLimit),
-		Sockets: c.Sockets, InFlight: c.InFlight, BaselinePath: dnswatch.BaselinePath(dataDir)})
+		Sockets: c.Sockets, InFlight: c.InFlight, BaselinePath: dnswatch.BaselinePath(dataDir),
+		Shards: s.baseline().Shards, BaselineState: s.baseline().State})
 	if err != nil {
 		s.Close()
 		fmt.Fprintf(env.Stderr, "%s: %v\n", name, err)
@@ -299,7 +310,7 @@ to many domains; for a few domains, use 'vigie dns approve'.`)
 	for _, n := range res.Errors {
 		failed += n
 	}
-	fmt.Fprintf(env.Stdout, "baseline recorded for %d domains in %s (%s)\n", res.Domains, dnswatch.BaselinePath(s.dataDir),
+	fmt.Fprintf(env.Stdout, "baseline recorded for %d domains in %s (%s)\n", res.Domains, s.baseline(),
 		res.Finished.Sub(res.Started).Round(time.Millisecond))
 	if failed > 0 {
 		fmt.Fprintf(env.Stderr, "vigie dns baseline: %d checks got no usable answer %v: their old baseline stays\n", failed, res.Errors)
@@ -357,7 +368,7 @@ the file.`)
 			fmt.Fprintf(env.Stderr, "vigie dns approve: the expected NS of %s come from the inventory: change them there too, or the drift comes back\n", a.Subject)
 		}
 	}
-	if err := dnswatch.Approve(ctx, s.db, s.pipe, dnswatch.BaselinePath(s.dataDir), alerts, actor(env), time.Now().UTC()); err != nil {
+	if err := dnswatch.Approve(ctx, s.db, s.pipe, s.baseline(), alerts, actor(env), time.Now().UTC()); err != nil {
 		fmt.Fprintf(env.Stderr, "vigie dns approve: %v\n", err)
 		return exitFail
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/vigie/vigie/internal/dnswatch/knottest"
+	"github.com/vigie/vigie/internal/testutil/pgtest"
 )
 
 // The dns commands end to end against real Knot servers: a first check
@@ -23,6 +24,16 @@ func TestDNSCommands(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts knotd")
 	}
+	t.Run("sqlite", func(t *testing.T) { testDNSCommands(t, "") })
+	// On PostgreSQL the commands use the store the nodes share, and the
+	// baseline the daemon keeps there, one record per shard.
+	t.Run("postgres", func(t *testing.T) {
+		dsn := pgtest.Require(t).Database(t)
+		testDNSCommands(t, "store:\n  driver: postgres\n  dsn: "+dsn+"\n")
+	})
+}
+
+func testDNSCommands(t *testing.T, storeYAML string) {
 	l := knottest.NewLab(t, []string{"alpha.", "delta."}, 20)
 	dir := t.TempDir()
 	domains := filepath.Join(dir, "domains.txt")
@@ -30,7 +41,7 @@ func TestDNSCommands(t *testing.T) {
 	cfg := filepath.Join(dir, "vigie.yaml")
 	// The resolver is set to the lab's registry so that nothing, even by
 	// mistake, is sent to the machine's real resolver.
-	os.WriteFile(cfg, []byte(fmt.Sprintf("dns:\n  child_port: %d\n  timeout: 1s\n  rate_limit: 0\n  resolver: %q\n",
+	os.WriteFile(cfg, []byte(storeYAML+fmt.Sprintf("dns:\n  child_port: %d\n  timeout: 1s\n  rate_limit: 0\n  resolver: %q\n  shards: 8\n",
 		l.Port(), l.Registry.HostPort())), 0o644)
 	data := filepath.Join(dir, "data")
 	check := []string{"--data", data, "dns", "check", "--config", cfg, "--domains", domains, "--json",
@@ -68,7 +79,7 @@ func TestDNSCommands(t *testing.T) {
 		t.Fatalf("drifts: %v", kinds)
 	}
 
-	code, out, errs = runCLI(t, dnsEnv, "--data", data, "dns", "revert-plan", "--incident", "1")
+	code, out, errs = runCLI(t, dnsEnv, "--data", data, "dns", "revert-plan", "--config", cfg, "--incident", "1")
 	if code != 0 {
 		t.Fatalf("revert-plan: exit %d: %s", code, errs)
 	}
@@ -77,13 +88,13 @@ func TestDNSCommands(t *testing.T) {
 		rows[1][3] != "ns1.rogue.delta., ns2.rogue.delta." || rows[2][0] != "d7.delta." {
 		t.Fatalf("revert plan: %v %q", err, out)
 	}
-	code, out, _ = runCLI(t, dnsEnv, "--data", data, "dns", "revert-plan", "--incident", "1", "--format", "json")
+	code, out, _ = runCLI(t, dnsEnv, "--data", data, "dns", "revert-plan", "--config", cfg, "--incident", "1", "--format", "json")
 	if code != 0 || strings.Count(out, "\n") != 2 || !strings.Contains(out, `"expected_ns":"ns1.hoster.delta., ns2.hoster.delta."`) {
 		t.Fatalf("revert plan json: %d %q", code, out)
 	}
 
 	// The registrar decides the change was wanted.
-	code, out, errs = runCLI(t, dnsEnv, "--data", data, "dns", "approve", "--incident", "1")
+	code, out, errs = runCLI(t, dnsEnv, "--data", data, "dns", "approve", "--config", cfg, "--incident", "1")
 	if code != 0 || !strings.Contains(out, "approved d3.alpha. ns") {
 		t.Fatalf("approve: exit %d, out %q, err %s", code, out, errs)
 	}
@@ -97,7 +108,7 @@ func TestDNSCommands(t *testing.T) {
 	if code, out, _ = runCLI(t, dnsEnv, check...); code != 1 || !strings.Contains(out, `"domain":"d3.alpha.","kind":"ns"`) {
 		t.Fatalf("after revert: exit %d, out %q", code, out)
 	}
-	code, _, errs = runCLI(t, dnsEnv, "--data", data, "dns", "approve", "d3.alpha", "d7.delta.")
+	code, _, errs = runCLI(t, dnsEnv, "--data", data, "dns", "approve", "--config", cfg, "d3.alpha", "d7.delta.")
 	if code != 0 {
 		t.Fatalf("approve domains: %d %s", code, errs)
 	}
@@ -118,6 +129,10 @@ func TestDNSCommands(t *testing.T) {
 	}
 	if code, out, _ = runCLI(t, dnsEnv, check...); code != 0 {
 		t.Fatalf("after the new baseline: exit %d, out %q", code, out)
+	}
+	_, err = os.Stat(filepath.Join(data, "dns-baseline.tsv"))
+	if onPG := storeYAML != ""; onPG != os.IsNotExist(err) {
+		t.Errorf("on PostgreSQL %v, the baseline file: %v", onPG, err)
 	}
 }
 

@@ -39,6 +39,15 @@ type DNS struct {
 	Sockets int `yaml:"sockets"`
 	// InFlight is the most queries outstanding at once.
 	InFlight int `yaml:"in_flight"`
+	// Shards: with several nodes on one PostgreSQL store, the inventory is
+	// cut into this many shards by a hash of the domain name; each node
+	// sweeps the shards it holds a lease on, and the baseline is kept in
+	// the store. Every node must use the same number.
+	Shards int `yaml:"shards"`
+	// LeaseTTL is how long a node's claim on its shards lasts without
+	// renewal (renewed every third of it): a node that dies hands its
+	// share over within about LeaseTTL plus a third.
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
 }
 
 func defaultDNS() DNS {
@@ -54,6 +63,8 @@ func defaultDNS() DNS {
 		RateLimit:       1000,
 		Sockets:         4,
 		InFlight:        2000,
+		Shards:          64,
+		LeaseTTL:        30 * time.Second,
 	}
 }
 
@@ -98,6 +109,11 @@ func (d *DNS) validate(c *checker) {
 	c.atLeast("dns.rate_limit", d.RateLimit, 0)
 	c.atLeast("dns.sockets", d.Sockets, 1)
 	c.atLeast("dns.in_flight", d.InFlight, 1)
+	c.atLeast("dns.shards", d.Shards, 1)
+	if d.Shards > 65536 {
+		c.bad("dns.shards", "expected at most 65536, got %d", d.Shards)
+	}
+	c.positive("dns.lease_ttl", d.LeaseTTL)
 	if d.Sockets > 64 {
 		c.bad("dns.sockets", "expected at most 64, got %d (each socket carries up to 60000 queries)", d.Sockets)
 	}

@@ -99,10 +99,10 @@ func DriftAlerts(ctx context.Context, st store.Alerts, domains []string, id int6
 }
 
 // Approve accepts the observed values of drift alerts as the new
-// expected state: it writes them to the baseline file, resolves the
+// expected state: it writes them to the baseline, resolves the
 // alerts, and records who did it in the audit log and the incidents'
 // timelines.
-func Approve(ctx context.Context, st store.Store, sink Emitter, baselinePath string, alerts []vigie.Alert, actor string, now time.Time) error {
+func Approve(ctx context.Context, st store.Store, sink Emitter, bl BaselineTarget, alerts []vigie.Alert, actor string, now time.Time) error {
 	set := map[string]map[Kind]string{}
 	for _, a := range alerts {
 		k, err := ParseKind(a.Evidence["kind"])
@@ -117,7 +117,7 @@ func Approve(ctx context.Context, st store.Store, sink Emitter, baselinePath str
 	if len(set) == 0 {
 		return nil
 	}
-	if err := SetBaseline(baselinePath, set); err != nil {
+	if err := bl.Set(ctx, set); err != nil {
 		return err
 	}
 	rep := &Reporter{State: st}

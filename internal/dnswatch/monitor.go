@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/vigie/vigie/internal/store"
 )
 
 // Options configure a Monitor.
@@ -34,8 +36,17 @@ type Options struct {
 	InFlight  int // queries in flight at once, all servers together
 	// BaselinePath is the baseline file; empty keeps the baseline in memory.
 	BaselinePath string
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// Shards cuts the inventory into this many shards by a hash of the
+	// name (ShardOf), so that nodes can split the sweep (SetShards);
+	// 0 or 1: one shard.
+	Shards int
+	// BaselineState, when set, holds the baseline instead of the file, one
+	// record per shard: with several nodes on one PostgreSQL store, the
+	// node that takes a shard over finds what the previous one expected
+	// instead of learning again what it sees now.
+	BaselineState store.State
+	Logger        *slog.Logger
+	Now           func() time.Time
 }
 
 func (o *Options) defaults() {
@@ -71,6 +82,7 @@ type domain struct {
 	base     [numKinds]valueID
 	obs      [numKinds]valueID
 	errs     [numKinds]errClass
+	shard    uint16 // ShardOf(name, Monitor.nShards), at most 65535; fits the padding before addrs
 	addrs    uint32 // index in Monitor.addrSets: where to ask child-side
 }
 
@@ -106,6 +118,13 @@ type Monitor struct {
 	nsCache   map[string][]netip.Addr
 
 	baseline baselineFile
+	// shared keeps the baseline in the store, per shard, instead of the
+	// file: nodes that split the sweep must expect the same values.
+	shared *sharedBaseline
+
+	nShards int          // Options.Shards, at least 1
+	held    map[int]bool // the shards swept; nil: all
+	active  []int32      // indexes of the domains of the held shards
 }
 
 // New returns a monitor with an empty inventory; add domains with
@@ -116,6 +135,11 @@ func New(o Options) (*Monitor, error) {
 		addrSets: [][]netip.Addr{nil}, addrIdx: map[string]uint32{"": 0}, glueAddrs: map[valueID]uint32{},
 		nsCache: map[string][]netip.Addr{}}
 	m.baseline.path = o.BaselinePath
+	m.nShards = max(o.Shards, 1)
+	if o.BaselineState != nil {
+		m.shared = &sharedBaseline{st: o.BaselineState}
+		m.baseline.path = ""
+	}
 	if o.Resolver != "" {
 		r, err := ParseServer(o.Resolver)
 		if err != nil {
@@ -191,8 +215,10 @@ func (m *Monitor) SetInventory(scan func(fn func(Entry) error) (InventoryStats, 
 			m.zoneIdx[z] = zi
 		}
 		ds[i].zone = zi
+		ds[i].shard = uint16(ShardOf(ds[i].name, m.nShards))
 	}
 	m.domains = ds
+	m.planActive()
 	return st, nil
 }
 
@@ -274,13 +300,16 @@ var _ = dns.TypeNS
 // every domain (`vigie dns baseline`), and saves it. Values the sweep
 // could not read keep their old baseline.
 func (m *Monitor) RecordBaseline() error {
-	for i := range m.domains {
+	for _, i := range m.active {
 		d := &m.domains[i]
 		for k := range d.base {
 			if d.obs[k] != 0 {
 				d.base[k] = d.obs[k]
 			}
 		}
+	}
+	if m.shared != nil {
+		return m.shared.save(context.Background(), m, m.heldShards(), true)
 	}
 	m.baseline.seen = fileStamp{} // this state wins over the file's
 	return m.baseline.saveOver(m)

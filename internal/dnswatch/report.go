@@ -38,6 +38,11 @@ type Reporter struct {
 	// Refresh re-emits an unchanged drift this often, so its alert's last
 	// seen time stays current (default 1h).
 	Refresh time.Duration
+	// StateKey names the record of open drifts in the state (default
+	// "drifts"). Nodes that split the sweep each keep their own, holding
+	// the drifts of their shards: a node taking a shard over adopts its
+	// open alerts from the shared alert table (first seen, longest TTL).
+	StateKey string
 }
 
 // ReportStore is what the reporter keeps its records in.
@@ -65,7 +70,7 @@ func DriftKey(domain, kind string) string { return "dns/drift/" + domain + "/" +
 
 func (r *Reporter) load(ctx context.Context) (map[string]*driftRecord, error) {
 	out := map[string]*driftRecord{}
-	b, err := r.State.GetState(ctx, WatchName, driftsKey)
+	b, err := r.State.GetState(ctx, WatchName, r.key())
 	if errors.Is(err, store.ErrNotFound) {
 		return out, nil
 	}
@@ -83,7 +88,14 @@ func (r *Reporter) save(ctx context.Context, recs map[string]*driftRecord) error
 	if err != nil {
 		return err
 	}
-	return r.State.PutState(ctx, WatchName, driftsKey, b)
+	return r.State.PutState(ctx, WatchName, r.key(), b)
+}
+
+func (r *Reporter) key() string {
+	if r.StateKey == "" {
+		return driftsKey
+	}
+	return r.StateKey
 }
 
 // groupOf names the incident of a drift: the kind and the new value, so
@@ -116,7 +128,7 @@ func (r *Reporter) Report(ctx context.Context, m *Monitor, res *Result) (int, er
 	}
 	// An approval may have landed while the sweep ran: a drift from the
 	// old baseline must not fire again.
-	if err := m.baseline.reloadIfChanged(m); err != nil {
+	if err := m.reloadBaseline(ctx); err != nil {
 		return 0, err
 	}
 	drifts := res.Drifts[:0:0]
@@ -131,6 +143,14 @@ func (r *Reporter) Report(ctx context.Context, m *Monitor, res *Result) (int, er
 	}
 	if err := r.adoptAlerts(ctx, recs); err != nil {
 		return 0, err
+	}
+	for key, rec := range recs {
+		// the drifts of domains another node sweeps are that node's
+		if rec.Kind != "serial" {
+			if i := m.find(rec.Domain); i >= 0 && !m.owns(i) {
+				delete(recs, key)
+			}
+		}
 	}
 	now := r.Now().UTC()
 	nsGroup := map[string]string{}
@@ -294,6 +314,9 @@ func (r *Reporter) gone(m *Monitor, res *Result, rec *driftRecord) bool {
 	i := m.find(rec.Domain)
 	if i < 0 {
 		return true
+	}
+	if !m.owns(i) {
+		return false // another node sweeps it
 	}
 	d := &m.domains[i]
 	if rec.Kind == "disagree" {

@@ -95,9 +95,9 @@ func (s *sweepState) drift(dr Drift) {
 // use) and are saved. An error for one domain is counted and sampled;
 // Sweep itself fails only when ctx ends or the baseline cannot be saved.
 func (m *Monitor) Sweep(ctx context.Context, full bool) (*Result, error) {
-	res := &Result{Started: m.o.Now(), Full: full, Domains: len(m.domains), Errors: map[string]int{}, ZoneErrors: map[string]string{}}
+	res := &Result{Started: m.o.Now(), Full: full, Domains: len(m.active), Errors: map[string]int{}, ZoneErrors: map[string]string{}}
 	sent0 := m.stats.sent.Load()
-	if err := m.baseline.reloadIfChanged(m); err != nil {
+	if err := m.reloadBaseline(ctx); err != nil {
 		return nil, err
 	}
 	m.nsCacheMu.Lock()
@@ -115,35 +115,51 @@ func (m *Monitor) Sweep(ctx context.Context, full bool) (*Result, error) {
 	for i := range m.domains {
 		d := &m.domains[i]
 		for k := Kind(0); k < numKinds; k++ {
-			if k.Parent() || full {
+			// the domains of shards not swept now forget what they showed
+			// when this node last held them: another node sweeps them
+			if k.Parent() || full || !m.owns(i) {
 				d.obs[k], d.errs[k] = 0, errNone
 			}
 		}
 	}
-	m.parallel(ctx, len(m.domains), func(i int) { m.checkParent(ctx, st, i) })
+	act := m.active
+	m.parallel(ctx, len(act), func(j int) { m.checkParent(ctx, st, int(act[j])) })
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	res.Disagreements = m.verifyParentDrifts(ctx, st)
 	if full {
-		m.parallel(ctx, len(m.domains)*len(childKinds), func(i int) {
-			m.checkChild(ctx, st, i/len(childKinds), childKinds[i%len(childKinds)])
+		m.parallel(ctx, len(act)*len(childKinds), func(j int) {
+			m.checkChild(ctx, st, int(act[j/len(childKinds)]), childKinds[j%len(childKinds)])
 		})
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 	}
-	for i := range m.domains {
+	learnedIn := map[int]bool{}
+	for _, i := range act {
 		d := &m.domains[i]
 		for k := Kind(0); k < numKinds; k++ {
 			if d.base[k] == 0 && d.obs[k] != 0 {
 				d.base[k] = d.obs[k]
 				res.Learned++
+				learnedIn[int(d.shard)] = true
 			}
 		}
 	}
 	if res.Learned > 0 {
-		if err := m.baseline.save(m); err != nil {
+		var err error
+		if m.shared != nil {
+			shards := make([]int, 0, len(learnedIn))
+			for sh := range learnedIn {
+				shards = append(shards, sh)
+			}
+			sort.Ints(shards)
+			err = m.shared.save(ctx, m, shards, false)
+		} else {
+			err = m.baseline.save(m)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}

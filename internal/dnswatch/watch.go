@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,6 +30,13 @@ type WatchConfig struct {
 	Metrics         *metrics.Factory
 	Logger          *slog.Logger
 	Now             func() time.Time
+	// Node is this node's name in the leases that split the sweep between
+	// the nodes sharing the store (Monitor.Shards above 1).
+	Node string
+	// LeaseTTL is how long a node's claim on its shards lasts without
+	// renewal: a node that dies hands its share over within about
+	// LeaseTTL plus a third of it. 0: 30s.
+	LeaseTTL time.Duration
 }
 
 // Watch runs sweeps on a schedule: the delegations every ParentInterval,
@@ -36,6 +45,9 @@ type Watch struct {
 	c   WatchConfig
 	log *slog.Logger
 	m   *watchMetrics
+	// afterSweep, when set (tests), sees every sweep and the domains it
+	// covered.
+	afterSweep func(res *Result, domains []string)
 }
 
 type watchMetrics struct {
@@ -49,6 +61,7 @@ type watchMetrics struct {
 	tcp        prometheus.Counter
 	learned    prometheus.Counter
 	badLines   prometheus.Counter
+	shards     prometheus.Gauge
 }
 
 func newWatchMetrics(f *metrics.Factory) *watchMetrics {
@@ -73,6 +86,8 @@ func newWatchMetrics(f *metrics.Factory) *watchMetrics {
 			Help: "Values recorded as expected on first sight (trust on first use)."}),
 		badLines: f.Counter(prometheus.CounterOpts{Name: "vigie_dns_inventory_bad_lines_total",
 			Help: "Inventory lines skipped because they are not a domain (and optional NS list)."}),
+		shards: f.Gauge(prometheus.GaugeOpts{Name: "vigie_dns_shards_held",
+			Help: "Shards of the inventory this node sweeps (all of them with one node)."}),
 	}
 }
 
@@ -90,7 +105,13 @@ func NewWatch(c WatchConfig) *Watch {
 
 func (w *Watch) Name() string { return WatchName }
 
-// Run sweeps until ctx ends.
+// split reports whether the sweep is divided between nodes by leases.
+func (w *Watch) split() bool { return w.c.Store != nil && w.c.Monitor.Shards > 1 }
+
+// Run sweeps until ctx ends. Split between nodes, it sweeps the domains
+// of the shards it holds every ParentInterval, and at once the shards it
+// gains between two sweeps (a node died or left), so that they are not
+// left unswept for up to one more interval.
 func (w *Watch) Run(ctx context.Context) error {
 	mon, err := New(w.c.Monitor)
 	if err != nil {
@@ -98,11 +119,37 @@ func (w *Watch) Run(ctx context.Context) error {
 	}
 	defer mon.Close()
 	rep := &Reporter{Sink: w.c.Sink, State: w.c.Store, Now: w.c.Now, Logger: w.log}
+	var sh *share
+	var gained <-chan struct{}
+	if w.split() {
+		rep.StateKey = driftsKey + "@" + w.c.Node
+		sh = &share{gained: make(chan struct{}, 1)}
+		gained = sh.gained
+		lctx, stop := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.keepLeases(lctx, sh)
+		}()
+		defer func() {
+			stop()
+			wg.Wait()
+		}()
+		select { // the first claim
+		case <-ctx.Done():
+			return nil
+		case <-gained:
+		}
+	} else {
+		w.m.shards.Set(1)
+	}
 	var invStamp fileStamp
 	var lastFull time.Time
-	var sent, unexpected, tcp int64
+	var swept []int // the shards of the last regular sweep
+	c := &counters{}
+	next := time.Now()
 	for {
-		start := time.Now()
 		if st := w.inventoryStamp(); mon.Domains() == 0 || st != invStamp {
 			stats, err := mon.SetInventory(w.c.Inventory.Scan)
 			if err != nil {
@@ -116,57 +163,99 @@ func (w *Watch) Run(ctx context.Context) error {
 			}
 			w.log.Info("inventory loaded", "domains", mon.Domains(), "bad_lines", stats.Bad)
 		}
+		regular := !time.Now().Before(next)
 		full := lastFull.IsZero() || w.c.Now().Sub(lastFull) >= w.c.RecordsInterval
-		res, err := mon.Sweep(ctx, full)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
+		if sh != nil {
+			held, _ := sh.get()
+			if regular {
+				swept = slices.Clone(held)
+				mon.SetShards(held)
+			} else {
+				// only the shards gained since the last regular sweep
+				var add []int
+				for _, s := range held {
+					if !slices.Contains(swept, s) {
+						add = append(add, s)
+					}
+				}
+				swept = append(swept, add...)
+				mon.SetShards(add)
+				full = lastFull.IsZero()
+				if len(add) > 0 {
+					w.log.Info("sweeping the shards taken over", "shards", len(add))
+				}
 			}
-			return err
 		}
-		if full {
-			lastFull = res.Started
+		if regular {
+			next = time.Now().Add(w.c.ParentInterval)
 		}
-		open, err := rep.Report(ctx, mon, res)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
+		if mon.SweepSize() > 0 || regular {
+			res, err := w.sweepOnce(ctx, mon, rep, full, c)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
 			}
-			w.log.Error("recording the sweep's findings", "err", err)
+			if full {
+				lastFull = res.Started
+			}
 		}
-		scope := "parent"
-		if full {
-			scope = "full"
-		}
-		w.m.sweeps.WithLabelValues(scope).Inc()
-		w.m.duration.WithLabelValues(scope).Set(time.Since(start).Seconds())
-		w.m.drifts.Set(float64(open))
-		w.m.learned.Add(float64(res.Learned))
-		for class, n := range res.Errors {
-			w.m.errors.WithLabelValues(class).Add(float64(n))
-		}
-		s, u, t := mon.stats.sent.Load(), mon.stats.unexpected.Load(), mon.stats.tcpRetries.Load()
-		w.m.queries.Add(float64(s - sent))
-		w.m.unexpected.Add(float64(u - unexpected))
-		w.m.tcp.Add(float64(t - tcp))
-		sent, unexpected, tcp = s, u, t
-		w.log.Info("sweep done", "scope", scope, "domains", res.Domains, "drifts", len(res.Drifts),
-			"errors", res.Errors, "learned", res.Learned, "seconds", time.Since(start).Seconds())
-		for _, e := range res.ErrorSamples[:min(5, len(res.ErrorSamples))] {
-			w.log.Debug("domain error", "domain", e.Domain, "kind", e.Kind.String(), "err", e.Err)
-		}
-		wait := w.c.ParentInterval - time.Since(start)
-		if wait < 0 {
-			wait = 0
-		}
-		timer := time.NewTimer(wait)
+		timer := time.NewTimer(max(time.Until(next), 0))
 		select {
 		case <-ctx.Done():
 			timer.Stop()
 			return nil
 		case <-timer.C:
+		case <-gained:
+			timer.Stop()
 		}
 	}
+}
+
+// counters remember the client's totals at the last sweep, to add the
+// difference to the metrics.
+type counters struct{ sent, unexpected, tcp int64 }
+
+// sweepOnce sweeps the monitor's shards and reports what it found.
+func (w *Watch) sweepOnce(ctx context.Context, mon *Monitor, rep *Reporter, full bool, c *counters) (*Result, error) {
+	start := time.Now()
+	res, err := mon.Sweep(ctx, full)
+	if err != nil {
+		return nil, err
+	}
+	open, err := rep.Report(ctx, mon, res)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		w.log.Error("recording the sweep's findings", "err", err)
+	}
+	if w.afterSweep != nil {
+		w.afterSweep(res, mon.Swept())
+	}
+	scope := "parent"
+	if full {
+		scope = "full"
+	}
+	w.m.sweeps.WithLabelValues(scope).Inc()
+	w.m.duration.WithLabelValues(scope).Set(time.Since(start).Seconds())
+	w.m.drifts.Set(float64(open))
+	w.m.learned.Add(float64(res.Learned))
+	for class, n := range res.Errors {
+		w.m.errors.WithLabelValues(class).Add(float64(n))
+	}
+	s, u, t := mon.stats.sent.Load(), mon.stats.unexpected.Load(), mon.stats.tcpRetries.Load()
+	w.m.queries.Add(float64(s - c.sent))
+	w.m.unexpected.Add(float64(u - c.unexpected))
+	w.m.tcp.Add(float64(t - c.tcp))
+	c.sent, c.unexpected, c.tcp = s, u, t
+	w.log.Info("sweep done", "scope", scope, "domains", res.Domains, "drifts", len(res.Drifts),
+		"errors", res.Errors, "learned", res.Learned, "seconds", time.Since(start).Seconds())
+	for _, e := range res.ErrorSamples[:min(5, len(res.ErrorSamples))] {
+		w.log.Debug("domain error", "domain", e.Domain, "kind", e.Kind.String(), "err", e.Err)
+	}
+	return res, nil
 }
 
 func (w *Watch) inventoryStamp() fileStamp {
