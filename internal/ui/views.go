@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"sort"
 	"strconv"
@@ -382,9 +383,36 @@ type watchView struct {
 	Matrix   *matrixPanel `json:"blocklist_matrix,omitempty"`
 	Drift    []driftRow   `json:"drift,omitempty"`
 	Owners   []ownerRow   `json:"owners,omitempty"`
+	WebData  *webData     `json:"web_data,omitempty"`
 }
 
 func (v watchView) title() string { return v.Title }
+
+// webData is what the web watch records (state web/data) about the version
+// data that rated the installs: stale data hides newer advisories, so the
+// page says how old it is.
+type webData struct {
+	Date      string    `json:"date"` // YYYY-MM-DD, when the figures were compiled
+	Source    string    `json:"source"`
+	ScannedAt time.Time `json:"scanned_at"`
+	Installs  int       `json:"installs"`
+	AgeDays   int       `json:"age_days"`
+}
+
+func (s *Server) webDataInfo(ctx context.Context) *webData {
+	b, err := s.o.Store.GetState(ctx, "web", "data")
+	if err != nil {
+		return nil
+	}
+	var d webData
+	if json.Unmarshal(b, &d) != nil {
+		return nil
+	}
+	if t, err := time.Parse(time.DateOnly, d.Date); err == nil {
+		d.AgeDays = int(s.o.Now().Sub(t).Hours() / 24)
+	}
+	return &d
+}
 
 // mailPanel is the mail page's own part: hold and release.
 type mailPanel struct {
@@ -481,6 +509,7 @@ func (s *Server) watchData(r *http.Request) (any, error) {
 		v.Drift = driftRows(alerts)
 	case "web":
 		v.Owners = ownerRows(alerts)
+		v.WebData = s.webDataInfo(ctx)
 	}
 	return v, nil
 }
