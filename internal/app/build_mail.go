@@ -2,17 +2,33 @@ package app
 
 import (
 	"context"
+	"log/slog"
 
+	"github.com/vigie/vigie/internal/blocklist"
+	"github.com/vigie/vigie/internal/config"
 	"github.com/vigie/vigie/internal/mail"
 )
 
 // buildMail builds the mail watch (none when mail is off, or auto and
 // there is no Postfix log on this machine).
 func buildMail(d Deps) ([]Watch, error) {
+	log := d.Logger.With("component", "mail")
 	w, err := mail.New(context.Background(), mail.Options{Config: d.Config.Mail, Store: d.Store, Sink: d.Sink,
-		Logger: d.Logger.With("component", "mail"), Metrics: d.Metrics, Now: d.Now})
+		Logger: log, Metrics: d.Metrics, Now: d.Now, Delisting: MailDelisting(d.Config, log)})
 	if w == nil || err != nil {
 		return nil, err
 	}
 	return []Watch{w}, nil
+}
+
+// MailDelisting lets the mail watch name a remote refusal's blocklist as
+// the blocklist watch does (one alert for both) and carry its delisting
+// steps, from the same zone data (built-in, blocklist.zones_file).
+func MailDelisting(cfg *config.Config, log *slog.Logger) mail.DelistingFunc {
+	c, err := blocklist.LoadCatalog(cfg.Blocklist.ZonesFile, cfg.Blocklist.DisableZones)
+	if err != nil {
+		log.Warn("blocklist data unreadable: remote refusals will not say how to get delisted", "err", err)
+		return nil
+	}
+	return c.DelistingFor
 }

@@ -209,3 +209,14 @@ func containsFold(list []string, s string) bool {
 	}
 	return false
 }
+
+// DelistingFor is Delisting in the shape the mail watch asks it
+// (mail.DelistingFunc): the list name to key its remote-refusal alert by,
+// and the delisting evidence to put in it.
+func (c *Catalog) DelistingFor(provider, target string) (listName string, evidence map[string]string, ok bool) {
+	z, ok := c.Delisting(provider, target)
+	if !ok {
+		return "", nil, false
+	}
+	return z.ListName(), z.DelistEvidence(), true
+}

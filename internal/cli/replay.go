@@ -3,7 +3,9 @@ package cli
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
+	"github.com/vigie/vigie/internal/app"
 	"github.com/vigie/vigie/internal/config"
 	"github.com/vigie/vigie/internal/mail"
 	"github.com/vigie/vigie/internal/replay"
@@ -17,10 +19,11 @@ func replayCommand() *command {
 
 // replaySets are the log-based detector sets replay runs, each recognising
 // its own lines.
-func replaySets(cfg *config.Config) []replay.NewSet {
+func replaySets(cfg *config.Config, log *slog.Logger) []replay.NewSet {
 	return []replay.NewSet{
 		func(emit func(vigie.Finding)) (replay.Set, error) {
-			return mail.NewEngine(mail.EngineOptions{Config: cfg.Mail, Emit: emit, LogQueue: true}), nil
+			return mail.NewEngine(mail.EngineOptions{Config: cfg.Mail, Emit: emit, LogQueue: true,
+				Delisting: app.MailDelisting(cfg, log)}), nil
 		},
 		func(emit func(vigie.Finding)) (replay.Set, error) {
 			o := webapps.LogOptionsFromConfig(cfg.Web)
@@ -63,7 +66,7 @@ not be read.`)
 	if !ok {
 		return code
 	}
-	res, err := replay.Run(ctx, replay.Options{Sets: replaySets(cfg), Out: env.Stdout, JSON: *asJSON,
+	res, err := replay.Run(ctx, replay.Options{Sets: replaySets(cfg, slog.New(slog.NewTextHandler(env.Stderr, nil))), Out: env.Stdout, JSON: *asJSON,
 		ResolveAfter: cfg.Alerts.ResolveAfter}, f.Args())
 	fmt.Fprintf(env.Stderr, "vigie replay: %s\n", res.Summary())
 	if err != nil {

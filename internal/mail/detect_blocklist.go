@@ -87,17 +87,31 @@ type blocklistState struct {
 }
 
 type remoteBlocklist struct {
-	cfg  config.MailBlocklist
-	keys map[string]*blocklistState
-	emit func(vigie.Finding)
+	cfg       config.MailBlocklist
+	keys      map[string]*blocklistState
+	emit      func(vigie.Finding)
+	delisting DelistingFunc
 }
+
+// A DelistingFunc looks up the list a remote refusal names (a provider
+// such as "microsoft", or a zone) for target: listName is the list part of
+// the blocklist watch's alert key for it (so both watches feed one alert),
+// evidence says how to get delisted. ok is false for an unknown list.
+type DelistingFunc func(provider, target string) (listName string, evidence map[string]string, ok bool)
 
 func (b *remoteBlocklist) add(now time.Time, reply, relay, recipient, dsn string) {
 	l, ok := ParseListing(reply)
 	if !ok {
 		return
 	}
-	key := vigie.BlocklistKey(l.Target, l.Provider)
+	list := l.Provider
+	var delist map[string]string
+	if b.delisting != nil {
+		if name, ev, ok := b.delisting(l.Provider, l.Target); ok {
+			list, delist = name, ev
+		}
+	}
+	key := vigie.BlocklistKey(l.Target, list)
 	st := b.keys[key]
 	if st == nil {
 		st = &blocklistState{}
@@ -119,11 +133,17 @@ func (b *remoteBlocklist) add(now time.Time, reply, relay, recipient, dsn string
 	if len(reply) > 500 {
 		reply = reply[:500]
 	}
+	ev := map[string]string{}
+	for k, v := range delist {
+		ev[k] = v
+	}
+	for k, v := range map[string]string{"provider": l.Provider, "code": l.Code, "receiver": receiver, "recipient_domain": rdomain,
+		"dsn": dsn, "reply": reply, "refusals": strconv.Itoa(st.count)} {
+		ev[k] = v
+	}
 	b.emit(vigie.Finding{Watch: WatchName, Rule: RuleRemoteBlocklist, Subject: l.Target, Key: key, Severity: vigie.SeverityCritical, Time: now,
-		Summary: fmt.Sprintf("%s refuses our mail: %s is listed by %s (%s); %d refusals so far", receiver, l.Target, l.Provider, l.Code, st.count),
-		Evidence: map[string]string{"provider": l.Provider, "code": l.Code, "receiver": receiver, "recipient_domain": rdomain,
-			"dsn": dsn, "reply": reply, "refusals": strconv.Itoa(st.count)},
-		ResolveAfter: b.cfg.ResolveAfter})
+		Summary:  fmt.Sprintf("%s refuses our mail: %s is listed by %s (%s); %d refusals so far", receiver, l.Target, l.Provider, l.Code, st.count),
+		Evidence: ev, ResolveAfter: b.cfg.ResolveAfter})
 }
 
 func (b *remoteBlocklist) tick(now time.Time) {

@@ -34,6 +34,10 @@ type EngineOptions struct {
 	// LogQueue makes the queue-growth rule read the queue as the log
 	// tells it (replay; or when postqueue cannot be run).
 	LogQueue bool
+	// Delisting names the blocklist a remote refusal is about, as the
+	// blocklist watch names it, and how to get off it (nil: the provider
+	// as the reply says it, no steps). See DelistingFunc.
+	Delisting DelistingFunc
 	// Reference and Location date classic syslog stamps (see postfixlog.Options).
 	Reference time.Time
 	Location  *time.Location
@@ -103,7 +107,7 @@ func NewEngine(o EngineOptions) *Engine {
 	e.byIP, e.byUser, e.manyIPs = newSASL(cfg.SASL, emit)
 	e.queue = &queueGrowth{cfg: cfg.QueueGrowth, emit: emit}
 	e.storm = &storm{cfg: cfg.Storm, buckets: map[int64]*stormBucket{}, emit: emit}
-	e.blocklist = &remoteBlocklist{cfg: cfg.Blocklist, keys: map[string]*blocklistState{}, emit: emit}
+	e.blocklist = &remoteBlocklist{cfg: cfg.Blocklist, keys: map[string]*blocklistState{}, emit: emit, delisting: o.Delisting}
 
 	f := o.Metrics
 	lines := f.CounterVec(prometheus.CounterOpts{Name: "vigie_mail_lines_total",

@@ -35,6 +35,8 @@ type Options struct {
 	// FromStart reads a log file with no saved cursor from its start
 	// (tests); the daemon starts at its end.
 	FromStart bool
+	// Delisting: see EngineOptions.Delisting.
+	Delisting DelistingFunc
 }
 
 // Watch is the mail watch (app.Watch): it follows the log, reads the
@@ -148,6 +150,7 @@ func (w *Watch) Run(ctx context.Context) error {
 			}
 		},
 		Metrics: w.o.Metrics, Index: w.index, LogQueue: !w.queue, Reference: w.o.Now(), Location: time.Local,
+		Delisting: w.o.Delisting,
 	})
 	if b, err := st.GetState(ctx, WatchName, stateHabits); err == nil {
 		var h Habits
