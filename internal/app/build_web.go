@@ -47,6 +47,6 @@ func buildWeb(d Deps) ([]Watch, error) {
 			AbandonedAfter: c.AbandonedAfter},
 		ScanInterval: c.ScanInterval, CheckInterval: c.CheckInterval, DataPath: dataPath, Logs: logs,
 		Buckets: webapps.BucketsFromConfig(c.Buckets),
-		Repeat:  c.Repeat, Sink: d.Sink, State: d.Store, Logger: d.Logger.With("component", "web"), Metrics: d.Metrics, Now: d.Now,
+		Repeat:  c.Repeat, Sink: d.Sink, State: d.Store, Series: d.Store, Logger: d.Logger.With("component", "web"), Metrics: d.Metrics, Now: d.Now,
 	})}, nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vigie/vigie/internal/alert"
+	"github.com/vigie/vigie/internal/mail"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/store/sqlite"
 	"github.com/vigie/vigie/internal/vigie"
@@ -100,7 +101,7 @@ func TestLoadGivesThreeIncidentsForFourScenarios(t *testing.T) {
 			t.Errorf("account-volume alert %s: count %d severity %v", x.Subject, x.Count, x.Severity)
 		}
 	}
-	sent, _ := db.Samples(ctx, "mail_account_sent", stolenAccount, now.Add(-time.Hour), now.Add(time.Minute))
+	sent, _ := db.Samples(ctx, mail.SeriesAccountMessages, stolenAccount, now.Add(-time.Hour), now.Add(time.Minute))
 	if len(sent) < 30 || sent[len(sent)-1].Value < 55 || sent[len(sent)-1].Value > 65 {
 		t.Errorf("the account's graph does not show a mail a second: %v", sent)
 	}

@@ -105,14 +105,14 @@ func drupalRelay() Scenario {
 			sc := mailgen.Scenario{Start: exploit.Add(-time.Hour), End: env.Now, Seed: 2, Users: 25, PerUserPerDay: 20, InboundPerHour: 40,
 				Bursts: []mailgen.Burst{{UID: installs[0].UID, Start: exploit.Add(10 * time.Minute), Every: 800 * time.Millisecond,
 					Count: 4 * 3600, Rcpts: 2, Domains: 300}}}
-			res, err := replayMail(ctx, sc, env.Now, map[string]string{mail.UIDSubject(installs[0].UID): "mail_uid_sent"})
+			res, err := replayMail(ctx, sc, env.Now, map[string]bool{mail.UIDSubject(installs[0].UID): true})
 			if err != nil {
 				return res, err
 			}
 			res.Findings = append(res.Findings, c.out...)
 			for _, in := range installs {
-				res.Samples = append(res.Samples, vigie.Sample{Series: "web_installs", Subject: string(in.Status), Time: scanned, Value: 1},
-					vigie.Sample{Series: "web_installs", Subject: string(in.Status), Time: env.Now, Value: 1})
+				res.Samples = append(res.Samples, vigie.Sample{Series: webapps.SeriesInstalls, Subject: string(in.Status), Time: scanned, Value: 1},
+					vigie.Sample{Series: webapps.SeriesInstalls, Subject: string(in.Status), Time: env.Now, Value: 1})
 			}
 			return res, nil
 		},

@@ -29,7 +29,7 @@ func stolenPassword() Scenario {
 					// the account's incident (grouping rule 4).
 					{User: stolenAccount, Start: start.Add(2 * time.Hour), Every: time.Second, Count: 5 * 3600, Domains: 400, Blocked: true},
 				}}
-			return replayMail(ctx, sc, env.Now, map[string]string{stolenAccount: "mail_account_sent"})
+			return replayMail(ctx, sc, env.Now, map[string]bool{stolenAccount: true})
 		},
 	}
 }
@@ -39,7 +39,7 @@ func stolenPassword() Scenario {
 // own clock, the queue as the log tells it). The queue depth and the
 // per-minute sending of the accounts named in graphs (account: series)
 // become graph points.
-func replayMail(ctx context.Context, sc mailgen.Scenario, now time.Time, graphs map[string]string) (Result, error) {
+func replayMail(ctx context.Context, sc mailgen.Scenario, now time.Time, graphs map[string]bool) (Result, error) {
 	var b strings.Builder
 	if _, err := sc.Write(&b); err != nil {
 		return Result{}, err
@@ -49,15 +49,11 @@ func replayMail(ctx context.Context, sc mailgen.Scenario, now time.Time, graphs 
 	e := mail.NewEngine(mail.EngineOptions{Config: config.Default().Mail, Emit: c.emit, LogQueue: true,
 		Samples: func(ss []vigie.Sample) {
 			for _, s := range ss {
-				switch {
-				case s.Series == mail.SeriesQueue:
-					s.Series = "mail_queue"
-				case s.Series == mail.SeriesAccountMessages && graphs[s.Subject] != "":
-					s.Series = graphs[s.Subject]
-				default:
-					continue
+				// The queue, and the accounts the demo graphs, with the
+				// series names the mail watch stores and the dashboard reads.
+				if s.Series == mail.SeriesQueue || (s.Series == mail.SeriesAccountMessages || s.Series == mail.SeriesAccountRecipients) && graphs[s.Subject] {
+					res.Samples = append(res.Samples, s)
 				}
-				res.Samples = append(res.Samples, s)
 			}
 		}})
 	n := 0

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigie/vigie/internal/metrics"
 	"github.com/vigie/vigie/internal/store"
+	"github.com/vigie/vigie/internal/vigie"
 )
 
 // BaselinePath is where the baseline lives in a data directory.
@@ -241,6 +242,7 @@ func (w *Watch) sweepOnce(ctx context.Context, mon *Monitor, rep *Reporter, full
 	w.m.sweeps.WithLabelValues(scope).Inc()
 	w.m.duration.WithLabelValues(scope).Set(time.Since(start).Seconds())
 	w.m.drifts.Set(float64(open))
+	w.sample(ctx, scope, open, time.Since(start))
 	w.m.learned.Add(float64(res.Learned))
 	for class, n := range res.Errors {
 		w.m.errors.WithLabelValues(class).Add(float64(n))
@@ -256,6 +258,32 @@ func (w *Watch) sweepOnce(ctx context.Context, mon *Monitor, rep *Reporter, full
 		w.log.Debug("domain error", "domain", e.Domain, "kind", e.Kind.String(), "err", e.Err)
 	}
 	return res, nil
+}
+
+// Graph series of the dashboard's DNS page (docs/dashboard.md).
+const (
+	SeriesDriftDomains = "dns_drift_domains" // subject "": open drifts after the sweep
+	SeriesSweepSeconds = "dns_sweep_seconds" // subject "delegation" or "records": the sweep's duration
+)
+
+// sample stores the sweep's graph points. With several nodes each one
+// writes its own share's figures.
+func (w *Watch) sample(ctx context.Context, scope string, open int, took time.Duration) {
+	if w.c.Store == nil {
+		return
+	}
+	subject := "delegation"
+	if scope == "full" {
+		subject = "records"
+	}
+	now := w.c.Now()
+	err := w.c.Store.AddSamples(ctx, []vigie.Sample{
+		{Series: SeriesDriftDomains, Time: now, Value: float64(open)},
+		{Series: SeriesSweepSeconds, Subject: subject, Time: now, Value: took.Seconds()},
+	})
+	if err != nil && ctx.Err() == nil {
+		w.log.Error("storing the sweep's graph points", "err", err)
+	}
 }
 
 func (w *Watch) inventoryStamp() fileStamp {

@@ -69,6 +69,16 @@ func TestWatchRuns(t *testing.T) {
 		}
 		return ns
 	})
+	// The sweeps leave the DNS page's graph points: the drift count
+	// goes from 0 to the victim's drifts once it is hijacked, and each
+	// sweep's duration.
+	waitFor(t, "the drift graph point", func() bool {
+		pts, _ := db.Samples(ctx, SeriesDriftDomains, "", time.Time{}, time.Now().Add(time.Hour))
+		return len(pts) > 1 && pts[0].Value == 0 && pts[len(pts)-1].Value >= 1
+	})
+	if pts, _ := db.Samples(ctx, SeriesSweepSeconds, "delegation", time.Time{}, time.Now().Add(time.Hour)); len(pts) == 0 {
+		t.Error("no sweep duration points")
+	}
 	cancel()
 	select {
 	case err := <-done:

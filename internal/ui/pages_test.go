@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigie/vigie/internal/alert"
+	"github.com/vigie/vigie/internal/mail"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/vigie"
 )
@@ -48,7 +49,7 @@ func TestPagesEscapeHostileText(t *testing.T) {
 	ts := httptest.NewServer(f.srv.Handler())
 	defer ts.Close()
 	f.emit(t, hostileFindings(f.clock.Now())...)
-	f.db.AddSamples(context.Background(), []vigie.Sample{{Series: "mail_account_sent", Subject: hostile["sender"], Time: f.clock.Now().Add(-time.Minute), Value: 60}})
+	f.db.AddSamples(context.Background(), []vigie.Sample{{Series: mail.SeriesAccountMessages, Subject: hostile["sender"], Time: f.clock.Now().Add(-time.Minute), Value: 60}})
 	c := newClient(t)
 	for _, p := range pagePaths {
 		r := do(t, c, "GET", ts.URL+p, "", nil)

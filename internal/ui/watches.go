@@ -6,6 +6,12 @@ package ui
 // panels (templates/_panels.html) read the evidence keys listed here;
 // every other evidence key is shown as is in the findings table.
 
+import (
+	"github.com/vigie/vigie/internal/dnswatch"
+	"github.com/vigie/vigie/internal/mail"
+	"github.com/vigie/vigie/internal/webapps"
+)
+
 // seriesDef is one graph on a watch page.
 type seriesDef struct {
 	Series string
@@ -25,34 +31,32 @@ type watchDef struct {
 	Series []seriesDef
 }
 
-// queueSeries is the mail queue graph of the overview and the mail page:
-// series "mail_queue", one subject per queue (active, deferred, hold,
-// incoming, maildrop), value = messages in it.
-var queueSeries = seriesDef{Series: "mail_queue", Title: "Mail queue", Unit: "messages",
-	Subjects: []string{"active", "deferred", "hold", "incoming", "maildrop"}}
+// queueSeries is the mail queue graph of the overview and the mail page,
+// as the mail watch stores it: one subject per queue (from postqueue -j;
+// "total" and "deferred" also from the log), value = messages in it.
+var queueSeries = seriesDef{Series: mail.SeriesQueue, Title: "Mail queue", Unit: "messages",
+	Subjects: []string{"total", "deferred", "active", "hold", "incoming"}}
 
 var watchDefs = []watchDef{
 	{Name: "mail", Title: "Mail", Series: []seriesDef{
 		queueSeries,
-		// Per account (subject = the SASL login, as in the alert subject).
-		{Series: "mail_account_sent", Title: "Mail sent per account", Unit: "mails/min"},
-		// Per local uid (subject = the uid or user name of the alert).
-		{Series: "mail_uid_sent", Title: "Mail sent per local uid", Unit: "mails/min"},
-		{Series: "mail_bounced", Title: "Bounces and deferrals", Unit: "per min", Subjects: []string{"bounced", "deferred", "blocklisted"}},
+		// Per account: the SASL login or "uid:N", as in the alert subject.
+		{Series: mail.SeriesAccountMessages, Title: "Messages sent per account or local uid", Unit: "per min"},
+		{Series: mail.SeriesAccountRecipients, Title: "Recipients per account or local uid", Unit: "per min"},
 	}},
 	{Name: "policy", Title: "Policy", Series: []seriesDef{
 		{Series: "policy_decisions", Title: "Policy decisions", Unit: "per min", Subjects: []string{"dunno", "defer", "hold", "reject"}},
 	}},
 	{Name: "dns", Title: "DNS", Series: []seriesDef{
-		{Series: "dns_drift_domains", Title: "Domains drifted from their baseline", Unit: "domains", Subjects: []string{""}},
-		{Series: "dns_sweep_seconds", Title: "Sweep duration", Unit: "s", Subjects: []string{"delegation", "records"}},
+		{Series: dnswatch.SeriesDriftDomains, Title: "Open drifts (domain and kind) after each sweep", Unit: "drifts", Subjects: []string{""}},
+		{Series: dnswatch.SeriesSweepSeconds, Title: "Sweep duration", Unit: "s", Subjects: []string{"delegation", "records"}},
 	}},
 	{Name: "ct", Title: "Certificate Transparency", Series: []seriesDef{
 		{Series: "ct_matches", Title: "Certificates matching the watchlist", Unit: "per hour", Subjects: []string{""}},
 		{Series: "ct_log_behind", Title: "Entries behind, per log", Unit: "entries"},
 	}},
 	{Name: "web", Title: "Web", Series: []seriesDef{
-		{Series: "web_installs", Title: "Installs by status", Unit: "installs", Subjects: []string{"current", "outdated", "vulnerable", "eol", "abandoned"}},
+		{Series: webapps.SeriesInstalls, Title: "Installs by status", Unit: "installs", Subjects: []string{"vulnerable", "end-of-life", "abandoned", "outdated", "current"}},
 		// Per page (subject = the alert subject, host + path).
 		{Series: "web_requests", Title: "Requests to flagged pages", Unit: "per min"},
 	}},

@@ -29,6 +29,14 @@ type StateStore interface {
 	PutState(ctx context.Context, watch, key string, value []byte) error
 }
 
+// SeriesStore keeps the dashboard's graph points (store.Series).
+type SeriesStore interface {
+	AddSamples(ctx context.Context, s []vigie.Sample) error
+}
+
+// SeriesInstalls is the graph of installs by status (subject: the status).
+const SeriesInstalls = "web_installs"
+
 // LogSource is one access log to follow.
 type LogSource struct {
 	Path string
@@ -47,9 +55,11 @@ type WatchOptions struct {
 	Repeat        time.Duration
 	Sink          Sink
 	State         StateStore
-	Logger        *slog.Logger
-	Metrics       *metrics.Factory
-	Now           func() time.Time
+	// Series receives the installs-by-status graph points (nil: none).
+	Series  SeriesStore
+	Logger  *slog.Logger
+	Metrics *metrics.Factory
+	Now     func() time.Time
 	// Poll is how often a followed log is checked for new lines.
 	Poll time.Duration
 }
@@ -225,8 +235,15 @@ func (w *Watch) scan(ctx context.Context, data *Data) {
 	for _, in := range list {
 		counts[in.Status]++
 	}
+	var points []vigie.Sample
 	for _, s := range []Status{StatusCurrent, StatusOutdated, StatusEOL, StatusVulnerable, StatusAbandoned, StatusUnknown} {
 		w.installs.WithLabelValues(string(s)).Set(float64(counts[s]))
+		points = append(points, vigie.Sample{Series: SeriesInstalls, Subject: string(s), Time: w.o.Now().UTC(), Value: float64(counts[s])})
+	}
+	if w.o.Series != nil {
+		if err := w.o.Series.AddSamples(ctx, points); err != nil && ctx.Err() == nil {
+			w.log.Error("storing the installs graph points", "err", err)
+		}
 	}
 	w.log.Info("scan done", "installs", len(list), "dirs", stats.Dirs, "errors", stats.Errors,
 		"truncated", stats.Truncated, "took", stats.Duration.Round(time.Millisecond))

@@ -205,3 +205,43 @@ func TestFollowerRotationAndTruncation(t *testing.T) {
 		}
 	}
 }
+
+type memSeries struct {
+	mu     sync.Mutex
+	points []vigie.Sample
+}
+
+func (m *memSeries) AddSamples(ctx context.Context, s []vigie.Sample) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.points = append(m.points, s...)
+	return nil
+}
+
+// Each scan leaves the dashboard's installs-by-status points.
+func TestWatchStoresInstallsByStatus(t *testing.T) {
+	now := dataDate(t)
+	root := copySites(t, now.Add(-24*time.Hour))
+	series := &memSeries{}
+	_, c := startWatch(t, WatchOptions{Roots: []string{root}, Scan: ScanOptions{MaxDepth: 2}, Series: series,
+		Now: func() time.Time { return now }})
+	c.wait(t, "the first scan's findings", func(fs []vigie.Finding) bool { return len(fs) > 0 })
+	waitUntil := time.Now().Add(10 * time.Second)
+	for {
+		series.mu.Lock()
+		byStatus := map[string]float64{}
+		for _, p := range series.points {
+			if p.Series == SeriesInstalls {
+				byStatus[p.Subject] = p.Value
+			}
+		}
+		series.mu.Unlock()
+		if byStatus[string(StatusVulnerable)] >= 1 && byStatus[string(StatusCurrent)] >= 1 {
+			return
+		}
+		if time.Now().After(waitUntil) {
+			t.Fatalf("installs by status: %v", byStatus)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
