@@ -9,6 +9,7 @@ import (
 
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watch"
 )
 
 // Grouping rules: which alerts become one incident. A watch follows them
@@ -63,11 +64,12 @@ const (
 )
 
 // AccountGroup is the group key of one mail account: a SASL user name or
-// "uid:N".
-func AccountGroup(account string) string { return "account:" + account }
+// "uid:N" (watch.AccountGroup).
+func AccountGroup(account string) string { return watch.AccountGroup(account) }
 
-// SiteGroup is the group key of a web site without a known uid.
-func SiteGroup(site string) string { return "site:" + site }
+// SiteGroup is the group key of a web site without a known uid
+// (watch.SiteGroup).
+func SiteGroup(site string) string { return watch.SiteGroup(site) }
 
 // GroupKey is the incident group of a finding under rules 1 to 3; rules 4
 // and 5 are applied when its alert fires, from the store.

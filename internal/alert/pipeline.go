@@ -15,12 +15,11 @@ import (
 	"github.com/vigie/vigie/internal/notify"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watch"
 )
 
-// Sink is what a watch sees of the pipeline.
-type Sink interface {
-	Emit(ctx context.Context, f vigie.Finding) error
-}
+// Sink is what a watch sees of the pipeline (watch.Sink).
+type Sink = watch.Sink
 
 // Options configure a Pipeline.
 type Options struct {

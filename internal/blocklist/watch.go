@@ -12,10 +12,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/vigie/vigie/internal/alert"
 	"github.com/vigie/vigie/internal/metrics"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watch"
 )
 
 // Rules of the findings the watch emits.
@@ -36,7 +36,7 @@ type Options struct {
 	// resolver that starts at boot beside vigie has time to come up, so
 	// a reboot does not fire an "unusable" alert for every zone.
 	StartDelay time.Duration
-	Sink       alert.Sink
+	Sink       watch.Sink
 	Store      store.State
 	Logger     *slog.Logger
 	Metrics    *metrics.Factory

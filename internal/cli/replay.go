@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/vigie/vigie/internal/app"
 	"github.com/vigie/vigie/internal/config"
 	"github.com/vigie/vigie/internal/mail"
 	"github.com/vigie/vigie/internal/replay"
@@ -23,7 +22,7 @@ func replaySets(cfg *config.Config, log *slog.Logger) []replay.NewSet {
 	return []replay.NewSet{
 		func(emit func(vigie.Finding)) (replay.Set, error) {
 			return mail.NewEngine(mail.EngineOptions{Config: cfg.Mail, Emit: emit, LogQueue: true,
-				Delisting: app.MailDelisting(cfg, log)}), nil
+				Delisting: mail.Delisting(cfg, log)}), nil
 		},
 		func(emit func(vigie.Finding)) (replay.Set, error) {
 			o := webapps.LogOptionsFromConfig(cfg.Web)

@@ -3,7 +3,7 @@ package config
 import (
 	"time"
 
-	"github.com/vigie/vigie/internal/dnswatch"
+	"github.com/vigie/vigie/internal/dnsname"
 )
 
 // DNS configures the DNS watch: delegations read from the parent (TLD)
@@ -73,19 +73,19 @@ func (d *DNS) Enabled() bool { return len(d.Domains) > 0 || d.DomainsFile != "" 
 
 func (d *DNS) validate(c *checker) {
 	for i, line := range d.Domains {
-		if _, err := dnswatch.ParseEntry(line); err != nil {
+		if _, err := dnsname.ParseEntry(line); err != nil {
 			c.bad("dns.domains", "entry %d: %v", i+1, err)
 		}
 	}
 	if d.Resolver != "" {
-		if _, err := dnswatch.ParseServer(d.Resolver); err != nil {
+		if _, err := dnsname.ParseServer(d.Resolver); err != nil {
 			c.bad("dns.resolver", "%v", err)
 		}
 	}
 	for zone, servers := range d.Parents {
 		key := "dns.parents." + zone
 		if zone != "." {
-			if _, err := dnswatch.CanonicalName(zone); err != nil {
+			if _, err := dnsname.CanonicalName(zone); err != nil {
 				c.bad(key, "%v", err)
 			}
 		}
@@ -93,7 +93,7 @@ func (d *DNS) validate(c *checker) {
 			c.bad(key, "expected a list of servers such as [\"192.0.2.1:53\"]")
 		}
 		for _, s := range servers {
-			if _, err := dnswatch.ParseServer(s); err != nil {
+			if _, err := dnsname.ParseServer(s); err != nil {
 				c.bad(key, "%v", err)
 			}
 		}

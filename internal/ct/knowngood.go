@@ -6,16 +6,16 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/vigie/vigie/internal/alert"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watch"
 )
 
 // MarkKnownGood records fingerprint (a certificate's SHA-256 or its TBS
 // hash) as known-good, resolves the active alerts about it through sink
 // and audits the action. It returns how many alerts it resolved. The
 // watch checks the mark before reporting a certificate.
-func MarkKnownGood(ctx context.Context, st store.Store, sink alert.Sink, fingerprint, actor, note string, now time.Time) (int, error) {
+func MarkKnownGood(ctx context.Context, st store.Store, sink watch.Sink, fingerprint, actor, note string, now time.Time) (int, error) {
 	rec, _ := json.Marshal(map[string]string{"actor": actor, "note": note, "at": now.UTC().Format(time.RFC3339)})
 	if err := st.PutState(ctx, watchName, "known-good/"+fingerprint, rec); err != nil {
 		return 0, err

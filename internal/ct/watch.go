@@ -15,18 +15,18 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/vigie/vigie/internal/alert"
 	"github.com/vigie/vigie/internal/config"
 	"github.com/vigie/vigie/internal/metrics"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watch"
 )
 
 // Options configure a Watch.
 type Options struct {
 	config.CT
 	Store   store.Store
-	Sink    alert.Sink
+	Sink    watch.Sink
 	Logger  *slog.Logger
 	Metrics *metrics.Factory
 	Now     func() time.Time

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watch"
 )
 
 // A RevertRow is one domain of a revert plan: what the registry must
@@ -102,7 +103,7 @@ func DriftAlerts(ctx context.Context, st store.Alerts, domains []string, id int6
 // expected state: it writes them to the baseline, resolves the
 // alerts, and records who did it in the audit log and the incidents'
 // timelines.
-func Approve(ctx context.Context, st store.Store, sink Emitter, bl BaselineTarget, alerts []vigie.Alert, actor string, now time.Time) error {
+func Approve(ctx context.Context, st store.Store, sink watch.Sink, bl BaselineTarget, alerts []vigie.Alert, actor string, now time.Time) error {
 	set := map[string]map[Kind]string{}
 	for _, a := range alerts {
 		k, err := ParseKind(a.Evidence["kind"])

@@ -11,14 +11,12 @@ import (
 	"strings"
 
 	"github.com/miekg/dns"
+
+	"github.com/vigie/vigie/internal/dnsname"
 )
 
-// An Entry is one line of the domain inventory: a domain and, optionally,
-// the name servers the registrar expects it to be delegated to.
-type Entry struct {
-	Name string   // lower case, fully qualified ("example.org.")
-	NS   []string // expected NS, lower case, fully qualified, sorted; nil: learn them
-}
+// An Entry is one line of the domain inventory (dnsname.Entry).
+type Entry = dnsname.Entry
 
 // InventoryStats says what a scan read.
 type InventoryStats struct {
@@ -83,59 +81,11 @@ func LoadInventoryFile(path string, fn func(Entry) error) (InventoryStats, error
 }
 
 // ParseEntry parses one inventory line: "domain" or "domain ns1,ns2".
-func ParseEntry(line string) (Entry, error) {
-	fields := strings.Fields(line)
-	if len(fields) == 0 || len(fields) > 2 {
-		return Entry{}, fmt.Errorf("expected \"domain\" or \"domain ns1,ns2\", got %q", truncate(line, 80))
-	}
-	name, err := CanonicalName(fields[0])
-	if err != nil {
-		return Entry{}, err
-	}
-	if dns.CountLabel(name) < 2 {
-		return Entry{}, fmt.Errorf("%q is a top-level domain: list the domains under it", fields[0])
-	}
-	e := Entry{Name: name}
-	if len(fields) == 2 {
-		for _, ns := range strings.Split(fields[1], ",") {
-			if ns == "" {
-				continue
-			}
-			n, err := CanonicalName(ns)
-			if err != nil {
-				return Entry{}, fmt.Errorf("name server of %s: %w", name, err)
-			}
-			e.NS = append(e.NS, n)
-		}
-		if len(e.NS) == 0 {
-			return Entry{}, fmt.Errorf("%s: empty name server list", name)
-		}
-		e.NS = sortedUnique(e.NS)
-	}
-	return e, nil
-}
+func ParseEntry(line string) (Entry, error) { return dnsname.ParseEntry(line) }
 
 // CanonicalName returns name in lower case, fully qualified, or an error
 // if it is not a host name in ASCII (IDNs are written in punycode).
-func CanonicalName(name string) (string, error) {
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c >= 0x80 || c <= ' ' || c == '\\' {
-			return "", fmt.Errorf("%q is not a domain name in ASCII (write IDNs as xn--...)", truncate(name, 80))
-		}
-		// Host names: letters, digits, hyphens (and underscores, seen in
-		// service names); anything else (a comma, a quote) is a typo or
-		// worse.
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return "", fmt.Errorf("%q is not a valid domain name: %q is not allowed in a host name", truncate(name, 80), c)
-		}
-	}
-	name = strings.ToLower(dns.Fqdn(name))
-	if _, ok := dns.IsDomainName(name); !ok || name == "." || strings.HasPrefix(name, ".") || strings.Contains(name, "..") {
-		return "", fmt.Errorf("%q is not a valid domain name", truncate(name, 80))
-	}
-	return name, nil
-}
+func CanonicalName(name string) (string, error) { return dnsname.CanonicalName(name) }
 
 func truncate(s string, n int) string {
 	if len(s) <= n {

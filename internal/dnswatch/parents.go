@@ -3,33 +3,18 @@ package dnswatch
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/netip"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/miekg/dns"
+
+	"github.com/vigie/vigie/internal/dnsname"
 )
 
 // ParseServer reads "host:port" or a bare address (port 53), IPv4 or IPv6
 // ("[2001:db8::1]:53").
-func ParseServer(s string) (netip.AddrPort, error) {
-	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
-	}
-	if a, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil {
-		return netip.AddrPortFrom(a.Unmap(), 53), nil
-	}
-	host, port, err := net.SplitHostPort(s)
-	if err == nil {
-		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-			return netip.AddrPort{}, fmt.Errorf("%q: port %q is not a number from 0 to 65535", s, port)
-		}
-		return netip.AddrPort{}, fmt.Errorf("%q: %q is not an IP address (name servers are given by address)", s, host)
-	}
-	return netip.AddrPort{}, fmt.Errorf("%q is not an address such as 192.0.2.1:53 or [2001:db8::1]:53", s)
-}
+func ParseServer(s string) (netip.AddrPort, error) { return dnsname.ParseServer(s) }
 
 // parentZone is the zone that delegates domain: the domain without its
 // first label ("example.co.uk." is delegated by "co.uk.").

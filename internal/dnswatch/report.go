@@ -13,15 +13,11 @@ import (
 
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watch"
 )
 
 // WatchName is the watch name in findings, state and metrics.
 const WatchName = "dns"
-
-// Emitter is what the reporter sees of the alert pipeline.
-type Emitter interface {
-	Emit(ctx context.Context, f vigie.Finding) error
-}
 
 // Reporter turns sweep results into findings: one alert per domain and
 // kind, grouped by the new value, resolved by the watch itself when the
@@ -29,7 +25,7 @@ type Emitter interface {
 // drift, the first and last time it was seen and the longest TTL it was
 // served with: the exposure window of the incident report.
 type Reporter struct {
-	Sink Emitter
+	Sink watch.Sink
 	// State keeps the open drifts; its alerts are read back when that
 	// record was lost.
 	State  ReportStore

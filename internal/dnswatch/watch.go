@@ -15,6 +15,7 @@ import (
 	"github.com/vigie/vigie/internal/metrics"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watch"
 )
 
 // BaselinePath is where the baseline lives in a data directory.
@@ -27,7 +28,7 @@ type WatchConfig struct {
 	RecordsInterval time.Duration
 	Monitor         Options
 	Store           store.Store
-	Sink            Emitter
+	Sink            watch.Sink
 	Metrics         *metrics.Factory
 	Logger          *slog.Logger
 	Now             func() time.Time

@@ -11,8 +11,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/vigie/vigie/internal/alert"
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watch"
 )
 
 // WatchName is the Watch of every finding of this package.
@@ -65,4 +65,4 @@ func ParseAccountSubject(s string) Compromise {
 // alert pipeline's own key for an account, so that the policy server's
 // actions and a web site's findings for the same uid join it (grouping
 // rules 2 and 3 in internal/alert/grouping.go).
-func accountGroup(subject string) string { return alert.AccountGroup(subject) }
+func accountGroup(subject string) string { return watch.AccountGroup(subject) }

@@ -13,19 +13,19 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/vigie/vigie/internal/alert"
 	"github.com/vigie/vigie/internal/config"
 	"github.com/vigie/vigie/internal/mail/postfixlog"
 	"github.com/vigie/vigie/internal/metrics"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watch"
 )
 
 // Options build the mail watch.
 type Options struct {
 	Config  config.Mail
 	Store   store.Store
-	Sink    alert.Sink
+	Sink    watch.Sink
 	Logger  *slog.Logger
 	Metrics *metrics.Factory
 	Now     func() time.Time

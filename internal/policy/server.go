@@ -17,11 +17,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/vigie/vigie/internal/alert"
 	"github.com/vigie/vigie/internal/config"
 	"github.com/vigie/vigie/internal/mailqueue"
 	"github.com/vigie/vigie/internal/metrics"
 	"github.com/vigie/vigie/internal/store"
+	"github.com/vigie/vigie/internal/watch"
 )
 
 // Options configure a Server.
@@ -30,7 +30,7 @@ type Options struct {
 	Store  store.Store
 	// LogIndex knows queue owners from the mail log (the mail watch's); nil: none.
 	LogIndex mailqueue.OwnerIndex
-	Sink     alert.Sink
+	Sink     watch.Sink
 	Logger   *slog.Logger // component=policy is added
 	Metrics  *metrics.Factory
 	Now      func() time.Time
@@ -44,7 +44,7 @@ type Options struct {
 type Server struct {
 	cfg      config.Policy
 	st       store.Store
-	sink     alert.Sink
+	sink     watch.Sink
 	log      *slog.Logger
 	now      func() time.Time
 	m        *serverMetrics

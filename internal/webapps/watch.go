@@ -16,12 +16,8 @@ import (
 
 	"github.com/vigie/vigie/internal/metrics"
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watch"
 )
-
-// Sink receives findings (the alert pipeline).
-type Sink interface {
-	Emit(ctx context.Context, f vigie.Finding) error
-}
 
 // StateStore keeps the watch's cursors and active findings.
 type StateStore interface {
@@ -53,7 +49,7 @@ type WatchOptions struct {
 	Logs          []LogSource
 	Buckets       Buckets
 	Repeat        time.Duration
-	Sink          Sink
+	Sink          watch.Sink
 	State         StateStore
 	// Series receives the installs-by-status graph points (nil: none).
 	Series  SeriesStore

@@ -1,4 +1,4 @@
-package app
+package mail_test
 
 import (
 	"io"
@@ -18,7 +18,7 @@ import (
 func TestRemoteRefusalCarriesTheDelistingSteps(t *testing.T) {
 	var got []vigie.Finding
 	e := mail.NewEngine(mail.EngineOptions{Config: config.Default().Mail, Emit: func(f vigie.Finding) { got = append(got, f) },
-		Delisting: MailDelisting(config.Default(), slog.New(slog.NewTextHandler(io.Discard, nil)))})
+		Delisting: mail.Delisting(config.Default(), slog.New(slog.NewTextHandler(io.Discard, nil)))})
 	t0 := time.Date(2024, 9, 30, 9, 0, 0, 0, time.UTC)
 	line := func(i int, reply string) string {
 		return t0.Add(time.Duration(i)*time.Second).Format(time.RFC3339) +

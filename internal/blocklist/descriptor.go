@@ -1,23 +1,31 @@
-package app
+package blocklist
 
 import (
 	"context"
 	"time"
 
-	"github.com/vigie/vigie/internal/blocklist"
 	"github.com/vigie/vigie/internal/config"
+	"github.com/vigie/vigie/internal/watch"
 )
 
-// buildBlocklist returns the blocklist watch. Under auto it runs when
-// there is something to check: a public sending address on this machine or
-// a configured target.
-func buildBlocklist(d Deps) ([]Watch, error) {
+// Name is the blocklist watch's name.
+const Name watch.Name = "blocklist"
+
+// Descriptor is the blocklist watch as the rest of vigie knows it.
+func Descriptor() *watch.Descriptor {
+	return &watch.Descriptor{Name: Name, Title: "Blocklists", Build: Build}
+}
+
+// Build returns the blocklist watch. Under auto it runs when there is
+// something to check: a public sending address on this machine or a
+// configured target.
+func Build(d watch.Deps) ([]watch.Watch, error) {
 	c := d.Config.Blocklist
 	if c.Enabled == config.SwitchOff {
 		return nil, nil
 	}
-	log := d.Logger.With("component", "blocklist")
-	w, targets, err := blocklist.FromConfig(c, blocklist.Options{
+	log := d.Logger.With("component", string(Name))
+	w, targets, err := FromConfig(c, Options{
 		Sink: d.Sink, Store: d.Store, Logger: log, Metrics: d.Metrics, Now: d.Now,
 	}, log)
 	if err != nil {
@@ -32,5 +40,5 @@ func buildBlocklist(d Deps) ([]Watch, error) {
 			return nil, nil
 		}
 	}
-	return []Watch{w}, nil
+	return []watch.Watch{w}, nil
 }

@@ -1,4 +1,4 @@
-package app
+package policy
 
 import (
 	"bytes"
@@ -7,13 +7,21 @@ import (
 	"strings"
 
 	"github.com/vigie/vigie/internal/mail"
-	"github.com/vigie/vigie/internal/policy"
+	"github.com/vigie/vigie/internal/watch"
 )
 
-// buildPolicy runs the Postfix policy server when policy.enabled is on,
-// or auto and Postfix is configured to ask it: its main.cf or master.cf
-// names one of the policy.listen addresses in a check_policy_service.
-func buildPolicy(d Deps) ([]Watch, error) {
+// Name is the policy server's name as a watch.
+const Name watch.Name = "policy"
+
+// Descriptor is the policy server as the rest of vigie knows it.
+func Descriptor() *watch.Descriptor {
+	return &watch.Descriptor{Name: Name, Title: "Policy", Build: Build}
+}
+
+// Build runs the Postfix policy server when policy.enabled is on, or auto
+// and Postfix is configured to ask it: its main.cf or master.cf names one
+// of the policy.listen addresses in a check_policy_service.
+func Build(d watch.Deps) ([]watch.Watch, error) {
 	p := d.Config.Policy
 	dir := p.Postfix.ConfigDir
 	if dir == "" {
@@ -22,12 +30,12 @@ func buildPolicy(d Deps) ([]Watch, error) {
 	if !p.Enabled.On(postfixAsksVigie(dir, p.Listen)) {
 		return nil, nil
 	}
-	s, err := policy.New(policy.Options{Config: p, Store: d.Store, Sink: d.Sink, Logger: d.Logger,
+	s, err := New(Options{Config: p, Store: d.Store, Sink: d.Sink, Logger: d.Logger,
 		Metrics: d.Metrics, Now: d.Now, Node: d.Config.Node, LogIndex: mail.LogOwners{Config: d.Config.Mail}})
 	if err != nil {
 		return nil, err
 	}
-	return []Watch{s}, nil
+	return []watch.Watch{s}, nil
 }
 
 func postfixAsksVigie(dir string, listen []string) bool {

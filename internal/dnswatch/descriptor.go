@@ -1,0 +1,41 @@
+package dnswatch
+
+import "github.com/vigie/vigie/internal/watch"
+
+// Name is the DNS watch's name.
+const Name watch.Name = "dns"
+
+// Descriptor is the DNS watch as the rest of vigie knows it.
+func Descriptor() *watch.Descriptor {
+	return &watch.Descriptor{Name: Name, Title: "DNS", Build: Build}
+}
+
+// Build returns the DNS watch when domains are configured.
+func Build(d watch.Deps) ([]watch.Watch, error) {
+	c := d.Config.DNS
+	if !c.Enabled() {
+		return nil, nil
+	}
+	resolver := c.Resolver
+	if resolver == "" {
+		resolver = SystemResolver()
+	}
+	wc := WatchConfig{
+		Inventory:       Inventory{Lines: c.Domains, File: c.DomainsFile},
+		ParentInterval:  c.ParentInterval,
+		RecordsInterval: c.RecordsInterval,
+		Monitor: Options{
+			Parents: c.Parents, Resolver: resolver, ChildPort: uint16(c.ChildPort),
+			Timeout: c.Timeout, Retries: c.Retries, Backoff: c.Backoff, RateLimit: float64(c.RateLimit),
+			Sockets: c.Sockets, InFlight: c.InFlight, BaselinePath: BaselinePath(d.DataDir),
+		},
+		Store: d.Store, Sink: d.Sink, Metrics: d.Metrics, Logger: d.Logger.With("component", string(Name)), Now: d.Now,
+		Node: d.Config.Node, LeaseTTL: c.LeaseTTL,
+	}
+	if d.Config.Store.Driver == "postgres" {
+		// several nodes may share the store: split the sweep by leases
+		// and keep the baseline where every node reads it
+		wc.Monitor.Shards, wc.Monitor.BaselineState = c.Shards, d.Store
+	}
+	return []watch.Watch{NewWatch(wc)}, nil
+}

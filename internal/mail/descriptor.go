@@ -1,0 +1,42 @@
+package mail
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/vigie/vigie/internal/blocklist"
+	"github.com/vigie/vigie/internal/config"
+	"github.com/vigie/vigie/internal/watch"
+)
+
+// Name is the mail watch's name.
+const Name watch.Name = "mail"
+
+// Descriptor is the mail watch as the rest of vigie knows it.
+func Descriptor() *watch.Descriptor {
+	return &watch.Descriptor{Name: Name, Title: "Mail", Build: Build}
+}
+
+// Build builds the mail watch (none when mail is off, or auto and there is
+// no Postfix log on this machine).
+func Build(d watch.Deps) ([]watch.Watch, error) {
+	log := d.Logger.With("component", string(Name))
+	w, err := New(context.Background(), Options{Config: d.Config.Mail, Store: d.Store, Sink: d.Sink,
+		Logger: log, Metrics: d.Metrics, Now: d.Now, Delisting: Delisting(d.Config, log)})
+	if w == nil || err != nil {
+		return nil, err
+	}
+	return []watch.Watch{w}, nil
+}
+
+// Delisting lets the mail watch name a remote refusal's blocklist as the
+// blocklist watch does (one alert for both) and carry its delisting
+// steps, from the same zone data (built-in, blocklist.zones_file).
+func Delisting(cfg *config.Config, log *slog.Logger) DelistingFunc {
+	c, err := blocklist.LoadCatalog(cfg.Blocklist.ZonesFile, cfg.Blocklist.DisableZones)
+	if err != nil {
+		log.Warn("blocklist data unreadable: remote refusals will not say how to get delisted", "err", err)
+		return nil
+	}
+	return c.DelistingFor
+}

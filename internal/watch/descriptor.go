@@ -1,0 +1,185 @@
+package watch
+
+import (
+	"context"
+	"time"
+
+	"github.com/vigie/vigie/internal/vigie"
+)
+
+// A Descriptor is everything the rest of vigie knows of one watch. Each
+// watch package exports one (var Descriptor = watch.Descriptor{...}) and
+// internal/watches lists them.
+//
+// Name, Title and Build are required. Every other field is optional: nil
+// means "this watch has no such thing" (no series, no panel of its own, no
+// part in the report's impact, no grouping rule beyond the alert key), and
+// every reader handles nil. A hook is never a placeholder.
+type Descriptor struct {
+	Name  Name
+	Title string // the dashboard's heading for it ("Certificate Transparency")
+
+	// Build turns the config into the watches to run (usually one, none
+	// when its section is off or auto finds nothing: it then logs why).
+	Build Builder
+
+	// Series are the time series the watch writes (store.AddSamples), in
+	// the order its dashboard page draws them. The conformance suite
+	// (watch/watchtest) checks that a short run writes each of them.
+	Series []Series
+
+	// Panel is the watch's own part of its dashboard page, beside the
+	// graphs, alerts and findings every watch page has.
+	Panel *Panel
+
+	// Report says how the watch's alerts read in an incident report and
+	// its summary.
+	Report *Report
+
+	// Grouping is the watch's part in putting alerts into incidents
+	// (alert.GroupKey); nil: a finding without a Group is its own group
+	// (its alert key).
+	Grouping *Grouping
+}
+
+// SeriesName is the name of a time series (vigie.Sample.Series), owned by
+// the watch that writes it.
+type SeriesName string
+
+// Series is one graph on the watch's dashboard page.
+type Series struct {
+	Name  SeriesName
+	Title string
+	Unit  string
+	// Subjects are drawn as one line each. nil: the subjects of the
+	// watch's active alerts (busiest first, a few), for per-account,
+	// per-uid, per-page series. {""}: the series has one unnamed line.
+	Subjects []string
+}
+
+// RuleName is a rule's name (vigie.Finding.Rule), owned by its watch.
+type RuleName string
+
+// EvidenceKey is a key of vigie.Finding.Evidence that another part of
+// vigie reads (a report, a panel, a grouping rule), owned by the watch
+// that writes it. Keys only shown as they are need no constant.
+type EvidenceKey string
+
+// Of reads the key from an evidence map.
+func (k EvidenceKey) Of(evidence map[string]string) string { return evidence[string(k)] }
+
+// Panel is a watch's own part of its dashboard page.
+type Panel struct {
+	// Key names the panel's value in the page's JSON
+	// (/api/v1/watches/<name>) and is the id of its section.
+	Key string
+	// Template is the html/template text that draws the panel; it runs
+	// inside the dashboard's template set (its functions and parts) with
+	// dot set to a PanelView. It must not produce trusted types
+	// (template.HTML): everything in it comes from what attackers write.
+	Template string
+	// Data computes the panel's value; nil or a nil value: no panel on
+	// this page.
+	Data func(ctx context.Context, in PanelInput) (any, error)
+}
+
+// PanelInput is what a panel may read.
+type PanelInput struct {
+	Alerts []vigie.Alert // the watch's active alerts (the page's limit)
+	// State reads the watch's own state space (store.GetState(Name, key)).
+	State func(ctx context.Context, key string) ([]byte, error)
+	Now   time.Time
+}
+
+// PanelView is dot in a panel's Template.
+type PanelView struct {
+	Data any    // what Panel.Data returned
+	CSRF string // the form token, for panels with buttons
+	Path string // the page's path, to come back to
+}
+
+// Report says how a watch's alerts read in an incident report.
+type Report struct {
+	// Read says what one alert of this watch touched. findings lists the
+	// alert's findings when the reading needs their evidence (counts).
+	Read func(ctx context.Context, a *vigie.Alert, findings func(context.Context) ([]vigie.Finding, error)) (Reading, error)
+	// Owns claims alerts another watch raised about this watch's matter
+	// (a mail bounce that names a blocklist is read as a listing); nil:
+	// the alerts whose Watch is the descriptor's Name.
+	Owns func(a *vigie.Alert) bool
+}
+
+// Reading is what one alert touched, for the report's impact.
+type Reading struct {
+	Accounts     []Account
+	Domains      []string // lower case, as the alert names them
+	Sites        []string
+	Certificates []Certificate
+	Listings     []Listing
+	// TTL is how long resolvers may keep serving what the alert is about
+	// after it is repaired (extends the exposure window).
+	TTL     time.Duration
+	Reverts []Revert
+}
+
+// Account is a mail account or local uid and what it sent.
+type Account struct {
+	Name       string
+	Messages   int64
+	Recipients int64
+}
+
+// Certificate is a certificate an alert is about.
+type Certificate struct {
+	Subject  string // what the watch calls it (serial, fingerprint)
+	Names    string
+	Issuer   string
+	Seen     time.Time
+	NotAfter string
+	State    vigie.AlertState
+	InWindow bool
+}
+
+// Listing is a blocklisting.
+type Listing struct {
+	Target, List string
+	State        vigie.AlertState
+	Since        time.Time
+}
+
+// Revert is one line of a DNS revert plan.
+type Revert struct {
+	Domain   string
+	Rule     string
+	Observed string
+	Expected string
+	Done     bool // the alert is resolved: reverted or approved
+}
+
+// Grouping is a watch's part in alert grouping (see internal/alert's
+// grouping rules). An explicit vigie.Finding.Group always wins.
+type Grouping struct {
+	// Key is the group of a finding that has no Group of its own ("":
+	// its alert key): rules 2 and 3, AccountGroup and SiteGroup.
+	Key func(f *vigie.Finding) string
+	// Compromise marks a watch whose alerts are a compromise that a
+	// blocklisting may follow (rule 4: the listing joins its incident).
+	Compromise bool
+	// FollowsCompromise marks a watch whose alerts join the newest
+	// compromise incident within the blocklist window (rule 4).
+	FollowsCompromise bool
+	// Domains are the domains an alert is about. With IndexDomains the
+	// pipeline remembers the incident of each (rule 5: a DNS drift); with
+	// JoinsDomains an alert joins the live incident of one of them or of
+	// a parent (rule 5: a certificate issued during a drift).
+	Domains      func(a *vigie.Alert) []string
+	IndexDomains bool
+	JoinsDomains bool
+}
+
+// AccountGroup is the group key of one mail account: a SASL user name or
+// "uid:N" (rule 2).
+func AccountGroup(account string) string { return "account:" + account }
+
+// SiteGroup is the group key of a web site without a known uid (rule 3).
+func SiteGroup(site string) string { return "site:" + site }

@@ -1,0 +1,73 @@
+package watch
+
+import (
+	"fmt"
+
+	"github.com/vigie/vigie/internal/vigie"
+)
+
+// List is the watches vigie knows, in the order the dashboard shows them.
+type List []*Descriptor
+
+// Find returns the descriptor named name, or nil.
+func (l List) Find(name string) *Descriptor {
+	for _, d := range l {
+		if string(d.Name) == name {
+			return d
+		}
+	}
+	return nil
+}
+
+// Names are the watches' names, in order.
+func (l List) Names() []string {
+	out := make([]string, len(l))
+	for i, d := range l {
+		out[i] = string(d.Name)
+	}
+	return out
+}
+
+// Builders are the list's builders, in order.
+func (l List) Builders() []Builder {
+	out := make([]Builder, len(l))
+	for i, d := range l {
+		out[i] = d.Build
+	}
+	return out
+}
+
+// Reporter returns the descriptor that reads alert a in a report: one
+// whose Report.Owns claims it, else the one named a.Watch; nil when no
+// known watch reads it.
+func (l List) Reporter(a *vigie.Alert) *Descriptor {
+	for _, d := range l {
+		if d.Report != nil && d.Report.Owns != nil && d.Report.Owns(a) {
+			return d
+		}
+	}
+	if d := l.Find(a.Watch); d != nil && d.Report != nil {
+		return d
+	}
+	return nil
+}
+
+// Check reports a list that cannot work: a descriptor without a name,
+// title or builder, or two with the same name.
+func (l List) Check() error {
+	seen := map[Name]bool{}
+	for i, d := range l {
+		switch {
+		case d == nil || d.Name == "":
+			return fmt.Errorf("watch %d has no name", i)
+		case d.Title == "":
+			return fmt.Errorf("watch %s has no title", d.Name)
+		case d.Build == nil:
+			return fmt.Errorf("watch %s has no builder", d.Name)
+		case seen[d.Name]:
+			return fmt.Errorf("two watches are named %s", d.Name)
+		}
+		seen[d.Name] = true
+	}
+	return nil
+}
