@@ -49,6 +49,16 @@ type HTTP struct {
 	ReverseProxy bool `yaml:"reverse_proxy"`
 	// SessionLifetime is how long a login lasts.
 	SessionLifetime time.Duration `yaml:"session_lifetime"`
+	// MetricsToken lets a Prometheus on another machine scrape /metrics
+	// without a login: it sends Authorization: Bearer TOKEN (Prometheus's
+	// authorization.credentials_file). A Secret: {file: PATH} keeps it out
+	// of this file.
+	MetricsToken Secret `yaml:"metrics_token"`
+	// MetricsListen is a second listener (host:port) that serves /metrics
+	// only. Any address but loopback needs metrics_token. When set, the
+	// main listener no longer serves /metrics to local scrapers without a
+	// login (a local proxy could not be told from them).
+	MetricsListen string `yaml:"metrics_listen"`
 }
 
 // LoginRequired says whether the dashboard asks for a user, a password and

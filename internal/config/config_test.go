@@ -63,6 +63,18 @@ func TestEmptyFileIsDefaults(t *testing.T) {
 	}
 }
 
+func TestMetricsTokenFromAFile(t *testing.T) {
+	tok := filepath.Join(t.TempDir(), "metrics-token")
+	os.WriteFile(tok, []byte("0123456789abcdef0123456789abcdef\n"), 0o600)
+	cfg, err := Parse("c.yaml", []byte("http:\n  metrics_listen: 0.0.0.0:9761\n  metrics_token: {file: "+tok+"}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTP.MetricsToken.Value() != "0123456789abcdef0123456789abcdef" || cfg.HTTP.MetricsListen != "0.0.0.0:9761" {
+		t.Errorf("http = %+v", cfg.HTTP)
+	}
+}
+
 func TestValuesOverrideDefaults(t *testing.T) {
 	cfg, err := Parse("c.yaml", []byte("log:\n  format: json\nalerts:\n  resolve_after: 0\n"))
 	if err != nil {
@@ -79,7 +91,7 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		want     []string // each must appear in the error text
 	}{
 		{"unknown top-level key", "log:\n  level: info\nlgo: 1\n", []string{"c.yaml:3: lgo: unknown key", "(known keys: alerts, ", ", data_dir, "}},
-		{"unknown nested key", "http:\n  listen: 127.0.0.1:1\n  tls: yes\n", []string{"c.yaml:3: http.tls: unknown key (known keys in http: listen, reverse_proxy, session_lifetime, tls_cert, tls_key)"}},
+		{"unknown nested key", "http:\n  listen: 127.0.0.1:1\n  tls: yes\n", []string{"c.yaml:3: http.tls: unknown key (known keys in http: listen, metrics_listen, metrics_token, reverse_proxy, session_lifetime, tls_cert, tls_key)"}},
 		{"bad duration", "alerts:\n  resolve_after: soon\n", []string{"c.yaml:2: alerts.resolve_after: expected a duration", `"soon"`}},
 		{"bad bool", "notify:\n  log:\n    enabled: maybe\n", []string{"c.yaml:3: notify.log.enabled: expected true or false"}},
 		{"section as scalar", "log: loud\n", []string{"c.yaml:1: log: expected a mapping"}},
@@ -96,6 +108,9 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"tab indent", "log:\n\tlevel: info\n", []string{"c.yaml:2: syntax error"}},
 		{"duplicate key", "log:\n  level: info\n  level: debug\n", []string{"c.yaml:3", "already defined"}},
 		{"driver", "store:\n  driver: mysql\n", []string{"c.yaml:2: store.driver: expected sqlite"}},
+		{"open metrics listener", "http:\n  metrics_listen: 0.0.0.0:9761\n", []string{"c.yaml:2: http.metrics_listen:", "not a loopback address", "metrics_token"}},
+		{"short metrics token", "http:\n  metrics_token: secret\n", []string{"c.yaml:2: http.metrics_token:", "guessable"}},
+		{"metrics on the main port", "http:\n  metrics_listen: 127.0.0.1:9760\n", []string{"c.yaml:2: http.metrics_listen: must differ"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
