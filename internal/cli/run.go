@@ -16,6 +16,13 @@ import (
 	"github.com/vigie/vigie/internal/sdnotify"
 )
 
+func warningsOf(cfg *config.Config) []config.Warning {
+	if cfg == nil {
+		return nil
+	}
+	return cfg.Warnings
+}
+
 func firstLine(s string) string {
 	l, _, _ := strings.Cut(s, "\n")
 	return l
@@ -52,6 +59,9 @@ runs on its embedded defaults: see 'vigie config example'.`)
 	log := newLogger(env.Stderr, cfg.Log.Format, level)
 	if *cfgPath == "" {
 		log.Info("no configuration file: running on the embedded defaults")
+	}
+	for _, w := range cfg.Warnings {
+		log.Warn("configuration: " + w.String())
 	}
 	a, err := app.New(ctx, app.Options{Config: cfg, DataDir: dataDir, Logger: log, LogLevel: level,
 		Registry: prometheus.NewRegistry(), Version: buildinfo.Version()})
@@ -137,6 +147,9 @@ func reloadLoop(ctx context.Context, env *Env, path string, a *app.App, log *slo
 		}
 		sd.Reloading(monotonic())
 		cfg, err := config.Load(path)
+		for _, w := range warningsOf(cfg) {
+			log.Warn("configuration: " + w.String())
+		}
 		if err != nil {
 			log.Error("SIGHUP: configuration refused; the running one stays", "err", err.Error())
 			sd.Ready("running; the last reload was refused: " + firstLine(err.Error()))

@@ -11,12 +11,14 @@ type Config struct {
 	DataDir string `yaml:"data_dir"`
 	// Node names this vigie in findings and, with several nodes, in the
 	// shared store. Empty: the host name.
-	Node   string `yaml:"node"`
-	Log    Log    `yaml:"log"`
-	HTTP   HTTP   `yaml:"http"`
-	Store  Store  `yaml:"store"`
-	Alerts Alerts `yaml:"alerts"`
-	Notify Notify `yaml:"notify"`
+	Node string `yaml:"node"`
+	Log  Log    `yaml:"log"`
+	HTTP HTTP   `yaml:"http"`
+	// Postfix is where Postfix's configuration is, for every watch.
+	Postfix PostfixSite `yaml:"postfix"`
+	Store   Store       `yaml:"store"`
+	Alerts  Alerts      `yaml:"alerts"`
+	Notify  Notify      `yaml:"notify"`
 
 	Blocklist Blocklist `yaml:"blocklist"`
 
@@ -25,6 +27,10 @@ type Config struct {
 	Mail   Mail   `yaml:"mail"`
 	Policy Policy `yaml:"policy"`
 	DNS    DNS    `yaml:"dns"`
+
+	// Warnings are what Parse found that works but should change
+	// (deprecated keys), for the log and 'vigie config check'.
+	Warnings []Warning `yaml:"-"`
 }
 
 // Log configures vigie's own log.

@@ -263,3 +263,56 @@ func TestEnsureDataDir(t *testing.T) {
 		t.Errorf("err = %v, want it to name %s", err, ro)
 	}
 }
+
+func TestPostfixConfigDirOneKeyAndDeprecatedOnes(t *testing.T) {
+	check := func(t *testing.T, cfg *Config, want string) {
+		t.Helper()
+		if cfg.Postfix.ConfigDir != want || cfg.Mail.Queue.ConfigDir != want || cfg.Policy.Postfix.ConfigDir != want || cfg.Blocklist.PostfixConfigDir != want {
+			t.Errorf("postfix %q, mail.queue %q, policy.postfix %q, blocklist %q; want %q everywhere",
+				cfg.Postfix.ConfigDir, cfg.Mail.Queue.ConfigDir, cfg.Policy.Postfix.ConfigDir, cfg.Blocklist.PostfixConfigDir, want)
+		}
+	}
+	cfg, err := Parse("c.yaml", []byte("postfix:\n  config_dir: /etc/postfix-out\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, cfg, "/etc/postfix-out")
+	if len(cfg.Warnings) != 0 {
+		t.Errorf("warnings for the new key: %v", cfg.Warnings)
+	}
+
+	for _, c := range []struct{ in, key string }{
+		{"mail:\n  queue:\n    interval: 10s\n    config_dir: /etc/postfix-out\n", "c.yaml:4: mail.queue.config_dir: deprecated: use postfix.config_dir"},
+		{"policy:\n  postfix:\n    config_dir: /etc/postfix-out\n", "c.yaml:3: policy.postfix.config_dir: deprecated"},
+		{"blocklist:\n  postfix_config_dir: /etc/postfix-out\n", "c.yaml:2: blocklist.postfix_config_dir: deprecated"},
+	} {
+		cfg, err := Parse("c.yaml", []byte(c.in))
+		if err != nil {
+			t.Fatalf("%q: %v", c.in, err)
+		}
+		check(t, cfg, "/etc/postfix-out")
+		if len(cfg.Warnings) != 1 || !strings.HasPrefix(cfg.Warnings[0].String(), c.key) {
+			t.Errorf("%q: warnings %v, want %q", c.in, cfg.Warnings, c.key)
+		}
+	}
+	// The other keys of a section keep working around a removed old key.
+	cfg, err = Parse("c.yaml", []byte("mail:\n  queue:\n    config_dir: /x\n    interval: 10s\n"))
+	if err != nil || cfg.Mail.Queue.Interval != 10*time.Second {
+		t.Fatalf("section around the old key: %v %+v", err, cfg)
+	}
+
+	// Same value in an old and the new key: a warning; different values: an error.
+	cfg, err = Parse("c.yaml", []byte("postfix:\n  config_dir: /a\nblocklist:\n  postfix_config_dir: /a\n"))
+	if err != nil || len(cfg.Warnings) != 1 {
+		t.Fatalf("agreeing keys: %v %v", err, cfg)
+	}
+	for _, c := range []struct{ in, want string }{
+		{"postfix:\n  config_dir: /a\nblocklist:\n  postfix_config_dir: /b\n", `c.yaml:4: blocklist.postfix_config_dir: deprecated key says "/b" but postfix.config_dir (line 2) says "/a"`},
+		{"mail:\n  queue:\n    config_dir: /a\nblocklist:\n  postfix_config_dir: /b\n", "Postfix has one directory"},
+		{"postfix:\n  config_dir: etc/postfix\n", `c.yaml:2: postfix.config_dir: expected an absolute directory`},
+	} {
+		if _, err := Parse("c.yaml", []byte(c.in)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want %q", c.in, err, c.want)
+		}
+	}
+}
