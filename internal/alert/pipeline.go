@@ -101,7 +101,7 @@ func New(o Options) *Pipeline {
 		dropped: m.CounterVec(prometheus.CounterOpts{Name: "vigie_notify_dropped_total",
 			Help: "Notifications dropped because a notifier's queue was full (the alerts are stored)."}, "notifier"),
 		activeGauge: m.GaugeVec(prometheus.GaugeOpts{Name: "vigie_alerts_active",
-			Help: "Alerts firing or acknowledged, by watch, as of the last check."}, "watch"),
+			Help: "Alerts firing or acknowledged, by watch, severity and state, as of the last check."}, "watch", "severity", "state"),
 	}
 	for _, n := range o.Notifiers {
 		do := o.Dispatch
