@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/vigie/vigie/internal/config"
+	"github.com/vigie/vigie/internal/mailqueue"
 	"github.com/vigie/vigie/internal/watch"
 )
 
@@ -16,15 +17,16 @@ func Descriptor() *watch.Descriptor {
 	return &watch.Descriptor{Name: Name, Title: "Blocklists", Build: Build}
 }
 
-// Build returns the blocklist watch. Under auto it runs when there is
-// something to check: a public sending address on this machine or a
-// configured target.
+// Build returns the blocklist watch. Under auto it runs when
+// there is something to check: a public sending address on this machine or
+// a configured target.
 func Build(d watch.Deps) ([]watch.Watch, error) {
 	c := d.Config.Blocklist
 	if c.Enabled == config.SwitchOff {
 		return nil, nil
 	}
 	log := d.Logger.With("component", string(Name))
+	c.PostfixConfigDir = mailqueue.ConfigDirectory(context.Background(), d.Config.Postfix.ConfigDir, "")
 	w, targets, err := FromConfig(c, Options{
 		Sink: d.Sink, Store: d.Store, Logger: log, Metrics: d.Metrics, Now: d.Now,
 	}, log)

@@ -15,8 +15,8 @@ func Descriptor() *watch.Descriptor {
 	return &watch.Descriptor{Name: Name, Title: "Web", Build: Build}
 }
 
-// Build turns the web: section into the web watch. Under auto it runs when
-// a root or an access log exists.
+// Build turns the web: section into the web watch. Under auto it runs
+// when a root or an access log exists.
 func Build(d watch.Deps) ([]watch.Watch, error) {
 	c := d.Config.Web
 	var roots []string
@@ -54,7 +54,7 @@ func Build(d watch.Deps) ([]watch.Watch, error) {
 		Scan: ScanOptions{MaxDepth: c.MaxDepth, NestedDepth: c.NestedDepth, MaxDirs: c.MaxDirs,
 			AbandonedAfter: c.AbandonedAfter},
 		ScanInterval: c.ScanInterval, CheckInterval: c.CheckInterval, DataPath: dataPath, Logs: logs,
-		Buckets: BucketsFromConfig(c.Buckets),
-		Repeat:  c.Repeat, Sink: d.Sink, State: d.Store, Series: d.Store, Logger: d.Logger.With("component", string(Name)), Metrics: d.Metrics, Now: d.Now,
+		Buckets: BucketsFromConfig(c.Buckets), Distributed: DistributedFromConfig(c.Distributed),
+		Repeat: c.Repeat, Sink: d.Sink, State: d.Store, Series: d.Store, Logger: d.Logger.With("component", string(Name)), Metrics: d.Metrics, Now: d.Now,
 	})}, nil
 }
