@@ -19,6 +19,9 @@ import (
 //     share an incident. The dns watch gives every domain delegated to the
 //     same rogue NS set the same Group, so 751 hijacked domains are one
 //     incident.
+// Rules 2 to 5 are the watches' (their descriptors' watch.Grouping, in
+// Options.Watches); the names below are those of the watches vigie ships.
+//
 //  2. Same account: a mail (or policy) finding without a Group is grouped
 //     by its Subject, the SASL user name or "uid:N" for mail injected
 //     locally by a Unix user ("account:<subject>"), so every rule about one
@@ -53,16 +56,6 @@ type Grouping struct {
 	CTWindow        time.Duration // default 48h
 }
 
-// The watches' names, as the rules know them.
-const (
-	WatchMail      = "mail"
-	WatchPolicy    = "policy"
-	WatchDNS       = "dns"
-	WatchCT        = "ct"
-	WatchWeb       = "web"
-	WatchBlocklist = "blocklist"
-)
-
 // AccountGroup is the group key of one mail account: a SASL user name or
 // "uid:N" (watch.AccountGroup).
 func AccountGroup(account string) string { return watch.AccountGroup(account) }
@@ -71,35 +64,61 @@ func AccountGroup(account string) string { return watch.AccountGroup(account) }
 // (watch.SiteGroup).
 func SiteGroup(site string) string { return watch.SiteGroup(site) }
 
-// GroupKey is the incident group of a finding under rules 1 to 3; rules 4
-// and 5 are applied when its alert fires, from the store.
-func GroupKey(f *vigie.Finding) string {
+// GroupKey is the incident group of a finding under rules 1 to 3, for the
+// watches vigie ships; rules 4 and 5 are applied when its alert fires,
+// from the store.
+func GroupKey(f *vigie.Finding) string { return groupKey(builtinGrouping(), f) }
+
+// groupKey is GroupKey under the grouping rules of ws.
+func groupKey(ws watch.List, f *vigie.Finding) string {
 	if f.Group != "" {
 		return f.Group
 	}
-	if isBlocklistKey(f.AlertKey()) {
+	if vigie.IsBlocklistKey(f.AlertKey()) {
 		return f.AlertKey()
 	}
-	switch f.Watch {
-	case WatchMail, WatchPolicy:
-		if f.Subject != "" {
-			return AccountGroup(f.Subject)
-		}
-	case WatchWeb:
-		if uid := strings.TrimSpace(f.Evidence["uid"]); uid != "" {
-			return AccountGroup("uid:" + uid)
-		}
-		if f.Subject != "" {
-			return SiteGroup(f.Subject)
+	if g := groupingOf(ws, f.Watch); g != nil && g.Key != nil {
+		if k := g.Key(f); k != "" {
+			return k
 		}
 	}
 	return f.AlertKey()
 }
 
-// isBlocklistKey recognises vigie.BlocklistKey's keys.
-func isBlocklistKey(key string) bool { return strings.HasPrefix(key, "blocklist/") }
+// groupingOf is the grouping of the watch named name, or nil.
+func groupingOf(ws watch.List, name string) *watch.Grouping {
+	if d := ws.Find(name); d != nil {
+		return d.Grouping
+	}
+	return nil
+}
 
-func isBlocklistAlert(a *vigie.Alert) bool { return a.Watch == WatchBlocklist || isBlocklistKey(a.Key) }
+// followsCompromise says whether a is a listing (rule 4): from a watch
+// whose alerts follow a compromise, or keyed by vigie.BlocklistKey.
+func (p *Pipeline) followsCompromise(a *vigie.Alert) bool {
+	if g := groupingOf(p.o.Watches, a.Watch); g != nil && g.FollowsCompromise {
+		return true
+	}
+	return vigie.IsBlocklistKey(a.Key)
+}
+
+// indexDomains remembers incident id as the incident of each domain of a,
+// when its watch's domains are indexed (rule 5).
+func (p *Pipeline) indexDomains(ctx context.Context, a *vigie.Alert, id int64) error {
+	g := groupingOf(p.o.Watches, a.Watch)
+	if g == nil || !g.IndexDomains || g.Domains == nil {
+		return nil
+	}
+	for _, d := range g.Domains(a) {
+		if d = normDomain(d); d == "" {
+			continue
+		}
+		if err := p.putIndex(ctx, domainIndexKey(d), id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // The pipeline keeps two small indexes in the store's state space (watch
 // "alert"): the incident each group last went to, and the incident each
@@ -150,12 +169,12 @@ func live(in vigie.Incident, at time.Time, window time.Duration) bool {
 // joinRule applies rules 4 and 5 to an alert that has no open incident of
 // its own group; it returns the incident to join and the rule's name.
 func (p *Pipeline) joinRule(ctx context.Context, a *vigie.Alert, at time.Time) (vigie.Incident, string, error) {
-	switch {
-	case isBlocklistAlert(a):
+	if p.followsCompromise(a) {
 		in, err := p.compromiseBefore(ctx, at)
 		return in, "blocklisting after a compromise", err
-	case a.Watch == WatchCT:
-		in, err := p.dnsIncidentFor(ctx, a, at)
+	}
+	if g := groupingOf(p.o.Watches, a.Watch); g != nil && g.JoinsDomains && g.Domains != nil {
+		in, err := p.dnsIncidentFor(ctx, g.Domains(a), at)
 		return in, "certificate issued during a DNS drift", err
 	}
 	return vigie.Incident{}, "", store.ErrNotFound
@@ -173,12 +192,12 @@ func (p *Pipeline) compromiseBefore(ctx context.Context, at time.Time) (vigie.In
 			if !live(in, at, w) {
 				continue
 			}
-			as, err := s.ListAlerts(ctx, store.AlertQuery{IncidentID: in.ID, Watch: WatchMail, Limit: 100000})
+			as, err := p.compromiseAlerts(ctx, in.ID)
 			if err != nil {
 				return err
 			}
 			for _, x := range as {
-				if isBlocklistAlert(&x) || x.LastSeen.Before(at.Add(-w)) || x.FirstSeen.After(at) {
+				if p.followsCompromise(&x) || x.LastSeen.Before(at.Add(-w)) || x.FirstSeen.After(at) {
 					continue
 				}
 				if x.LastSeen.After(bestSeen) {
@@ -211,27 +230,31 @@ func (p *Pipeline) compromiseBefore(ctx context.Context, at time.Time) (vigie.In
 	return best, nil
 }
 
-// certNames are the domains a ct alert is about.
-func certNames(a *vigie.Alert) []string {
-	var out []string
-	add := func(s string) {
-		for _, n := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' }) {
-			if n = normDomain(strings.TrimPrefix(n, "*.")); n != "" {
-				out = append(out, n)
-			}
+// compromiseAlerts are the alerts of incident id from the watches whose
+// alerts are a compromise (rule 4).
+func (p *Pipeline) compromiseAlerts(ctx context.Context, id int64) ([]vigie.Alert, error) {
+	var out []vigie.Alert
+	for _, d := range p.o.Watches {
+		if d.Grouping == nil || !d.Grouping.Compromise {
+			continue
 		}
+		as, err := p.o.Store.ListAlerts(ctx, store.AlertQuery{IncidentID: id, Watch: string(d.Name), Limit: 100000})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, as...)
 	}
-	add(a.Subject)
-	add(a.Evidence["domain"])
-	add(a.Evidence["names"])
-	return out
+	return out, nil
 }
 
-// dnsIncidentFor finds the incident of a dns alert for one of the
-// certificate's names or their parents.
-func (p *Pipeline) dnsIncidentFor(ctx context.Context, a *vigie.Alert, at time.Time) (vigie.Incident, error) {
+// dnsIncidentFor finds the live incident indexed for one of names (a
+// certificate's) or their parents.
+func (p *Pipeline) dnsIncidentFor(ctx context.Context, names []string, at time.Time) (vigie.Incident, error) {
 	seen := map[string]bool{}
-	for _, name := range certNames(a) {
+	for _, name := range names {
+		if name = normDomain(name); name == "" {
+			continue
+		}
 		for d := name; d != "" && !seen[d]; {
 			seen[d] = true
 			in, err := p.indexed(ctx, domainIndexKey(d))

@@ -203,10 +203,8 @@ func (p *Pipeline) moveAlerts(ctx context.Context, from, to int64, only map[int6
 			return moved, err
 		}
 		moved = append(moved, x)
-		if a.Watch == WatchDNS && a.Subject != "" {
-			if err := p.putIndex(ctx, domainIndexKey(normDomain(a.Subject)), to); err != nil {
-				return moved, err
-			}
+		if err := p.indexDomains(ctx, &x, to); err != nil {
+			return moved, err
 		}
 	}
 	return moved, nil

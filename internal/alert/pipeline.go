@@ -32,10 +32,14 @@ type Options struct {
 	// the pipeline's).
 	Dispatch notify.DispatchOptions
 	Grouping Grouping
-	Logger   *slog.Logger
-	Metrics  *metrics.Factory
-	Now      func() time.Time
-	Node     string
+	// Watches are the watches whose grouping rules apply (their
+	// descriptors' Grouping); nil: those of the watches vigie ships, as
+	// builtinGrouping says them.
+	Watches watch.List
+	Logger  *slog.Logger
+	Metrics *metrics.Factory
+	Now     func() time.Time
+	Node    string
 	// ResolveAfter is the default for findings that do not set their own.
 	ResolveAfter  time.Duration
 	NotifyTimeout time.Duration
@@ -77,6 +81,9 @@ func New(o Options) *Pipeline {
 	}
 	if o.NotifyTimeout <= 0 {
 		o.NotifyTimeout = 10 * time.Second
+	}
+	if o.Watches == nil {
+		o.Watches = builtinGrouping()
 	}
 	if o.Grouping.BlocklistWindow <= 0 {
 		o.Grouping.BlocklistWindow = 72 * time.Hour
@@ -133,7 +140,7 @@ func (p *Pipeline) Emit(ctx context.Context, f vigie.Finding) error {
 	if f.Node == "" {
 		f.Node = p.o.Node
 	}
-	f.Group = GroupKey(&f)
+	f.Group = groupKey(p.o.Watches, &f)
 	p.findings.WithLabelValues(f.Watch).Inc()
 
 	p.mu.Lock()
@@ -188,10 +195,8 @@ func (p *Pipeline) record(ctx context.Context, a *vigie.Alert, c change, at time
 			}
 			a.IncidentID = in.ID
 		}
-		if a.Watch == WatchDNS && a.Subject != "" {
-			if err := p.putIndex(ctx, domainIndexKey(normDomain(a.Subject)), in.ID); err != nil {
-				return in, err
-			}
+		if err := p.indexDomains(ctx, a, in.ID); err != nil {
+			return in, err
 		}
 		if why.reopened != "" {
 			if err := p.timeline(ctx, in.ID, at, vigie.TimelineState, a.ID, "incident re-opened: "+why.reopened); err != nil {

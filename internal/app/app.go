@@ -28,6 +28,8 @@ import (
 	"github.com/vigie/vigie/internal/notify/setup"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/ui"
+	"github.com/vigie/vigie/internal/watch"
+	"github.com/vigie/vigie/internal/watches"
 )
 
 // Options configure an App.
@@ -39,7 +41,10 @@ type Options struct {
 	Registry *prometheus.Registry
 	Now      func() time.Time
 	Version  string
-	// Builders replaces the built-in watches (tests).
+	// Watches are the watches vigie knows (watches.All() when nil): the
+	// app builds them and the dashboard shows them.
+	Watches watch.List
+	// Builders replaces the watches' builders (tests).
 	Builders []Builder
 	// RestartBackoff is the first pause before a failed watch restarts.
 	RestartBackoff time.Duration
@@ -84,8 +89,11 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Watches == nil {
+		o.Watches = watches.All()
+	}
 	if o.Builders == nil {
-		o.Builders = builtinBuilders()
+		o.Builders = o.Watches.Builders()
 	}
 	if o.RestartBackoff <= 0 {
 		o.RestartBackoff = time.Second
@@ -134,7 +142,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	a.pipeline = alert.New(built.Options(alert.Options{
-		Store: db, Logger: o.Logger, Metrics: m, Now: o.Now, Node: cfg.Node,
+		Store: db, Logger: o.Logger, Metrics: m, Now: o.Now, Node: cfg.Node, Watches: o.Watches,
 		ResolveAfter: cfg.Alerts.ResolveAfter, NotifyTimeout: cfg.Alerts.NotifyTimeout,
 	}))
 	return a, nil

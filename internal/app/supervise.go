@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 )
 
@@ -12,6 +13,9 @@ type supervised struct {
 	name   string
 	cancel context.CancelFunc
 	done   chan struct{}
+	// up is true while the watch runs, false while it waits to restart
+	// (the dashboard's status, as vigie_watch_up).
+	up atomic.Bool
 }
 
 // supervise runs w until ctx is done. A watch that fails or panics is
@@ -27,9 +31,11 @@ func (a *App) supervise(ctx context.Context, w Watch) *supervised {
 		backoff := a.o.RestartBackoff
 		for {
 			a.watchUp.WithLabelValues(s.name).Set(1)
+			s.up.Store(true)
 			started := time.Now()
 			err := runSafely(ctx, w)
 			a.watchUp.WithLabelValues(s.name).Set(0)
+			s.up.Store(false)
 			if ctx.Err() != nil {
 				return
 			}

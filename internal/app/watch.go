@@ -2,7 +2,6 @@ package app
 
 import (
 	"github.com/vigie/vigie/internal/watch"
-	"github.com/vigie/vigie/internal/watches"
 )
 
 // Watch, Deps and Builder are the watch package's: every watch is built
@@ -13,5 +12,14 @@ type (
 	Builder = watch.Builder
 )
 
-// builtinBuilders are the watches vigie ships, from the one list.
-func builtinBuilders() []Builder { return watches.All().Builders() }
+// running says which watches run now: true while one runs, false while it
+// waits to restart after a failure (the dashboard's watch status).
+func (a *App) running() map[string]bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make(map[string]bool, len(a.watches))
+	for _, s := range a.watches {
+		out[s.name] = out[s.name] || s.up.Load()
+	}
+	return out
+}

@@ -14,7 +14,11 @@ const Name watch.Name = "blocklist"
 
 // Descriptor is the blocklist watch as the rest of vigie knows it.
 func Descriptor() *watch.Descriptor {
-	return &watch.Descriptor{Name: Name, Title: "Blocklists", Build: Build}
+	return &watch.Descriptor{Name: Name, Title: "Blocklists", Build: Build,
+		Panels:   []watch.Panel{matrix()},
+		Report:   report(),
+		Grouping: &watch.Grouping{FollowsCompromise: true},
+	}
 }
 
 // Build returns the blocklist watch. Under auto it runs when

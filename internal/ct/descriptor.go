@@ -7,7 +7,10 @@ const Name watch.Name = "ct"
 
 // Descriptor is the CT watch as the rest of vigie knows it.
 func Descriptor() *watch.Descriptor {
-	return &watch.Descriptor{Name: Name, Title: "Certificate Transparency", Build: Build}
+	return &watch.Descriptor{Name: Name, Title: "Certificate Transparency", Build: Build,
+		Report:   report(),
+		Grouping: &watch.Grouping{Domains: watch.NamesIn(EvidenceDomain, EvidenceNames), JoinsDomains: true},
+	}
 }
 
 // Build returns the CT watch when a watchlist is configured, directly or

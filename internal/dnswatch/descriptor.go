@@ -7,7 +7,15 @@ const Name watch.Name = "dns"
 
 // Descriptor is the DNS watch as the rest of vigie knows it.
 func Descriptor() *watch.Descriptor {
-	return &watch.Descriptor{Name: Name, Title: "DNS", Build: Build}
+	return &watch.Descriptor{Name: Name, Title: "DNS", Build: Build,
+		Series: []watch.Series{
+			{Name: SeriesDriftDomains, Title: "Open drifts (domain and kind) after each sweep", Unit: "drifts", Subjects: []string{""}},
+			{Name: SeriesSweepSeconds, Title: "Sweep duration", Unit: "s", Subjects: []string{"delegation", "records"}},
+		},
+		Panels:   []watch.Panel{driftPanel()},
+		Report:   reading(),
+		Grouping: &watch.Grouping{Domains: watch.SubjectDomain, IndexDomains: true},
+	}
 }
 
 // Build returns the DNS watch when domains are configured.

@@ -9,12 +9,13 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watch"
+	"github.com/vigie/vigie/internal/watches"
 )
 
 // Report is one incident, ready to be rendered.
@@ -32,6 +33,8 @@ type Report struct {
 	// Certificates issued in the exposure window (DNS incidents).
 	CertificatesInWindow []Certificate
 	Todo                 []Todo
+
+	siteAlerts map[string][]int // the alerts (indexes) that named each site
 }
 
 // Exposure is the window during which the attack had effect: from the
@@ -57,39 +60,14 @@ type Impact struct {
 	Recipients    int64
 }
 
-// Account is a mail account or local uid and what it sent.
-type Account struct {
-	Name       string
-	Messages   int64
-	Recipients int64
-}
-
-// Certificate is a ct alert's certificate.
-type Certificate struct {
-	Subject  string // what the ct watch calls it (serial, fingerprint)
-	Names    string
-	Issuer   string
-	Seen     time.Time
-	NotAfter string
-	State    vigie.AlertState
-	InWindow bool
-}
-
-// Listing is a blocklisting.
-type Listing struct {
-	Target, List string
-	State        vigie.AlertState
-	Since        time.Time
-}
-
-// Revert is one line of a DNS revert plan.
-type Revert struct {
-	Domain   string
-	Rule     string
-	Observed string
-	Expected string
-	Done     bool // the alert is resolved: reverted or approved
-}
+// Account, Certificate, Listing and Revert are what the watches' readings
+// (watch.Reading) say an alert touched.
+type (
+	Account     = watch.Account
+	Certificate = watch.Certificate
+	Listing     = watch.Listing
+	Revert      = watch.Revert
+)
 
 // Todo is one thing left to do (or done).
 type Todo struct {
@@ -97,8 +75,16 @@ type Todo struct {
 	Done bool
 }
 
-// Build reads incident id from s and assembles its report as of now.
+// Build reads incident id from s and assembles its report as of now, the
+// alerts read by the watches vigie ships (watches.All()).
 func Build(ctx context.Context, s store.Store, id int64, now time.Time) (*Report, error) {
+	return BuildWith(ctx, s, watches.All(), id, now)
+}
+
+// BuildWith is Build with the watches that read the alerts: each alert is
+// read by its watch's descriptor (watch.Report); an alert no watch reads
+// counts in the summary and the timeline only.
+func BuildWith(ctx context.Context, s store.Store, ws watch.List, id int64, now time.Time) (*Report, error) {
 	in, err := s.Incident(ctx, id)
 	if err != nil {
 		return nil, err
@@ -131,7 +117,7 @@ func Build(ctx context.Context, s store.Store, id int64, now time.Time) (*Report
 			r.LastSeen = a.LastSeen
 		}
 	}
-	if err := r.impact(ctx, s); err != nil {
+	if err := r.impact(ctx, s, ws); err != nil {
 		return nil, err
 	}
 	r.exposure()
@@ -141,11 +127,7 @@ func Build(ctx context.Context, s store.Store, id int64, now time.Time) (*Report
 	return r, nil
 }
 
-func isBlocklist(a *vigie.Alert) bool {
-	return a.Watch == "blocklist" || strings.HasPrefix(a.Key, "blocklist/")
-}
-
-func (r *Report) impact(ctx context.Context, s store.Store) error {
+func (r *Report) impact(ctx context.Context, s store.Store, ws watch.List) error {
 	accounts := map[string]*Account{}
 	domains, sites := map[string]bool{}, map[string]bool{}
 	account := func(name string) *Account {
@@ -154,40 +136,42 @@ func (r *Report) impact(ctx context.Context, s store.Store) error {
 		}
 		return accounts[name]
 	}
+	r.siteAlerts = map[string][]int{}
 	for i := range r.Alerts {
 		a := &r.Alerts[i]
-		switch {
-		case isBlocklist(a):
-			target, list := a.Subject, ""
-			if parts := strings.SplitN(strings.TrimPrefix(a.Key, "blocklist/"), "/", 2); len(parts) == 2 {
-				target, list = parts[0], parts[1]
-			}
-			r.Impact.Blocklistings = append(r.Impact.Blocklistings, Listing{Target: target, List: list, State: a.State, Since: a.FirstSeen})
-		case a.Watch == "mail":
-			acc := account(a.Subject)
-			msgs, rcpts, err := counts(ctx, s, a)
-			if err != nil {
-				return err
-			}
-			acc.Messages, acc.Recipients = max(acc.Messages, msgs), max(acc.Recipients, rcpts)
-		case a.Watch == "web":
-			sites[a.Subject] = true
-			if uid := a.Evidence["uid"]; uid != "" {
-				account("uid:" + uid)
-			}
-		case a.Watch == "dns":
-			domains[strings.ToLower(a.Subject)] = true
-		case a.Watch == "ct":
-			c := Certificate{Subject: a.Subject, Names: a.Evidence["names"], Issuer: a.Evidence["issuer"], Seen: a.FirstSeen,
-				NotAfter: a.Evidence["not_after"], State: a.State}
-			if c.Names == "" {
-				c.Names = a.Evidence["domain"]
-			}
-			if nb, err := time.Parse(time.RFC3339, a.Evidence["not_before"]); err == nil {
-				c.Seen = nb.UTC()
-			}
-			r.Impact.Certificates = append(r.Impact.Certificates, c)
+		d := ws.Reporter(a)
+		if d == nil {
+			continue
 		}
+		findings := func(ctx context.Context) ([]vigie.Finding, error) {
+			fs, err := s.ListFindings(ctx, store.FindingQuery{AlertID: a.ID, Limit: 100000})
+			out := make([]vigie.Finding, len(fs))
+			for i := range fs {
+				out[i] = fs[i].Finding
+			}
+			return out, err
+		}
+		rd, err := d.Report.Read(ctx, a, findings)
+		if err != nil {
+			return err
+		}
+		for _, l := range rd.Listings {
+			r.Impact.Blocklistings = append(r.Impact.Blocklistings, l)
+		}
+		for _, ac := range rd.Accounts {
+			acc := account(ac.Name)
+			acc.Messages, acc.Recipients = max(acc.Messages, ac.Messages), max(acc.Recipients, ac.Recipients)
+		}
+		for _, site := range rd.Sites {
+			sites[site] = true
+			r.siteAlerts[site] = append(r.siteAlerts[site], i)
+		}
+		for _, dom := range rd.Domains {
+			domains[dom] = true
+		}
+		r.Impact.Certificates = append(r.Impact.Certificates, rd.Certificates...)
+		r.Exposure.MaxTTL = max(r.Exposure.MaxTTL, rd.TTL)
+		r.RevertPlan = append(r.RevertPlan, rd.Reverts...)
 	}
 	for _, acc := range accounts {
 		r.Impact.Accounts = append(r.Impact.Accounts, *acc)
@@ -200,43 +184,14 @@ func (r *Report) impact(ctx context.Context, s store.Store) error {
 	return nil
 }
 
-// counts returns the largest message and recipient counts the alert's
-// findings reported (evidence "messages" and "recipients": a watch
-// reports what the subject sent since the alert began).
-func counts(ctx context.Context, s store.Store, a *vigie.Alert) (msgs, rcpts int64, err error) {
-	fs, err := s.ListFindings(ctx, store.FindingQuery{AlertID: a.ID, Limit: 100000})
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, f := range fs {
-		msgs = max(msgs, number(f.Evidence["messages"]))
-		rcpts = max(rcpts, number(f.Evidence["recipients"]))
-	}
-	return msgs, rcpts, nil
-}
-
-func number(s string) int64 {
-	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	if err != nil || n < 0 {
-		return 0
-	}
-	return n
-}
-
+// exposure sets the window from the first sighting to the resolution, and
+// the cache tail from the longest TTL the readings reported (impact).
 func (r *Report) exposure() {
-	e := Exposure{Start: r.FirstSeen}
+	e := Exposure{Start: r.FirstSeen, MaxTTL: r.Exposure.MaxTTL}
 	if r.Incident.State == vigie.IncidentResolved {
 		e.End = r.Incident.ResolvedAt
 	} else {
 		e.Ongoing = true
-	}
-	for _, a := range r.Alerts {
-		if a.Watch != "dns" {
-			continue
-		}
-		if d, ok := ttl(a.Evidence["ttl"]); ok && d > e.MaxTTL {
-			e.MaxTTL = d
-		}
 	}
 	if !e.End.IsZero() && e.MaxTTL > 0 {
 		e.CachedUntil = e.End.Add(e.MaxTTL)
@@ -244,26 +199,8 @@ func (r *Report) exposure() {
 	r.Exposure = e
 }
 
-// ttl reads a TTL in seconds ("86400") or as a duration ("24h").
-func ttl(s string) (time.Duration, bool) {
-	if s == "" {
-		return 0, false
-	}
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second, true
-	}
-	d, err := time.ParseDuration(s)
-	return d, err == nil && d >= 0
-}
-
+// revertPlan sorts the revert lines the readings gave (impact).
 func (r *Report) revertPlan() {
-	for _, a := range r.Alerts {
-		if a.Watch != "dns" || (a.Evidence["expected"] == "" && a.Evidence["observed"] == "") {
-			continue
-		}
-		r.RevertPlan = append(r.RevertPlan, Revert{Domain: a.Subject, Rule: a.Rule, Observed: a.Evidence["observed"],
-			Expected: a.Evidence["expected"], Done: a.State == vigie.AlertResolved})
-	}
 	sort.SliceStable(r.RevertPlan, func(i, j int) bool {
 		if r.RevertPlan[i].Domain != r.RevertPlan[j].Domain {
 			return r.RevertPlan[i].Domain < r.RevertPlan[j].Domain
@@ -319,7 +256,7 @@ func (r *Report) todo() {
 		}
 	}
 	for _, site := range r.Impact.Sites {
-		add(r.resolved("web", site), "Update or remove the web application at %s", site)
+		add(r.siteResolved(site), "Update or remove the web application at %s", site)
 	}
 	for _, l := range r.Impact.Blocklistings {
 		add(l.State == vigie.AlertResolved, "Request delisting of %s from %s", l.Target, l.List)
@@ -360,9 +297,10 @@ func (r *Report) todo() {
 	add(notes > 0, "Write down the cause and the lessons (vigie incident note %d TEXT)", in.ID)
 }
 
-func (r *Report) resolved(watch, subject string) bool {
-	for _, a := range r.Alerts {
-		if a.Watch == watch && a.Subject == subject && a.State != vigie.AlertResolved {
+// siteResolved says whether every alert that named site is resolved.
+func (r *Report) siteResolved(site string) bool {
+	for _, i := range r.siteAlerts[site] {
+		if r.Alerts[i].State != vigie.AlertResolved {
 			return false
 		}
 	}

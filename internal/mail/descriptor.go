@@ -14,7 +14,21 @@ const Name watch.Name = "mail"
 
 // Descriptor is the mail watch as the rest of vigie knows it.
 func Descriptor() *watch.Descriptor {
-	return &watch.Descriptor{Name: Name, Title: "Mail", Build: Build}
+	return &watch.Descriptor{Name: Name, Title: "Mail", Build: Build,
+		Series: []watch.Series{
+			// One subject per queue (from postqueue -j; "total" and
+			// "deferred" also from the log), value = messages in it.
+			{Name: SeriesQueue, Title: "Mail queue", Unit: "messages",
+				Subjects: []string{"total", "deferred", "active", "hold", "incoming"}, Overview: true},
+			// Per account: the SASL login or "uid:N", as in the alert subject.
+			{Name: SeriesAccountMessages, Title: "Messages sent per account or local uid", Unit: "per min"},
+			{Name: SeriesAccountRecipients, Title: "Recipients per account or local uid", Unit: "per min"},
+		},
+		Panels:      []watch.Panel{holdsPanel()},
+		HoldAccount: HoldAccount,
+		Report:      report(),
+		Grouping:    &watch.Grouping{Key: watch.AccountKey, Compromise: true},
+	}
 }
 
 // Build builds the mail watch (none when mail is off, or auto and there is

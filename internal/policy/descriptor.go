@@ -20,7 +20,9 @@ const Name watch.Name = "policy"
 
 // Descriptor is the policy server as the rest of vigie knows it.
 func Descriptor() *watch.Descriptor {
-	return &watch.Descriptor{Name: Name, Title: "Policy", Build: Build}
+	return &watch.Descriptor{Name: Name, Title: "Policy", Build: Build,
+		Grouping: &watch.Grouping{Key: watch.AccountKey},
+	}
 }
 
 // Build runs the Postfix policy server when policy.enabled is on,

@@ -16,6 +16,8 @@ import (
 	"github.com/vigie/vigie/internal/alert"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watch"
+	"github.com/vigie/vigie/internal/watches"
 )
 
 // Pipeline is what the dashboard needs of the alert pipeline
@@ -66,8 +68,14 @@ type Options struct {
 	MetricsListener bool
 	SessionLifetime time.Duration
 	Now             func() time.Time
-	// Watches are shown on the overview even before they report.
-	Watches []string
+	// Watches are the watches vigie knows (watches.All() when nil): their
+	// pages, series and panels; each is shown on the overview even before
+	// it reports.
+	Watches watch.List
+	// Running says which watches the app runs: true while one runs,
+	// false while it waits to restart after a failure; a watch not in the
+	// map does not run. Nil: none runs.
+	Running func() map[string]bool
 }
 
 // Server holds the handlers.
@@ -101,11 +109,11 @@ func New(o Options) *Server {
 		o.SessionLifetime = 12 * time.Hour
 	}
 	if o.Watches == nil {
-		o.Watches = knownWatchNames()
+		o.Watches = watches.All()
 	}
 	key := make([]byte, 32)
 	rand.Read(key)
-	return &Server{
+	s := &Server{
 		o: o, log: o.Logger.With("component", "http"),
 		users:     &Users{Store: o.Store, Now: o.Now},
 		sessions:  newSessions(o.SessionLifetime, o.Now),
@@ -113,8 +121,9 @@ func New(o Options) *Server {
 		origin:    http.NewCrossOriginProtection(),
 		csrfKey:   key,
 		hashSlots: make(chan struct{}, 2),
-		pages:     mustParsePages(),
 	}
+	s.pages = mustParsePages(o.Watches, s.holdAccount)
+	return s
 }
 
 // Handler routes every endpoint.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vigie/vigie/internal/store"
+	"github.com/vigie/vigie/internal/watch"
 )
 
 //go:embed templates/*.html
@@ -52,7 +53,6 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("01-02 15:04Z")
 	},
 	"evidence":   sortedEvidence,
-	"account":    mailAccount,
 	"list":       func(s ...string) []string { return s },
 	"slug":       func(s string) string { return strings.ReplaceAll(s, " ", "-") },
 	"pathEscape": url.PathEscape,
@@ -71,6 +71,9 @@ var funcs = template.FuncMap{
 	"rangeNav": func(path, cur string) rangeNav {
 		return rangeNav{Path: path, Range: cur, Ranges: []string{"hour", "day", "week"}}
 	},
+	"panelRun": func(tmpl string, data any, csrf, path string) panelRun {
+		return panelRun{Template: tmpl, View: watch.PanelView{Data: data, CSRF: csrf, Path: path}}
+	},
 	"holdArgs": func(verb, account, csrf string, alertID int64, back string) holdArgs {
 		return holdArgs{Verb: verb, Account: account, CSRF: csrf, AlertID: alertID, Back: back}
 	},
@@ -86,7 +89,15 @@ var funcs = template.FuncMap{
 	},
 }
 
-func mustParsePages() map[string]*pageTemplate {
+// mustParsePages parses every page with the layout, the parts and the
+// watches' panels; account is the "account" function (the account an alert
+// offers to hold, from its watch's descriptor).
+func mustParsePages(ws watch.List, account func(apiAlert) string) map[string]*pageTemplate {
+	fm := template.FuncMap{"account": account}
+	for k, v := range funcs {
+		fm[k] = v
+	}
+	panels := panelTemplates(ws)
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		panic(err)
@@ -99,7 +110,7 @@ func mustParsePages() map[string]*pageTemplate {
 		}
 		partials, _ := fs.Glob(templateFS, "templates/_*.html")
 		files := append([]string{"templates/layout.html", n}, partials...)
-		t := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, files...))
+		t := template.Must(template.Must(template.New("layout.html").Funcs(fm).ParseFS(templateFS, files...)).Parse(panels))
 		out[base] = &pageTemplate{t: t}
 	}
 	return out
@@ -142,7 +153,7 @@ type layoutView struct {
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, data any, p principal) {
 	pt := s.pages[page]
 	var buf bytes.Buffer
-	v := layoutView{Page: page, User: p.user, CSRF: p.csrf, Login: s.o.Login, Watches: s.o.Watches, Path: r.URL.Path, Data: data}
+	v := layoutView{Page: page, User: p.user, CSRF: p.csrf, Login: s.o.Login, Watches: s.o.Watches.Names(), Path: r.URL.Path, Data: data}
 	if t, ok := data.(interface{ title() string }); ok {
 		v.Title = t.title()
 	}

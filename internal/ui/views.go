@@ -6,11 +6,11 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watch"
 )
 
 // Every page reads bounded queries (a limit on each list), so a watch
@@ -121,32 +121,20 @@ func (s *Server) overviewData(r *http.Request) (any, error) {
 	for _, w := range v.Watches {
 		v.Counts[w.Name] = w.Active
 	}
-	if v.Queue, err = s.graph(ctx, queueSeries, nil, rng, span); err != nil {
-		return nil, err
+	if q := s.overviewSeries(); q != nil {
+		if v.Queue, err = s.graph(ctx, *q, nil, rng, span); err != nil {
+			return nil, err
+		}
 	}
 	return v, nil
 }
 
-// health joins the vigie_watch_up gauge (what runs) with the active
-// alerts (what they found).
+// health joins what the app runs (Options.Running) with the active
+// alerts (what the watches found).
 func (s *Server) health(ctx context.Context) ([]watchHealth, error) {
-	up := map[string]float64{}
-	if s.o.Gatherer != nil {
-		mfs, err := s.o.Gatherer.Gather()
-		if err == nil {
-			for _, mf := range mfs {
-				if mf.GetName() != "vigie_watch_up" {
-					continue
-				}
-				for _, m := range mf.GetMetric() {
-					for _, l := range m.GetLabel() {
-						if l.GetName() == "watch" {
-							up[l.GetValue()] = m.GetGauge().GetValue()
-						}
-					}
-				}
-			}
-		}
+	var up map[string]bool
+	if s.o.Running != nil {
+		up = s.o.Running()
 	}
 	active, err := s.o.Store.ListAlerts(ctx, store.AlertQuery{States: []vigie.AlertState{vigie.AlertFiring, vigie.AlertAcknowledged}, Limit: activeScanLimit})
 	if err != nil {
@@ -164,7 +152,7 @@ func (s *Server) health(ctx context.Context) ([]watchHealth, error) {
 			order = append(order, n)
 		}
 	}
-	for _, n := range s.o.Watches {
+	for _, n := range s.o.Watches.Names() {
 		add(n)
 	}
 	var extra []string
@@ -181,9 +169,9 @@ func (s *Server) health(ctx context.Context) ([]watchHealth, error) {
 	out := make([]watchHealth, 0, len(order))
 	for _, n := range order {
 		h := watchHealth{Name: n, Status: "not running", Active: count[n], More: len(active) >= activeScanLimit}
-		if v, ok := up[n]; ok {
+		if running, ok := up[n]; ok {
 			h.Status = "restarting"
-			if v >= 1 {
+			if running {
 				h.Status = "up"
 			}
 		}
@@ -193,15 +181,15 @@ func (s *Server) health(ctx context.Context) ([]watchHealth, error) {
 }
 
 // graph reads one series over the range; subjects nil means def's own.
-func (s *Server) graph(ctx context.Context, def seriesDef, subjects []string, rng string, span time.Duration) (*Graph, error) {
+func (s *Server) graph(ctx context.Context, def watch.Series, subjects []string, rng string, span time.Duration) (*Graph, error) {
 	to := s.o.Now().UTC()
 	from := to.Add(-span)
-	g := &Graph{Title: def.Title, Series: def.Series, Unit: def.Unit, Range: rng, From: from, To: to}
+	g := &Graph{Title: def.Title, Series: string(def.Name), Unit: def.Unit, Range: rng, From: from, To: to}
 	if subjects == nil {
 		subjects = def.Subjects
 	}
 	for _, sub := range subjects {
-		samples, err := s.o.Store.Samples(ctx, def.Series, sub, from, to)
+		samples, err := s.o.Store.Samples(ctx, string(def.Name), sub, from, to)
 		if err != nil {
 			return nil, err
 		}
@@ -364,7 +352,7 @@ func (s *Server) alertData(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := alertView{Alert: toAPIAlert(a), Findings: []apiFinding{}, MailActions: s.o.Mail != nil && a.Watch == "mail"}
+	v := alertView{Alert: toAPIAlert(a), Findings: []apiFinding{}, MailActions: s.o.Mail != nil && s.offersHolds(a.Watch)}
 	for _, f := range fs {
 		v.Findings = append(v.Findings, toAPIFinding(f))
 	}
@@ -379,61 +367,21 @@ type watchView struct {
 	Alerts   []apiAlert   `json:"active_alerts"`
 	Findings []apiFinding `json:"recent_findings"`
 	Graphs   []*Graph     `json:"graphs"`
-	Mail     *mailPanel   `json:"mail,omitempty"`
-	Matrix   *matrixPanel `json:"blocklist_matrix,omitempty"`
-	Drift    []driftRow   `json:"drift,omitempty"`
-	Owners   []ownerRow   `json:"owners,omitempty"`
-	WebData  *webData     `json:"web_data,omitempty"`
+	// Panels are the watch's own (its descriptor's), each a field of
+	// the JSON object named by its Key.
+	Panels []panelValue `json:"-"`
 }
 
 func (v watchView) title() string { return v.Title }
 
-// webData is what the web watch records (state web/data) about the version
-// data that rated the installs: stale data hides newer advisories, so the
-// page says how old it is.
-type webData struct {
-	Date      string    `json:"date"` // YYYY-MM-DD, when the figures were compiled
-	Source    string    `json:"source"`
-	ScannedAt time.Time `json:"scanned_at"`
-	Installs  int       `json:"installs"`
-	AgeDays   int       `json:"age_days"`
-}
-
-func (s *Server) webDataInfo(ctx context.Context) *webData {
-	b, err := s.o.Store.GetState(ctx, "web", "data")
+// MarshalJSON writes the page's fields, then each panel under its key.
+func (v watchView) MarshalJSON() ([]byte, error) {
+	type fields watchView
+	b, err := json.Marshal(fields(v))
 	if err != nil {
-		return nil
+		return nil, err
 	}
-	var d webData
-	if json.Unmarshal(b, &d) != nil {
-		return nil
-	}
-	if t, err := time.Parse(time.DateOnly, d.Date); err == nil {
-		d.AgeDays = int(s.o.Now().Sub(t).Hours() / 24)
-	}
-	return &d
-}
-
-// mailPanel is the mail page's own part: hold and release.
-type mailPanel struct {
-	Available bool     `json:"actions_available"`
-	Held      []string `json:"held_accounts"`
-	HeldError string   `json:"held_error,omitempty"`
-	// Accounts are the subjects of the active mail alerts, to act on.
-	Accounts []string `json:"alert_accounts"`
-}
-
-// matrixPanel is the blocklist page's targets x zones grid, from the
-// active blocklist alerts (key vigie.BlocklistKey(target, zone)).
-type matrixPanel struct {
-	Zones   []string    `json:"zones"`
-	Targets []matrixRow `json:"targets"`
-}
-
-type matrixRow struct {
-	Target string   `json:"target"`
-	Listed []string `json:"listed_in"`
-	Cells  []bool   `json:"-"`
+	return marshalPanels(b, v.Panels)
 }
 
 func (s *Server) watchData(r *http.Request) (any, error) {
@@ -446,7 +394,7 @@ func (s *Server) watchData(r *http.Request) (any, error) {
 		return nil, badRequest("watch name too long")
 	}
 	ctx := r.Context()
-	def := findWatchDef(name)
+	def := s.findWatch(name)
 	v := watchView{Name: name, Title: def.Title, Range: rng, Alerts: []apiAlert{}, Findings: []apiFinding{}, Graphs: []*Graph{}}
 	hs, err := s.health(ctx)
 	if err != nil {
@@ -486,48 +434,10 @@ func (s *Server) watchData(r *http.Request) (any, error) {
 			v.Graphs = append(v.Graphs, g)
 		}
 	}
-	switch name {
-	case "mail":
-		v.Mail = &mailPanel{Available: s.o.Mail != nil, Held: []string{}, Accounts: []string{}}
-		seen := map[string]bool{}
-		for _, a := range v.Alerts {
-			if acc := mailAccount(a); acc != "" && !seen[acc] && len(v.Mail.Accounts) < 20 {
-				seen[acc] = true
-				v.Mail.Accounts = append(v.Mail.Accounts, acc)
-			}
-		}
-		if s.o.Mail != nil {
-			held, err := s.o.Mail.Held(ctx)
-			if err != nil {
-				v.Mail.HeldError = err.Error()
-			}
-			v.Mail.Held = append(v.Mail.Held, held...)
-		}
-	case "blocklist":
-		v.Matrix = blocklistMatrix(alerts)
-	case "dns":
-		v.Drift = driftRows(alerts)
-	case "web":
-		v.Owners = ownerRows(alerts)
-		v.WebData = s.webDataInfo(ctx)
+	if v.Panels, err = s.panels(ctx, def, alerts); err != nil {
+		return nil, err
 	}
 	return v, nil
-}
-
-// mailAccount is the account a mail alert is about, for the hold and
-// release buttons: the evidence's "account", else the subject when it is an
-// address or a login (not a queue name or an IP address). Empty: none.
-func mailAccount(a apiAlert) string {
-	if a.Watch != "mail" {
-		return ""
-	}
-	if acc := a.Evidence["account"]; acc != "" {
-		return acc
-	}
-	if strings.Contains(a.Subject, "@") {
-		return a.Subject
-	}
-	return ""
 }
 
 // busiestSubjects are the distinct subjects of alerts, most findings first.
@@ -546,116 +456,6 @@ func busiestSubjects(alerts []vigie.Alert, n int) []string {
 			break
 		}
 	}
-	return out
-}
-
-func blocklistMatrix(alerts []vigie.Alert) *matrixPanel {
-	m := &matrixPanel{Zones: []string{}, Targets: []matrixRow{}}
-	zones := map[string]bool{}
-	listed := map[string]map[string]bool{}
-	for _, a := range alerts {
-		target, zone := a.Subject, a.Evidence["zone"]
-		if rest, ok := strings.CutPrefix(a.Key, "blocklist/"); ok && zone == "" {
-			if i := strings.LastIndex(rest, "/"); i > 0 {
-				target, zone = rest[:i], rest[i+1:]
-			}
-		}
-		if zone == "" {
-			continue
-		}
-		zones[zone] = true
-		if listed[target] == nil {
-			listed[target] = map[string]bool{}
-		}
-		listed[target][zone] = true
-	}
-	for z := range zones {
-		m.Zones = append(m.Zones, z)
-	}
-	sort.Strings(m.Zones)
-	var targets []string
-	for t := range listed {
-		targets = append(targets, t)
-	}
-	sort.Strings(targets)
-	for _, t := range targets {
-		row := matrixRow{Target: t, Listed: []string{}}
-		for _, z := range m.Zones {
-			row.Cells = append(row.Cells, listed[t][z])
-			if listed[t][z] {
-				row.Listed = append(row.Listed, z)
-			}
-		}
-		m.Targets = append(m.Targets, row)
-	}
-	return m
-}
-
-// driftRow is one record of a DNS alert whose evidence holds an expected
-// and an observed value: "expected"/"observed" (the record named by
-// evidence "record", else the rule) or "<TYPE> expected"/"<TYPE> observed".
-type driftRow struct {
-	AlertID  int64  `json:"alert_id"`
-	Domain   string `json:"domain"`
-	Record   string `json:"record"`
-	Expected string `json:"expected"`
-	Observed string `json:"observed"`
-}
-
-func driftRows(alerts []vigie.Alert) []driftRow {
-	out := []driftRow{}
-	for _, a := range alerts {
-		if exp, ok := a.Evidence["expected"]; ok {
-			rec := a.Evidence["record"]
-			if rec == "" {
-				rec = a.Rule
-			}
-			out = append(out, driftRow{AlertID: a.ID, Domain: a.Subject, Record: rec, Expected: exp, Observed: a.Evidence["observed"]})
-		}
-		var types []string
-		for k := range a.Evidence {
-			if t, ok := strings.CutSuffix(k, " expected"); ok {
-				types = append(types, t)
-			}
-		}
-		sort.Strings(types)
-		for _, t := range types {
-			out = append(out, driftRow{AlertID: a.ID, Domain: a.Subject, Record: t, Expected: a.Evidence[t+" expected"], Observed: a.Evidence[t+" observed"]})
-		}
-	}
-	return out
-}
-
-// ownerRow counts a web watch's active alerts per owner (evidence
-// "owner": the hosting account the install belongs to).
-type ownerRow struct {
-	Owner  string `json:"owner"`
-	Alerts int    `json:"active_alerts"`
-	Worst  string `json:"worst_severity"`
-}
-
-func ownerRows(alerts []vigie.Alert) []ownerRow {
-	idx := map[string]int{}
-	worst := map[string]vigie.Severity{}
-	out := []ownerRow{}
-	for _, a := range alerts {
-		o := a.Evidence["owner"]
-		if o == "" {
-			continue
-		}
-		i, ok := idx[o]
-		if !ok {
-			i = len(out)
-			idx[o] = i
-			out = append(out, ownerRow{Owner: o})
-		}
-		out[i].Alerts++
-		if a.Severity > worst[o] {
-			worst[o] = a.Severity
-			out[i].Worst = a.Severity.String()
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Alerts > out[j].Alerts })
 	return out
 }
 
@@ -699,5 +499,5 @@ func (s *Server) seriesData(r *http.Request) (any, error) {
 	if len(subjects) > maxLinesInGraph {
 		return nil, badRequest("at most %d subjects", maxLinesInGraph)
 	}
-	return s.graph(r.Context(), seriesDef{Series: name, Title: name}, subjects, rng, span)
+	return s.graph(r.Context(), watch.Series{Name: watch.SeriesName(name), Title: name}, subjects, rng, span)
 }

@@ -1,83 +1,135 @@
 package ui
 
-// The series and evidence names the pages read. Watches write samples with
-// store.AddSamples(vigie.Sample{Series, Subject, Time, Value}); a page
-// draws a series when it has points in the selected range. Watch-specific
-// panels (templates/_panels.html) read the evidence keys listed here;
-// every other evidence key is shown as is in the findings table.
+// What the pages know of the watches comes from their descriptors
+// (Options.Watches, internal/watches by default): each watch's title, the
+// series its page draws, its own panels and which of its alerts offer hold
+// and release. Nothing here names a watch.
 
 import (
-	"github.com/vigie/vigie/internal/dnswatch"
-	"github.com/vigie/vigie/internal/mail"
-	"github.com/vigie/vigie/internal/webapps"
-)
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
 
-// seriesDef is one graph on a watch page.
-type seriesDef struct {
-	Series string
-	Title  string
-	Unit   string
-	// Subjects are drawn as one line each. Empty: the subjects of the
-	// watch's active alerts (busiest first, at most perSubjectLines), for
-	// per-account, per-uid, per-page series.
-	Subjects []string
-}
+	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watch"
+)
 
 const perSubjectLines = 5
 
-type watchDef struct {
-	Name   string
-	Title  string
-	Series []seriesDef
-}
-
-// queueSeries is the mail queue graph of the overview and the mail page,
-// as the mail watch stores it: one subject per queue (from postqueue -j;
-// "total" and "deferred" also from the log), value = messages in it.
-var queueSeries = seriesDef{Series: mail.SeriesQueue, Title: "Mail queue", Unit: "messages",
-	Subjects: []string{"total", "deferred", "active", "hold", "incoming"}}
-
-var watchDefs = []watchDef{
-	{Name: "mail", Title: "Mail", Series: []seriesDef{
-		queueSeries,
-		// Per account: the SASL login or "uid:N", as in the alert subject.
-		{Series: mail.SeriesAccountMessages, Title: "Messages sent per account or local uid", Unit: "per min"},
-		{Series: mail.SeriesAccountRecipients, Title: "Recipients per account or local uid", Unit: "per min"},
-	}},
-	{Name: "policy", Title: "Policy", Series: []seriesDef{
-		{Series: "policy_decisions", Title: "Policy decisions", Unit: "per min", Subjects: []string{"dunno", "defer", "hold", "reject"}},
-	}},
-	{Name: "dns", Title: "DNS", Series: []seriesDef{
-		{Series: dnswatch.SeriesDriftDomains, Title: "Open drifts (domain and kind) after each sweep", Unit: "drifts", Subjects: []string{""}},
-		{Series: dnswatch.SeriesSweepSeconds, Title: "Sweep duration", Unit: "s", Subjects: []string{"delegation", "records"}},
-	}},
-	{Name: "ct", Title: "Certificate Transparency", Series: []seriesDef{
-		{Series: "ct_matches", Title: "Certificates matching the watchlist", Unit: "per hour", Subjects: []string{""}},
-		{Series: "ct_log_behind", Title: "Entries behind, per log", Unit: "entries"},
-	}},
-	{Name: "web", Title: "Web", Series: []seriesDef{
-		{Series: webapps.SeriesInstalls, Title: "Installs by status", Unit: "installs", Subjects: []string{"vulnerable", "end-of-life", "abandoned", "outdated", "current"}},
-		// Per page (subject = the alert subject, host + path).
-		{Series: "web_requests", Title: "Requests to flagged pages", Unit: "per min"},
-	}},
-	{Name: "blocklist", Title: "Blocklists", Series: []seriesDef{
-		{Series: "blocklist_listed", Title: "Listings", Unit: "listings", Subjects: []string{""}},
-	}},
-}
-
-func knownWatchNames() []string {
-	out := make([]string, len(watchDefs))
-	for i, d := range watchDefs {
-		out[i] = d.Name
+// findWatch returns the descriptor of the watch named name, or one with
+// just that name (a watch that wrote to the store and is no longer known).
+func (s *Server) findWatch(name string) *watch.Descriptor {
+	if d := s.o.Watches.Find(name); d != nil {
+		return d
 	}
-	return out
+	return &watch.Descriptor{Name: watch.Name(name), Title: name}
 }
 
-func findWatchDef(name string) watchDef {
-	for _, d := range watchDefs {
-		if d.Name == name {
-			return d
+// overviewSeries is the series the overview draws: the first one a watch
+// marks Overview (the mail queue); nil when none does.
+func (s *Server) overviewSeries() *watch.Series {
+	for _, d := range s.o.Watches {
+		for i := range d.Series {
+			if d.Series[i].Overview {
+				return &d.Series[i]
+			}
 		}
 	}
-	return watchDef{Name: name, Title: name}
+	return nil
 }
+
+// holdAccount is the account an alert is about, for the hold and release
+// buttons: its watch's HoldAccount; "" when its watch offers none.
+func (s *Server) holdAccount(a apiAlert) string {
+	d := s.o.Watches.Find(a.Watch)
+	if d == nil || d.HoldAccount == nil {
+		return ""
+	}
+	return d.HoldAccount(a.Subject, a.Evidence)
+}
+
+// offersHolds says whether the watch's alerts offer hold and release.
+func (s *Server) offersHolds(name string) bool {
+	d := s.o.Watches.Find(name)
+	return d != nil && d.HoldAccount != nil
+}
+
+// panelValue is one panel on a watch page: its template's name in the
+// page's template set and what it draws.
+type panelValue struct {
+	Template string
+	Key      string
+	Data     any
+}
+
+// panels computes the watch's panels from its active alerts.
+func (s *Server) panels(ctx context.Context, d *watch.Descriptor, alerts []vigie.Alert) ([]panelValue, error) {
+	in := watch.PanelInput{Alerts: alerts, Now: s.o.Now(),
+		State: func(ctx context.Context, key string) ([]byte, error) { return s.o.Store.GetState(ctx, string(d.Name), key) }}
+	if s.o.Mail != nil {
+		in.Held = s.o.Mail.Held
+	}
+	var out []panelValue
+	for i, p := range d.Panels {
+		if p.Data == nil {
+			continue
+		}
+		v, err := p.Data(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		if v != nil {
+			out = append(out, panelValue{Template: panelTemplateName(d.Name, i), Key: p.Key, Data: v})
+		}
+	}
+	return out, nil
+}
+
+func panelTemplateName(w watch.Name, i int) string { return fmt.Sprintf("panel %s %d", w, i) }
+
+// panelTemplates defines each watch's panel templates and "panel", which
+// draws a panelRun by its template's name (html/template cannot call a
+// template by a name known only when the page runs).
+func panelTemplates(ws watch.List) string {
+	var defs, dispatch strings.Builder
+	dispatch.WriteString(`{{define "panel"}}`)
+	for _, d := range ws {
+		for i, p := range d.Panels {
+			name := panelTemplateName(d.Name, i)
+			fmt.Fprintf(&defs, "{{define %q}}%s{{end}}\n", name, p.Template)
+			fmt.Fprintf(&dispatch, `{{if eq .Template %q}}{{template %q .View}}{{end}}`, name, name)
+		}
+	}
+	dispatch.WriteString(`{{end}}`)
+	return defs.String() + dispatch.String()
+}
+
+// panelRun is what the "panel" template gets.
+type panelRun struct {
+	Template string
+	View     watch.PanelView
+}
+
+// marshalPanels writes the panels as fields of the JSON object obj (the
+// watch page's), keyed by Panel.Key, after its own fields.
+func marshalPanels(obj []byte, ps []panelValue) ([]byte, error) {
+	if len(ps) == 0 {
+		return obj, nil
+	}
+	out := append([]byte(nil), obj[:len(obj)-1]...) // without the closing brace
+	for _, p := range ps {
+		k, err := json.Marshal(p.Key)
+		if err != nil {
+			return nil, err
+		}
+		v, err := json.Marshal(p.Data)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ',')
+		out = append(append(append(out, k...), ':'), v...)
+	}
+	return append(out, '}'), nil
+}
+

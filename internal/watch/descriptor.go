@@ -28,9 +28,14 @@ type Descriptor struct {
 	// (watch/watchtest) checks that a short run writes each of them.
 	Series []Series
 
-	// Panel is the watch's own part of its dashboard page, beside the
-	// graphs, alerts and findings every watch page has.
-	Panel *Panel
+	// Panels are the watch's own parts of its dashboard page, in order,
+	// above the graphs, alerts and findings every watch page has.
+	Panels []Panel
+
+	// HoldAccount is the mail account one of the watch's alerts is about,
+	// for the dashboard's hold and release buttons ("": none for this
+	// alert); nil: the watch's alerts offer no hold and release.
+	HoldAccount func(subject string, evidence map[string]string) string
 
 	// Report says how the watch's alerts read in an incident report and
 	// its summary.
@@ -55,6 +60,9 @@ type Series struct {
 	// watch's active alerts (busiest first, a few), for per-account,
 	// per-uid, per-page series. {""}: the series has one unnamed line.
 	Subjects []string
+	// Overview draws the series on the overview page too (the first one
+	// marked, of the first watch that marks one).
+	Overview bool
 }
 
 // RuleName is a rule's name (vigie.Finding.Rule), owned by its watch.
@@ -71,15 +79,15 @@ func (k EvidenceKey) Of(evidence map[string]string) string { return evidence[str
 // Panel is a watch's own part of its dashboard page.
 type Panel struct {
 	// Key names the panel's value in the page's JSON
-	// (/api/v1/watches/<name>) and is the id of its section.
+	// (/api/v1/watches/<name>).
 	Key string
 	// Template is the html/template text that draws the panel; it runs
 	// inside the dashboard's template set (its functions and parts) with
 	// dot set to a PanelView. It must not produce trusted types
 	// (template.HTML): everything in it comes from what attackers write.
 	Template string
-	// Data computes the panel's value; nil or a nil value: no panel on
-	// this page.
+	// Data computes the panel's value; a nil value (or a nil Data): no
+	// panel on this page.
 	Data func(ctx context.Context, in PanelInput) (any, error)
 }
 
@@ -89,6 +97,9 @@ type PanelInput struct {
 	// State reads the watch's own state space (store.GetState(Name, key)).
 	State func(ctx context.Context, key string) ([]byte, error)
 	Now   time.Time
+	// Held lists the accounts whose mail is held or suspended; nil when
+	// the dashboard cannot hold mail (no mail or policy watch runs).
+	Held func(ctx context.Context) ([]string, error)
 }
 
 // PanelView is dot in a panel's Template.

@@ -12,7 +12,15 @@ const Name watch.Name = "web"
 
 // Descriptor is the web watch as the rest of vigie knows it.
 func Descriptor() *watch.Descriptor {
-	return &watch.Descriptor{Name: Name, Title: "Web", Build: Build}
+	return &watch.Descriptor{Name: Name, Title: "Web", Build: Build,
+		Series: []watch.Series{
+			{Name: SeriesInstalls, Title: "Installs by status", Unit: "installs",
+				Subjects: []string{"vulnerable", "end-of-life", "abandoned", "outdated", "current"}},
+		},
+		Panels:   []watch.Panel{dataPanel(), ownersPanel()},
+		Report:   report(),
+		Grouping: &watch.Grouping{Key: watch.UIDOrSiteKey(EvidenceUID)},
+	}
 }
 
 // Build turns the web: section into the web watch. Under auto it runs

@@ -1,0 +1,36 @@
+package ct
+
+import (
+	"context"
+	"time"
+
+	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watch"
+)
+
+// The evidence of a certificate alert that the incident report and the
+// alert grouping read.
+const (
+	EvidenceNames     watch.EvidenceKey = "names"  // the certificate's names, comma or space separated
+	EvidenceDomain    watch.EvidenceKey = "domain" // the watched domain it matched
+	EvidenceIssuer    watch.EvidenceKey = "issuer"
+	EvidenceNotBefore watch.EvidenceKey = "not_before" // RFC 3339
+	EvidenceNotAfter  watch.EvidenceKey = "not_after"
+)
+
+// report reads a CT alert as its certificate.
+func report() *watch.Report {
+	return &watch.Report{
+		Read: func(_ context.Context, a *vigie.Alert, _ func(context.Context) ([]vigie.Finding, error)) (watch.Reading, error) {
+			c := watch.Certificate{Subject: a.Subject, Names: EvidenceNames.Of(a.Evidence), Issuer: EvidenceIssuer.Of(a.Evidence),
+				Seen: a.FirstSeen, NotAfter: EvidenceNotAfter.Of(a.Evidence), State: a.State}
+			if c.Names == "" {
+				c.Names = EvidenceDomain.Of(a.Evidence)
+			}
+			if nb, err := time.Parse(time.RFC3339, EvidenceNotBefore.Of(a.Evidence)); err == nil {
+				c.Seen = nb.UTC()
+			}
+			return watch.Reading{Certificates: []watch.Certificate{c}}, nil
+		},
+	}
+}
