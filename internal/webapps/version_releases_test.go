@@ -13,9 +13,10 @@ import (
 var updateReadme = flag.Bool("update-readme", false, "rewrite the README's release-line table from TestReleaseLines")
 
 // A releaseLine is one release line of one app as its release tarball
-// lays it out: the version file's declaring lines, quoted from the real
-// file of that release (the rest of the file, the app's code, is left
-// out), and the markers that come with it.
+// lays it out: the version file's declaring lines as the real file of
+// that release writes them (the rest of the file, the app's code, is left
+// out: only the lines the detection reads are kept), and the markers that
+// come with it.
 type releaseLine struct {
 	app, line string
 	files     map[string]string // path -> the real file's version lines
@@ -35,11 +36,11 @@ type releaseLine struct {
 // (PrestaShop, Magento); they are facts (a version number) and are kept
 // only for this test.
 var releaseLines = []releaseLine{
-	{app: "wordpress", line: "2.x", files: map[string]string{"wp-includes/version.php": "$wp_version = '2.9.2';\n$wp_db_version = 12329;"}, markers: []string{"wp-settings.php"}, want: "2.9.2"},
-	{app: "wordpress", line: "3.x", files: map[string]string{"wp-includes/version.php": "$wp_version = '3.9.40';\n$wp_db_version = 27918;"}, markers: []string{"wp-settings.php"}, want: "3.9.40"},
-	{app: "wordpress", line: "4.x", files: map[string]string{"wp-includes/version.php": "$wp_version = '4.9.26';\n$wp_db_version = 38590;"}, markers: []string{"wp-settings.php"}, want: "4.9.26"},
-	{app: "wordpress", line: "5.x", files: map[string]string{"wp-includes/version.php": "$wp_version = '5.9.10';\n$wp_db_version = 51917;"}, markers: []string{"wp-login.php"}, want: "5.9.10"},
-	{app: "wordpress", line: "6.x", files: map[string]string{"wp-includes/version.php": "$wp_version = '6.8.3';\n$wp_db_version = 60421;"}, markers: []string{"wp-settings.php"}, want: "6.8.3"},
+	{app: "wordpress", line: "2.x", files: map[string]string{"wp-includes/version.php": "$wp_version = '2.9.2';"}, markers: []string{"wp-settings.php"}, want: "2.9.2"},
+	{app: "wordpress", line: "3.x", files: map[string]string{"wp-includes/version.php": "$wp_version = '3.9.40';"}, markers: []string{"wp-settings.php"}, want: "3.9.40"},
+	{app: "wordpress", line: "4.x", files: map[string]string{"wp-includes/version.php": "$wp_version = '4.9.26';"}, markers: []string{"wp-settings.php"}, want: "4.9.26"},
+	{app: "wordpress", line: "5.x", files: map[string]string{"wp-includes/version.php": "$wp_version = '5.9.10';"}, markers: []string{"wp-login.php"}, want: "5.9.10"},
+	{app: "wordpress", line: "6.x", files: map[string]string{"wp-includes/version.php": "$wp_version = '6.8.3';"}, markers: []string{"wp-settings.php"}, want: "6.8.3"},
 
 	{app: "drupal", line: "5", files: map[string]string{"modules/system/system.module": "define('VERSION', '5.23');"}, markers: []string{"misc/drupal.js"}, want: "5.23"},
 	{app: "drupal", line: "6", files: map[string]string{"modules/system/system.module": "define('VERSION', '6.38');"}, markers: []string{"misc/drupal.js"}, want: "6.38"},
@@ -51,8 +52,8 @@ var releaseLines = []releaseLine{
 	{app: "drupal", line: "11", files: map[string]string{"core/lib/Drupal.php": "  const VERSION = '11.2.5';"}, markers: []string{"core/includes/bootstrap.inc"}, want: "11.2.5"},
 	{app: "drupal", line: "10 (Drupal.php without it)", files: map[string]string{"core/lib/Drupal.php": "<?php\n", "core/modules/system/system.info.yml": "name: System\ntype: module\npackage: Core\n\n# Information added by Drupal.org packaging script on 2024-11-06\nversion: '10.3.10'\nproject: 'drupal'\n"}, markers: []string{"core/core.services.yml"}, want: "10.3.10"},
 
-	{app: "joomla", line: "1.0", files: map[string]string{"includes/version.php": "\t/** @var int Main Release Level */\n\tvar $RELEASE = '1.0';\n\t/** @var string Development Status */\n\tvar $DEV_STATUS = 'Stable';\n\t/** @var int Sub Release Level */\n\tvar $DEV_LEVEL = '15';"}, markers: []string{"administrator/index.php"}, want: "1.0.15"},
-	{app: "joomla", line: "1.5", files: map[string]string{"libraries/joomla/version.php": "\t/** @var string Release version. */\n\tvar $RELEASE = '1.5';\n\t/** @var string Development status. */\n\tvar $DEV_STATUS = 'Stable';\n\t/** @var int Sub Release Level */\n\tvar $DEV_LEVEL = '26';"}, markers: []string{"administrator/index.php"}, want: "1.5.26"},
+	{app: "joomla", line: "1.0", files: map[string]string{"includes/version.php": "class joomlaVersion {\n\tvar $PRODUCT = 'Joomla!';\n\tvar $RELEASE = '1.0';\n\tvar $DEV_STATUS = 'Stable';\n\tvar $DEV_LEVEL = '15';"}, markers: []string{"administrator/index.php"}, want: "1.0.15"},
+	{app: "joomla", line: "1.5", files: map[string]string{"libraries/joomla/version.php": "class JVersion\n{\n\tvar $PRODUCT \t= 'Joomla!';\n\tvar $RELEASE \t= '1.5';\n\tvar $DEV_STATUS = 'Stable';\n\tvar $DEV_LEVEL \t= '26';"}, markers: []string{"administrator/index.php"}, want: "1.5.26"},
 	{app: "joomla", line: "1.7", files: map[string]string{"libraries/joomla/version.php": "\t/** @var  string  Release version. */\n\tpublic $RELEASE = '1.7';\n\n\t/** @var  string  Maintenance version. */\n\tpublic $DEV_LEVEL = '5';"}, markers: []string{"administrator/index.php"}, want: "1.7.5"},
 	{app: "joomla", line: "2.5", files: map[string]string{"libraries/cms/version/version.php": "\t/** @var  string  Release version. */\n\tpublic $RELEASE = '2.5';\n\n\t/** @var  string  Maintenance version. */\n\tpublic $DEV_LEVEL = '28';"}, markers: []string{"administrator/manifests/files/joomla.xml"}, want: "2.5.28"},
 	{app: "joomla", line: "3.0-3.4", files: map[string]string{"libraries/cms/version/version.php": "\tpublic $RELEASE = '3.4';\n\n\t/**\n\t * @var  string  Maintenance version.\n\t * @since  3.0\n\t */\n\tpublic $DEV_LEVEL = '8';"}, markers: []string{"administrator/manifests/files/joomla.xml"}, want: "3.4.8"},
@@ -64,8 +65,8 @@ var releaseLines = []releaseLine{
 	{app: "joomla", line: "5", files: map[string]string{"libraries/src/Version.php": "    public const MAJOR_VERSION = 5;\n\n    public const MINOR_VERSION = 3;\n\n    public const PATCH_VERSION = 3;"}, markers: []string{"administrator/manifests/files/joomla.xml"}, want: "5.3.3"},
 	{app: "joomla", line: "3.6 (manifest only)", files: map[string]string{"administrator/manifests/files/joomla.xml": "<extension version=\"3.6\" type=\"file\" method=\"upgrade\">\n\t<name>files_joomla</name>\n\t<author>Joomla! Project</author>\n\t<version>3.6.5</version>"}, markers: []string{"administrator/index.php"}, want: "3.6.5"},
 
-	{app: "nextcloud", line: "≤ 25", files: map[string]string{"version.php": "$OC_Version = array(25,0,13,1);\n\n// The human readable string\n$OC_VersionString = '25.0.13';"}, markers: []string{"occ"}, want: "25.0.13"},
-	{app: "nextcloud", line: "26+", files: map[string]string{"version.php": "$OC_Version = [31,0,9,1];\n\n// The human-readable string\n$OC_VersionString = '31.0.9';\n\n$OC_VersionCanBeUpgradedFrom = [\n  'nextcloud' =>"}, markers: []string{"lib/base.php"}, want: "31.0.9"},
+	{app: "nextcloud", line: "≤ 25", files: map[string]string{"version.php": "$OC_VersionString = '25.0.13';"}, markers: []string{"occ"}, want: "25.0.13"},
+	{app: "nextcloud", line: "26+", files: map[string]string{"version.php": "$OC_VersionString = '31.0.9';"}, markers: []string{"lib/base.php"}, want: "31.0.9"},
 
 	{app: "phpbb", line: "3.0", files: map[string]string{"includes/constants.php": "define('PHPBB_VERSION', '3.0.14');"}, markers: []string{"viewtopic.php"}, want: "3.0.14"},
 	{app: "phpbb", line: "3.1-3.3", files: map[string]string{"includes/constants.php": "@define('PHPBB_VERSION', '3.3.15');"}, markers: []string{"viewtopic.php"}, want: "3.3.15"},
@@ -88,7 +89,7 @@ var releaseLines = []releaseLine{
 	{app: "typo3", line: "10+ (composer)", files: map[string]string{"vendor/typo3/cms-core/Classes/Information/Typo3Version.php": "    protected const VERSION = '13.4.2';"}, markers: []string{"vendor/typo3/cms-core/ext_emconf.php"}, want: "13.4.2"},
 
 	{app: "magento", line: "1.x", files: map[string]string{"app/Mage.php": "    public static function getVersionInfo()\n    {\n        return array(\n            'major'     => '1',\n            'minor'     => '9',\n            'revision'  => '4',\n            'patch'     => '5',\n            'stability' => '',\n            'number'    => '',\n        );\n    }"}, markers: []string{"js/varien/js.js"}, want: "1.9.4.5"},
-	{app: "magento", line: "2.x", files: map[string]string{"vendor/magento/magento2-base/composer.json": "{\n    \"name\": \"magento/magento2-base\",\n    \"description\": \"N/A\",\n    \"type\": \"magento2-component\",\n    \"version\": \"2.4.7-p3\","}, markers: []string{"bin/magento"}, want: "2.4.7-p3"},
+	{app: "magento", line: "2.x", files: map[string]string{"vendor/magento/magento2-base/composer.json": "{\n    \"name\": \"magento/magento2-base\",\n    \"version\": \"2.4.7-p3\"\n}"}, markers: []string{"bin/magento"}, want: "2.4.7-p3"},
 
 	{app: "matomo", line: "Piwik 1-3", files: map[string]string{"core/Version.php": "final class Version\n{\n    const VERSION = '3.14.1';"}, markers: []string{"piwik.php"}, want: "3.14.1"},
 	{app: "matomo", line: "4-5", files: map[string]string{"core/Version.php": "final class Version\n{\n    /**\n     * The current Matomo version.\n     * @var string\n     */\n    public const VERSION = '5.4.0';"}, markers: []string{"matomo.php"}, want: "5.4.0"},
