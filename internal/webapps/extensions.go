@@ -31,7 +31,7 @@ type Extension struct {
 	Slug    string        `json:"slug"` // directory name: wordpress.org and drupal.org project names
 	Name    string        `json:"name,omitempty"`
 	Version string        `json:"version"`
-	// From says which file the version came from.
+	// From is the file the version came from, relative to the install.
 	From       string   `json:"from,omitempty"`
 	Advisories []string `json:"advisories,omitempty"`
 }
@@ -69,6 +69,12 @@ func (s *scanner) extensions(app, dir string) []Extension {
 		}
 	case "joomla":
 		out = s.joomlaExtensions(dir, out)
+	}
+	for i := range out {
+		// The readers record absolute paths; keep them relative.
+		if rel, err := filepath.Rel(dir, out[i].From); err == nil {
+			out[i].From = rel
+		}
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Kind != out[j].Kind {
@@ -123,7 +129,7 @@ func (s *scanner) wpPlugins(dir string, out []Extension) []Extension {
 				head := s.readSmall(filepath.Join(dir, name))
 				if pn := firstMatch(reHdrPluginName, head); pn != "" {
 					out = append(out, Extension{Kind: KindWPPlugin, Slug: strings.TrimSuffix(name, ".php"), Name: pn,
-						Version: sanitizeVersion(firstMatch(reHdrVersion, head)), From: name})
+						Version: sanitizeVersion(firstMatch(reHdrVersion, head)), From: filepath.Join(dir, name)})
 				}
 			}
 			continue
@@ -143,7 +149,7 @@ func (s *scanner) wpPlugins(dir string, out []Extension) []Extension {
 		for _, c := range cands {
 			head := s.readSmall(filepath.Join(pdir, c))
 			if pn := firstMatch(reHdrPluginName, head); pn != "" {
-				ext.Name, ext.Version, ext.From = pn, sanitizeVersion(firstMatch(reHdrVersion, head)), name+"/"+c
+				ext.Name, ext.Version, ext.From = pn, sanitizeVersion(firstMatch(reHdrVersion, head)), filepath.Join(pdir, c)
 				break
 			}
 		}
@@ -151,7 +157,7 @@ func (s *scanner) wpPlugins(dir string, out []Extension) []Extension {
 			// The readme's Stable tag: what wordpress.org served last, so
 			// a fallback only.
 			if v := sanitizeVersion(firstMatch(reStableTag, s.readSmall(filepath.Join(pdir, "readme.txt")))); v != "" {
-				ext.Version, ext.From = v, name+"/readme.txt"
+				ext.Version, ext.From = v, filepath.Join(pdir, "readme.txt")
 			}
 		}
 		if ext.Name == "" && ext.Version == "" {
@@ -176,7 +182,7 @@ func (s *scanner) wpThemes(dir string, out []Extension) []Extension {
 			continue
 		}
 		out = append(out, Extension{Kind: KindWPTheme, Slug: e.Name(), Name: tn,
-			Version: sanitizeVersion(firstMatch(reHdrVersion, head)), From: e.Name() + "/style.css"})
+			Version: sanitizeVersion(firstMatch(reHdrVersion, head)), From: filepath.Join(dir, e.Name(), "style.css")})
 	}
 	return out
 }
@@ -201,7 +207,7 @@ func (s *scanner) drupalProjects(dir string, depth int, out []Extension) []Exten
 		var from string
 		for _, f := range []string{e.Name() + ".info.yml", e.Name() + ".info"} {
 			if head = s.readSmall(filepath.Join(sub, f)); head != nil {
-				from = e.Name() + "/" + f
+				from = filepath.Join(sub, f)
 				break
 			}
 		}
@@ -313,7 +319,7 @@ func (s *scanner) joomlaManifests(dir, rel string, depth int, out []Extension) [
 				continue
 			}
 			out = append(out, Extension{Kind: KindJoomla, Slug: slug, Name: firstMatch(reXMLName, head),
-				Version: sanitizeVersion(v), From: rel + "/" + e.Name() + "/" + f.Name()})
+				Version: sanitizeVersion(v), From: filepath.Join(sub, f.Name())})
 			break
 		}
 	}
