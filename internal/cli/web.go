@@ -42,8 +42,10 @@ phpMyAdmin) under each DIR from their version files alone, and rates each
 against the version data: current, outdated, end-of-life, vulnerable (with
 advisory ids) or abandoned. Symbolic links below DIR are not followed.
 
-With --json, prints one JSON object per install and line (path, app,
-version, status, advisories, owner, and more), then nothing else; what
+Plugins, themes and modules with advisories are listed under their
+install. With --json, prints one JSON object per install and line (path,
+app, version, status, advisories, owner, extensions, and more), then
+nothing else; what
 could not be read goes to stderr. Exit status 1 when an install is
 vulnerable or end-of-life, 0 otherwise.`)
 	asJSON := f.Bool("json", false, "one JSON object per install and line")
@@ -84,6 +86,9 @@ vulnerable or end-of-life, 0 otherwise.`)
 		}
 		if in.Abandoned && in.Status != webapps.StatusAbandoned {
 			line += "  (abandoned)"
+		}
+		for _, e := range in.VulnerableExtensions() {
+			line += "\n    vulnerable " + e
 		}
 		for _, s := range in.ReadableSecrets {
 			line += "\n    readable by every user: " + s
