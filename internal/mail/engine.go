@@ -83,7 +83,7 @@ type engineMetrics struct {
 var postfixlogKinds = [...]postfixlog.Kind{postfixlog.KindNotPostfix, postfixlog.KindUnknown, postfixlog.KindOther,
 	postfixlog.KindClient, postfixlog.KindPickup, postfixlog.KindMessageID, postfixlog.KindQueued, postfixlog.KindRemoved,
 	postfixlog.KindExpired, postfixlog.KindDelivery, postfixlog.KindReject, postfixlog.KindSASLFail, postfixlog.KindBounce,
-	postfixlog.KindPostscreen, postfixlog.KindDNSBL}
+	postfixlog.KindPostscreen, postfixlog.KindDNSBL, postfixlog.KindDisconnect}
 
 // NewEngine returns an engine with empty state.
 func NewEngine(o EngineOptions) *Engine {
