@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -347,4 +348,29 @@ func atoi(t *testing.T, s string) int {
 		t.Fatalf("%q is not a number", s)
 	}
 	return n
+}
+
+// A remote refusal counts only when the address it names is ours, or when
+// it names none (then it is about the server that delivered: us).
+func TestRemoteRefusalAboutUsOnly(t *testing.T) {
+	ours := netip.MustParseAddr("198.51.100.7")
+	c := &collector{}
+	e := NewEngine(EngineOptions{Config: defaults(), Emit: c.emit, Ours: func(a netip.Addr) bool { return a == ours }})
+	t0 := day0.Add(10 * time.Hour)
+	refuse := func(i int, ip string) {
+		e.Line(line(t0.Add(time.Duration(i)*time.Second), "smtp", "%010X: to=<x%d@example.com>, relay=mx.example.com[192.0.2.10]:25, dsn=5.7.1, status=bounced (host mx.example.com[192.0.2.10] said: 554 5.7.1 Service unavailable; Client host [%s] blocked using zen.spamhaus.org (in reply to RCPT TO command))", 0xB0000+i, i, ip))
+	}
+	refuse(1, "203.0.113.9") // a forwarded message's origin, not us
+	if n := len(c.find(RuleRemoteBlocklist, "")); n != 0 {
+		t.Fatalf("a refusal naming another address alerted: %+v", c.fs)
+	}
+	refuse(2, "198.51.100.7")
+	e.Line(line(t0.Add(3*time.Second), "smtp", "%010X: to=<y@outlook.com>, relay=outlook-com.olc.protection.outlook.com[52.101.8.33]:25, dsn=5.7.1, status=bounced (host outlook-com.olc.protection.outlook.com[52.101.8.33] said: 550 5.7.1 Unfortunately, messages from our network weren't sent. Please contact your Internet service provider since part of their network is on our block list (S3150). (in reply to MAIL FROM command))", 0xC0000))
+	got := map[string]bool{}
+	for _, f := range c.find(RuleRemoteBlocklist, "") {
+		got[f.Subject] = true
+	}
+	if len(got) != 2 || !got["198.51.100.7"] || !got["server"] {
+		t.Errorf("refusals about us: %v", got)
+	}
 }

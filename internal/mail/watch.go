@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/exec"
 	"sync"
@@ -37,6 +38,8 @@ type Options struct {
 	FromStart bool
 	// Delisting: see EngineOptions.Delisting.
 	Delisting DelistingFunc
+	// Ours: see EngineOptions.Ours.
+	Ours func(netip.Addr) bool
 }
 
 // Watch is the mail watch (app.Watch): it follows the log, reads the
@@ -150,7 +153,7 @@ func (w *Watch) Run(ctx context.Context) error {
 			}
 		},
 		Metrics: w.o.Metrics, Index: w.index, LogQueue: !w.queue, Reference: w.o.Now(), Location: time.Local,
-		Delisting: w.o.Delisting,
+		Delisting: w.o.Delisting, Ours: w.o.Ours,
 	})
 	if b, err := st.GetState(ctx, WatchName, stateHabits); err == nil {
 		var h Habits
