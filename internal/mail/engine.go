@@ -330,7 +330,10 @@ func (e *Engine) advance(t time.Time) {
 }
 
 // Tick advances the clock to now without a line, so that alerts resolve
-// and windows slide while the log is quiet.
+// and windows slide while the log is quiet. The daemon calls it with the
+// wall clock only when it has read every line written so far: while it
+// reads a backlog (start, restart, lag), each line's own time is the
+// clock, as in replay.
 func (e *Engine) Tick(now time.Time) {
 	if y := now.Year(); y > 1970 && y < 2200 {
 		e.advance(now)
@@ -374,8 +377,10 @@ func (e *Engine) periodic() {
 
 // Queue runs a postqueue -j snapshot through the queue-growth rule and
 // the index, and records the queue's depth.
+//
+// The snapshot's (wall-clock) time does not move the engine's clock: only
+// log lines do, and Tick once the log is caught up.
 func (e *Engine) Queue(s QueueSnapshot) {
-	e.Tick(s.Time)
 	e.index.syncQueue(s.Items, s.Time)
 	for _, q := range []string{"incoming", "active", "deferred", "hold", "maildrop"} {
 		e.m.queue.WithLabelValues(q).Set(float64(s.Depth[q]))
