@@ -103,6 +103,9 @@ type SubjectState struct {
 	SinceRcpts int64 `json:"since_rcpts,omitempty"`
 	// NewNets: logins from networks new to it, last hour (SASL users).
 	NewNetAt time.Time `json:"new_net_at"`
+	// LegitDay: an admin marked its alert legitimate while it was open
+	// (the mailing still going): the rest of that day is its habit.
+	LegitDay int64 `json:"legit_day,omitempty"`
 }
 
 const (
@@ -400,6 +403,9 @@ func (v *volume) evaluate(name string, a *SubjectState, now time.Time) {
 	if server && holds && v.anyFiring() {
 		holds = false
 	}
+	if a.LegitDay == today {
+		holds = false // an admin said today's mailing is legitimate
+	}
 	domains, newDomains := a.hourDomains(now)
 	newNet := !a.NewNetAt.IsZero() && now.Sub(a.NewNetAt) < time.Hour
 	// How sure: a ceiling, or far above its habit with a sign of abuse.
@@ -591,6 +597,10 @@ func (v *volume) markLegitimate(name string, from, to time.Time, now time.Time) 
 	}
 	a.Pending = keep
 	if n > 0 && a.Alarm.Firing {
+		// Marked while still open: the mailing goes on; today is habit,
+		// and the alert closes (the admin resolved its incident).
+		a.LegitDay = now.Unix() / 86400
+		v.day(a, a.LegitDay).Tainted = false
 		v.evaluate(name, a, now)
 	}
 	return n

@@ -65,6 +65,8 @@ type Engine struct {
 	hour    int64
 	sampled int64 // the last minute whose account samples were made
 	quiet   bool  // learning from history: no findings, no samples
+	// legitSeq is the last legitimate mark applied (see LegitimateMark).
+	legitSeq int64
 
 	volume *volume
 	byIP   *failures

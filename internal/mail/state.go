@@ -21,6 +21,8 @@ type engineState struct {
 	ByUser   map[string]*events       `json:"failures_user"`
 	ByNet    map[string]*events       `json:"failures_network"`
 	Messages []savedMessage           `json:"messages"`
+	// Legit is the last legitimate mark applied (see LegitimateMark).
+	Legit int64 `json:"legitimate_seq"`
 }
 
 type savedMessage struct {
@@ -33,7 +35,7 @@ const engineStateVersion = 1
 // Snapshot returns the engine's detector state (see engineState).
 func (e *Engine) Snapshot() ([]byte, error) {
 	st := engineState{Version: engineStateVersion, Now: e.now, Volume: e.volume.subjects, Nets: e.nets.users,
-		ByIP: e.byIP.subjects, ByUser: e.byUser.subjects, ByNet: e.byNet.subjects}
+		ByIP: e.byIP.subjects, ByUser: e.byUser.subjects, ByNet: e.byNet.subjects, Legit: e.legitSeq}
 	e.index.mu.RLock()
 	for _, m := range e.index.msgs {
 		if m.fromLog {
@@ -54,6 +56,7 @@ func (e *Engine) Restore(b []byte) error {
 	if st.Version != engineStateVersion {
 		return fmt.Errorf("mail state version %d, want %d", st.Version, engineStateVersion)
 	}
+	e.legitSeq = st.Legit
 	if !st.Now.IsZero() {
 		e.now = st.Now
 		e.minute, e.hour = st.Now.Unix()/60, st.Now.Unix()/3600

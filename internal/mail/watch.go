@@ -272,6 +272,11 @@ func (w *Watch) Run(ctx context.Context) error {
 			if caughtUp {
 				eng.Tick(w.o.Now()) // the log is quiet: the wall clock moves the windows
 			}
+			if seq, err := applyMarks(ctx, st, eng, eng.legitSeq); err != nil {
+				w.log.Warn("reading the alerts marked legitimate", "err", err)
+			} else {
+				eng.legitSeq = seq
+			}
 			mu.Unlock()
 			if w.o.Now().Sub(last) >= 10*time.Minute {
 				saveHabits()
