@@ -22,7 +22,7 @@ func replaySets(cfg *config.Config, log *slog.Logger) []replay.NewSet {
 	return []replay.NewSet{
 		func(emit func(vigie.Finding)) (replay.Set, error) {
 			return mail.NewEngine(mail.EngineOptions{Config: cfg.Mail, Emit: emit, LogQueue: true,
-				Delisting: mail.Delisting(cfg, log)}), nil
+				Delisting: mail.Delisting(cfg, log), Ours: mail.Ours(cfg, false, log)}), nil
 		},
 		func(emit func(vigie.Finding)) (replay.Set, error) {
 			o := webapps.LogOptionsFromConfig(cfg.Web)

@@ -3,6 +3,7 @@ package mail
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 
 	"github.com/vigie/vigie/internal/blocklist"
 	"github.com/vigie/vigie/internal/config"
@@ -36,7 +37,7 @@ func Descriptor() *watch.Descriptor {
 func Build(d watch.Deps) ([]watch.Watch, error) {
 	log := d.Logger.With("component", string(Name))
 	w, err := New(context.Background(), Options{Config: d.Config.Mail, Store: d.Store, Sink: d.Sink,
-		Logger: log, Metrics: d.Metrics, Now: d.Now, Delisting: Delisting(d.Config, log)})
+		Logger: log, Metrics: d.Metrics, Now: d.Now, Delisting: Delisting(d.Config, log), Ours: Ours(d.Config, true, log)})
 	if w == nil || err != nil {
 		return nil, err
 	}
@@ -53,4 +54,31 @@ func Delisting(cfg *config.Config, log *slog.Logger) DelistingFunc {
 		return nil
 	}
 	return c.DelistingFor
+}
+
+// Ours says which addresses are ours for the mail watch's remote
+// refusals: the blocklist watch's IP targets (blocklist.ips, or the
+// sending addresses discovered from Postfix and the interfaces when
+// discover is set, plus blocklist.extra_ips). Nil when none are known:
+// then every refusal counts.
+func Ours(cfg *config.Config, discover bool, log *slog.Logger) func(netip.Addr) bool {
+	t := blocklist.TargetsFromConfig(cfg.Blocklist)
+	if !discover {
+		t.Discovery = nil
+	}
+	targets, _, err := t.Resolve(context.Background())
+	if err != nil {
+		log.Warn("our sending addresses unknown: every remote refusal counts", "err", err)
+		return nil
+	}
+	ours := map[netip.Addr]bool{}
+	for _, x := range targets {
+		if x.IsIP() {
+			ours[x.Addr.Unmap()] = true
+		}
+	}
+	if len(ours) == 0 {
+		return nil
+	}
+	return func(a netip.Addr) bool { return ours[a.Unmap()] }
 }
