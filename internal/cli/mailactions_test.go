@@ -34,11 +34,13 @@ func TestMailActionUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"mail", "hold"}, "choose exactly one of --sasl-user, --sender and --uid"},
+		{[]string{"mail", "hold"}, "choose exactly one of --sasl-user, --sender, --uid and --client"},
+		{[]string{"mail", "hold", "--client", "not-an-ip"}, "--client: \"not-an-ip\" is not an IP address"},
+		{[]string{"mail", "suspend", "--uid", "33", "--client", "127.0.0.1"}, "expected one of --sasl-user USER, --uid N or --client ADDRESS"},
 		{[]string{"mail", "release", "--sasl-user", "a", "--sender", "b"}, "choose exactly one"},
 		{[]string{"mail", "purge", "--uid", "x"}, "invalid value"},
-		{[]string{"mail", "suspend"}, "expected one USER"},
-		{[]string{"mail", "resume", "a", "b"}, "expected one USER"},
+		{[]string{"mail", "suspend"}, "expected one of --sasl-user USER, --uid N or --client ADDRESS"},
+		{[]string{"mail", "resume", "a", "b"}, "expected one of"},
 		{[]string{"mail", "hold", "--sender", "a", "extra"}, "unexpected arguments"},
 	}
 	for _, c := range cases {
@@ -56,7 +58,7 @@ func TestMailActionUsage(t *testing.T) {
 // store, with the admin named in the audit log.
 func TestSuspendResume(t *testing.T) {
 	data := t.TempDir()
-	if code, out := runActionCLI(t, "", "--data", data, "mail", "suspend", "mallory@example.org", "--no-hold", "--reason", "phished"); code != exitOK || !strings.Contains(out, "new mail is answered HOLD") {
+	if code, out := runActionCLI(t, "", "--data", data, "mail", "suspend", "mallory@example.org", "--no-hold", "--reason", "phished"); code != exitOK || !strings.Contains(out, "its new mail is held (undo: vigie mail resume --sasl-user mallory@example.org)") {
 		t.Fatalf("suspend: exit %d\n%s", code, out)
 	}
 	if code, out := runActionCLI(t, "", "--data", data, "mail", "suspend", "MALLORY@example.org", "--no-hold"); code != exitOK || !strings.Contains(out, "already suspended") {
@@ -77,8 +79,28 @@ func TestSuspendResume(t *testing.T) {
 	if code, out := runActionCLI(t, "", "--data", data, "mail", "resume", "mallory@example.org"); code != exitOK || !strings.Contains(out, "was not suspended") {
 		t.Errorf("resume again: exit %d\n%s", code, out)
 	}
+	// a uid and a client are subjects too; a SASL account named "uid:33"
+	// is not the uid
+	if code, out := runActionCLI(t, "", "--data", data, "mail", "suspend", "--uid", "33", "--no-hold"); code != exitOK || !strings.Contains(out, `suspended "uid:33"`) {
+		t.Errorf("suspend --uid: exit %d\n%s", code, out)
+	}
+	if code, out := runActionCLI(t, "", "--data", data, "mail", "suspend", "--sasl-user", "uid:33", "--no-hold"); code != exitOK || !strings.Contains(out, `suspended "sasl:uid:33"`) {
+		t.Errorf("suspend --sasl-user uid:33: exit %d\n%s", code, out)
+	}
+	if code, out := runActionCLI(t, "", "--data", data, "mail", "suspend", "--client", "::ffff:127.0.0.1", "--no-hold"); code != exitOK || !strings.Contains(out, `suspended "client:127.0.0.1"`) {
+		t.Errorf("suspend --client: exit %d\n%s", code, out)
+	}
+	m, _ = policy.LoadSuspensions(context.Background(), db)
+	for _, k := range []string{"uid:33", "sasl:uid:33", "client:127.0.0.1"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("no suspension %q in %v", k, m)
+		}
+	}
+	if code, out := runActionCLI(t, "", "--data", data, "mail", "resume", "--uid", "33"); code != exitOK || !strings.Contains(out, "vigie mail release --uid 33") {
+		t.Errorf("resume --uid: exit %d\n%s", code, out)
+	}
 	audit, _ := db.ListAudit(context.Background(), store.AuditQuery{Actor: "ops"})
-	if len(audit) != 2 {
+	if len(audit) != 6 {
 		t.Errorf("audit: %+v", audit)
 	}
 }

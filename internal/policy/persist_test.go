@@ -28,10 +28,10 @@ func TestCountersSurviveACrash(t *testing.T) {
 	for i := range 3 {
 		got = append(got, cb.ask(t, eom("alice", fmt.Sprintf("D%04d", i), 1)))
 	}
-	if got[0] != "action=DUNNO" || got[1] != "action=DUNNO" || !strings.HasPrefix(got[2], "action=DEFER_IF_PERMIT") {
+	if got[0] != "action=DUNNO" || got[1] != "action=DUNNO" || !strings.HasPrefix(got[2], "action=HOLD") {
 		t.Errorf("after restart: %q (limit 5, 3 already sent)", got)
 	}
-	if u := b.s.limiter.Usage("sasl:alice", time.Now()); len(u) != 1 || u[0].Messages != 5 {
+	if u := b.s.limiter.Usage("alice", time.Now()); len(u) != 1 || u[0].Messages != 5 {
 		t.Errorf("usage: %+v", u)
 	}
 }
