@@ -11,6 +11,7 @@ import (
 	"github.com/vigie/vigie/internal/policy"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/store/sqlite"
+	"github.com/vigie/vigie/internal/testutil"
 )
 
 // runActionCLI runs the command line with stdin and SUDO_USER=ops, stdout and
@@ -119,5 +120,47 @@ func TestPostfixConfig(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "smtpd_data_restrictions = check_policy_service unix:/var/spool/postfix/private/vigie") ||
 		!strings.Contains(out, "unix:private/vigie") {
 		t.Errorf("unix socket, DATA: exit %d\n%s", code, out)
+	}
+}
+
+// --check asks the real postconf: an empty main.cf lacks everything; the
+// lines postfix-config prints satisfy it; a master.cf service that
+// overrides smtpd_milters without vigie is reported.
+func TestPostfixConfigCheck(t *testing.T) {
+	testutil.RequireProgram(t, "postconf")
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "v.yaml")
+	etc := filepath.Join(dir, "etc")
+	os.MkdirAll(etc, 0o755)
+	os.WriteFile(cfg, []byte("policy:\n  postfix:\n    config_dir: "+etc+"\n"), 0o644)
+	os.WriteFile(filepath.Join(etc, "main.cf"), []byte("compatibility_level = 3.6\n"), 0o644)
+	os.WriteFile(filepath.Join(etc, "master.cf"), []byte("smtp inet n - n - - smtpd\n"), 0o644)
+	code, out := runActionCLI(t, "", "postfix-config", "--check", "--config", cfg)
+	for _, want := range []string{"MISSING smtpd_milters: lacks inet:127.0.0.1:10041", "MISSING non_smtpd_milters: lacks inet:127.0.0.1:10042",
+		"MISSING milter_default_action: should be accept", "MISSING smtpd_end_of_data_restrictions: lacks check_policy_service inet:127.0.0.1:10040",
+		"MISSING milter_mail_macros: lacks {client_addr}"} {
+		if code != exitFail || !strings.Contains(out, want) {
+			t.Errorf("empty main.cf: exit %d, lacks %q:\n%s", code, want, out)
+		}
+	}
+	// the printed lines, added to main.cf
+	_, printed := runActionCLI(t, "", "postfix-config", "--config", cfg)
+	main := "compatibility_level = 3.6\n"
+	for _, l := range strings.Split(printed, "\n") {
+		if strings.HasPrefix(l, "# ---- master.cf") {
+			break
+		}
+		if l != "" && !strings.HasPrefix(l, "#") {
+			main += l + "\n"
+		}
+	}
+	os.WriteFile(filepath.Join(etc, "main.cf"), []byte(main), 0o644)
+	if code, out := runActionCLI(t, "", "postfix-config", "--check", "--config", cfg); code != exitOK || !strings.Contains(out, "ok: every path") {
+		t.Errorf("with the printed lines: exit %d\n%s", code, out)
+	}
+	os.WriteFile(filepath.Join(etc, "master.cf"), []byte("smtp inet n - n - - smtpd\nsubmission inet n - n - - smtpd\n  -o smtpd_milters=inet:127.0.0.1:8891\n"), 0o644)
+	if code, out := runActionCLI(t, "", "postfix-config", "--check", "--config", cfg); code != exitFail ||
+		!strings.Contains(out, "MISSING master.cf service submission/inet overrides smtpd_milters: lacks inet:127.0.0.1:10041") {
+		t.Errorf("override without vigie: exit %d\n%s", code, out)
 	}
 }
