@@ -162,7 +162,7 @@ func confirmWord(op mailqueue.Op) string {
 }
 
 // criteriaSubject is the subject string form of queue criteria (alerts
-// name subjects that way); "" for a sender, which is no subject.
+// name subjects that way); for a sender, "sender=ADDRESS": no subject.
 func criteriaSubject(c mailqueue.Criteria) string {
 	switch {
 	case c.SASLUser != "":
@@ -172,7 +172,7 @@ func criteriaSubject(c mailqueue.Criteria) string {
 	case c.UID >= 0:
 		return subject.UID(c.UID).String()
 	}
-	return c.Sender
+	return "sender=" + c.Sender
 }
 
 // Find lists the queued messages op would act on.
@@ -215,7 +215,9 @@ func (a *Actions) QueueAction(ctx context.Context, op mailqueue.Op, c mailqueue.
 			text += fmt.Sprintf("; Postfix's queue then showed %d of them %s", res.Confirmed, confirmWord(op))
 		}
 	}
-	rerr := a.record(ctx, "mail."+string(op), c.String(), criteriaSubject(c), detail, err, alertID, text)
+	// the target is the subject's string form, as in alerts and
+	// suspensions, so that an incident's checklist finds it
+	rerr := a.record(ctx, "mail."+string(op), criteriaSubject(c), criteriaSubject(c), detail, err, alertID, text)
 	if err != nil {
 		return res, fmt.Errorf("mail %s %s: %w", op, c, err)
 	}

@@ -58,13 +58,18 @@ func (s *Server) Decide(r *Request) (action, text string) {
 		a := s.cfg.Suspended
 		if a.Action == "HOLD" {
 			s.record(r, now)
-			s.held(subj, r.QueueID, now)
+			if g.fresh {
+				s.held(subj, r.QueueID, now)
+			}
 		}
 		return a.Action, a.Text
 	case over:
 		a := s.cfg.OverLimit
 		if a.Action == "HOLD" {
 			s.record(r, now)
+		}
+		if !g.fresh {
+			return a.Action, a.Text
 		}
 		s.overLimit(overLimit{subj: subj, verdict: g.verdict, queueID: r.QueueID, client: r.ClientAddress, sender: r.Sender, at: now, action: a.Action})
 		return a.Action, a.Text

@@ -34,6 +34,9 @@ const (
 type gateResult struct {
 	outcome outcome
 	verdict Verdict
+	// fresh: this question decided; false when it is the second asker's
+	// about the same queue id (which must not count it again as held)
+	fresh bool
 }
 
 // recentAnswers remembers the last answers by queue id, so that a message
@@ -83,6 +86,7 @@ func (r *recentAnswers) put(id string, g gateResult) {
 // passed (and counted). queueID de-duplicates the two askers.
 func (s *Server) count(subj subject.Subject, rcpts int, queueID string, now time.Time, deadline int64) gateResult {
 	if g, ok := s.recent.get(queueID); ok {
+		g.fresh = false
 		return g
 	}
 	key := SuspensionKey(subj)
@@ -108,6 +112,7 @@ func (s *Server) count(subj subject.Subject, rcpts int, queueID string, now time
 		}
 	}
 	s.recent.put(queueID, g)
+	g.fresh = true
 	return g
 }
 
@@ -178,17 +183,26 @@ func (s *Server) Check(ctx context.Context, m *milter.Message) (d milter.Decisio
 	}
 	switch g.outcome {
 	case suspended:
-		s.held(subj, m.QueueID, now)
+		if g.fresh {
+			s.held(subj, m.QueueID, now)
+		}
 		return milter.Decision{Verdict: milter.Hold, Reason: "vigie: " + subj.String() + " is suspended"}
 	case over:
 		action := s.cfg.OverLimit.Action
-		s.overLimit(overLimit{subj: subj, verdict: g.verdict, queueID: m.QueueID, client: client, sender: m.Sender, at: now, action: action})
-		if m.Path == milter.PathSMTP && (action == "DEFER_IF_PERMIT" || action == "DEFER") {
-			return milter.Decision{Verdict: milter.TempFail, Reason: s.cfg.OverLimit.Text}
+		if !g.fresh {
+			return s.overDecision(m.Path, action, subj)
 		}
-		return milter.Decision{Verdict: milter.Hold, Reason: "vigie: " + subj.String() + " is over its sending limit"}
+		s.overLimit(overLimit{subj: subj, verdict: g.verdict, queueID: m.QueueID, client: client, sender: m.Sender, at: now, action: action})
+		return s.overDecision(m.Path, action, subj)
 	}
 	return milter.Decision{}
+}
+
+func (s *Server) overDecision(p milter.Path, action string, subj subject.Subject) milter.Decision {
+	if p == milter.PathSMTP && (action == "DEFER_IF_PERMIT" || action == "DEFER") {
+		return milter.Decision{Verdict: milter.TempFail, Reason: s.cfg.OverLimit.Text}
+	}
+	return milter.Decision{Verdict: milter.Hold, Reason: "vigie: " + subj.String() + " is over its sending limit"}
 }
 
 // heldLog is what the gate held of each suspended subject since vigie
