@@ -174,7 +174,11 @@ func (s *Server) contain(ctx context.Context, a vigie.Alert, subj subject.Subjec
 		parts = append(parts, fmt.Sprintf("%s was already suspended", subj))
 	}
 	queued := "its queued mail was not held (policy.containment.hold_queued is off)"
-	if s.cfg.Containment.HoldQueued {
+	if !newly {
+		// its queued mail was held when it was suspended, and the gate
+		// held what came since: what is queued now an admin released
+		queued = "its queued mail was held when it was suspended; mail released since stays released"
+	} else if s.cfg.Containment.HoldQueued {
 		res, err := s.actions.QueueAction(ctx, mailqueue.Hold, CriteriaFor(subj), false, a.ID)
 		switch {
 		case err != nil:
