@@ -61,17 +61,15 @@ blocklist:
   enabled: off
 web:
   enabled: off
+postfix:
+  config_dir: %s
 mail:
   source: file
   log_file: %s
-  queue:
-    config_dir: %s
 policy:
   listen: [127.0.0.1:%d]
   milter: {listen: 127.0.0.1:%d, local_listen: 127.0.0.1:%d}
-  postfix:
-    config_dir: %s
-`, lab.Log, lab.ConfDir, policyPort, smtpMilter, localMilter, lab.ConfDir)), 0o600)
+`, lab.ConfDir, lab.Log, policyPort, smtpMilter, localMilter)), 0o600)
 	r.start(t)
 	return r
 }

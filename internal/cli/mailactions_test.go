@@ -132,7 +132,7 @@ func TestPostfixConfigCheck(t *testing.T) {
 	cfg := filepath.Join(dir, "v.yaml")
 	etc := filepath.Join(dir, "etc")
 	os.MkdirAll(etc, 0o755)
-	os.WriteFile(cfg, []byte("policy:\n  postfix:\n    config_dir: "+etc+"\n"), 0o644)
+	os.WriteFile(cfg, []byte("postfix:\n  config_dir: "+etc+"\n"), 0o644)
 	os.WriteFile(filepath.Join(etc, "main.cf"), []byte("compatibility_level = 3.6\n"), 0o644)
 	os.WriteFile(filepath.Join(etc, "master.cf"), []byte("smtp inet n - n - - smtpd\n"), 0o644)
 	code, out := runActionCLI(t, "", "postfix-config", "--check", "--config", cfg)
