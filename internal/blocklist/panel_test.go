@@ -30,4 +30,3 @@ func TestBlocklistMatrix(t *testing.T) {
 		}
 	}
 }
-

@@ -24,7 +24,7 @@ const (
 	RuleZoneUnusable = "zone-unusable" // Key blocklist/zone-unusable/<zone>
 )
 
-const watchName = "blocklist"
+const watchName = string(Name)
 
 // Options build a Watch.
 type Options struct {

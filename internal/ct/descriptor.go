@@ -18,6 +18,8 @@ func Descriptor() *watch.Descriptor {
 func Build(d watch.Deps) ([]watch.Watch, error) {
 	c := d.Config.CTWatch()
 	if !c.Enabled() {
+		d.Logger.Info("CT watch off: no watchlist (set ct.watchlist or ct.watchlist_file, or dns.domains with ct.dns_inventory)",
+			"component", string(Name))
 		return nil, nil
 	}
 	w, err := New(Options{CT: c, Store: d.Store, Sink: d.Sink, Logger: d.Logger,

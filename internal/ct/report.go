@@ -21,6 +21,7 @@ const (
 // report reads a CT alert as its certificate.
 func report() *watch.Report {
 	return &watch.Report{
+		Evidence: []watch.EvidenceKey{EvidenceNames, EvidenceIssuer, EvidenceNotBefore, EvidenceNotAfter},
 		Read: func(_ context.Context, a *vigie.Alert, _ func(context.Context) ([]vigie.Finding, error)) (watch.Reading, error) {
 			c := watch.Certificate{Subject: a.Subject, Names: EvidenceNames.Of(a.Evidence), Issuer: EvidenceIssuer.Of(a.Evidence),
 				Seen: a.FirstSeen, NotAfter: EvidenceNotAfter.Of(a.Evidence), State: a.State}

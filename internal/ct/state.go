@@ -22,7 +22,7 @@ type logState struct {
 	Malformed int64           `json:"malformed"`
 }
 
-const watchName = "ct"
+const watchName = string(Name)
 
 func stateKey(id [32]byte) string { return "log/" + base64.RawURLEncoding.EncodeToString(id[:]) }
 

@@ -85,7 +85,6 @@ func certInWindow() Scenario {
 				}
 				return res, errorf("cert-in-window", "%w", errors.New("the CT watch reported no certificate"))
 			}
-			res.Samples = []vigie.Sample{{Series: "ct_matches", Time: seen.Truncate(time.Hour), Value: float64(len(res.Findings))}}
 			return res, nil
 		},
 	}

@@ -22,6 +22,7 @@ func Descriptor() *watch.Descriptor {
 func Build(d watch.Deps) ([]watch.Watch, error) {
 	c := d.Config.DNS
 	if !c.Enabled() {
+		d.Logger.Info("DNS watch off: no domain to watch (set dns.domains or dns.domains_file)", "component", string(Name))
 		return nil, nil
 	}
 	resolver := c.Resolver

@@ -17,7 +17,7 @@ import (
 )
 
 // WatchName is the watch name in findings, state and metrics.
-const WatchName = "dns"
+const WatchName = string(Name)
 
 // Reporter turns sweep results into findings: one alert per domain and
 // kind, grouped by the new value, resolved by the watch itself when the

@@ -14,6 +14,7 @@ import (
 // may keep the bad data (its TTL) and the line of the revert plan.
 func reading() *watch.Report {
 	return &watch.Report{
+		Evidence: []watch.EvidenceKey{EvidenceExpected, EvidenceObserved, EvidenceTTL},
 		Read: func(_ context.Context, a *vigie.Alert, _ func(context.Context) ([]vigie.Finding, error)) (watch.Reading, error) {
 			r := watch.Reading{Domains: []string{strings.ToLower(a.Subject)}}
 			if d, ok := ttlOf(EvidenceTTL.Of(a.Evidence)); ok {

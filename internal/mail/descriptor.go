@@ -25,10 +25,11 @@ func Descriptor() *watch.Descriptor {
 			{Name: SeriesAccountMessages, Title: "Messages sent per account or local uid", Unit: "per min"},
 			{Name: SeriesAccountRecipients, Title: "Recipients per account or local uid", Unit: "per min"},
 		},
-		Panels:      []watch.Panel{holdsPanel()},
-		HoldAccount: HoldAccount,
-		Report:      report(),
-		Grouping:    &watch.Grouping{Key: watch.AccountKey, Compromise: true},
+		Panels:          []watch.Panel{holdsPanel()},
+		HoldAccount:     HoldAccount,
+		LearnLegitimate: MarkIncidentLegitimate,
+		Report:          report(),
+		Grouping:        &watch.Grouping{Key: watch.AccountKey, Compromise: true},
 	}
 }
 
@@ -38,8 +39,16 @@ func Build(d watch.Deps) ([]watch.Watch, error) {
 	log := d.Logger.With("component", string(Name))
 	w, err := New(context.Background(), Options{Config: d.Config.Mail, Store: d.Store, Sink: d.Sink,
 		Logger: log, Metrics: d.Metrics, Now: d.Now, Delisting: Delisting(d.Config, log), Ours: Ours(d.Config, true, log)})
-	if w == nil || err != nil {
+	if err != nil {
 		return nil, err
+	}
+	if w == nil {
+		why := "mail watch off: no Postfix log on this machine (set mail.log_file or mail.source)"
+		if d.Config.Mail.Enabled == config.SwitchOff {
+			why = "mail watch off: mail.enabled is off"
+		}
+		log.Info(why, "log_file", d.Config.Mail.LogFile, "source", d.Config.Mail.Source)
+		return nil, nil
 	}
 	return []watch.Watch{w}, nil
 }

@@ -19,6 +19,7 @@ const (
 // report reads a mail alert as the account it is about and what it sent.
 func report() *watch.Report {
 	return &watch.Report{
+		Evidence: []watch.EvidenceKey{EvidenceMessages, EvidenceRecipients},
 		Read: func(ctx context.Context, a *vigie.Alert, findings func(context.Context) ([]vigie.Finding, error)) (watch.Reading, error) {
 			acc := watch.Account{Name: a.Subject}
 			fs, err := findings(ctx)

@@ -14,7 +14,7 @@ import (
 )
 
 // WatchName is the Watch of every finding of this package.
-const WatchName = "mail"
+const WatchName = string(Name)
 
 // Rule names, as they appear in findings and alerts.
 const (

@@ -134,7 +134,7 @@ func ToolsFor(p *config.Postfix) *mailqueue.Tools {
 }
 
 // Name implements app.Watch.
-func (s *Server) Name() string { return "policy" }
+func (s *Server) Name() string { return string(Name) }
 
 // Ready is closed once the counters and suspensions are loaded; until
 // then every request is answered DUNNO (fail-open) and counted.

@@ -15,7 +15,7 @@ import (
 )
 
 // StateWatch is the store namespace of the policy server's state.
-const StateWatch = "policy"
+const StateWatch = string(Name)
 
 const suspensionsKey = "suspensions"
 

@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
-
-	"github.com/vigie/vigie/internal/mail"
 )
 
 // Every action goes through action(): the guard has checked the session
@@ -113,16 +111,23 @@ func (s *Server) ackIncident(ctx context.Context, actor string, r *http.Request,
 // resolveIncident resolves the incident and its active alerts; a later
 // finding re-opens it: that is the point.
 //
-// With legitimate=1 ("Resolve as legitimate"), the mail watch learns the
-// periods of its mail volume alerts as the senders' habit (see
-// mail.MarkIncidentLegitimate).
+// With legitimate=1 ("Resolve as legitimate"), the watches that learn from
+// it (their descriptor's LearnLegitimate: the mail watch, the periods of its
+// volume alerts as the senders' habit) learn the incident's alerts.
 func (s *Server) resolveIncident(ctx context.Context, actor string, r *http.Request, in params) (string, any, error) {
 	return s.incidentAction(ctx, r, func(id int64) (any, error) {
 		note := strings.TrimSpace(in["note"])
 		if in["legitimate"] == "1" {
-			subjects, err := mail.MarkIncidentLegitimate(ctx, s.o.Store, id, actor, s.o.Now())
-			if err != nil {
-				return nil, err
+			var subjects []string
+			for _, d := range s.o.Watches {
+				if d.LearnLegitimate == nil {
+					continue
+				}
+				learned, err := d.LearnLegitimate(ctx, s.o.Store, id, actor, s.o.Now())
+				if err != nil {
+					return nil, err
+				}
+				subjects = append(subjects, learned...)
 			}
 			if len(subjects) == 0 {
 				return nil, fmt.Errorf("incident %d has no mail volume alert to learn as legitimate", id)

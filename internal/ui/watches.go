@@ -66,7 +66,9 @@ type panelValue struct {
 // panels computes the watch's panels from its active alerts.
 func (s *Server) panels(ctx context.Context, d *watch.Descriptor, alerts []vigie.Alert) ([]panelValue, error) {
 	in := watch.PanelInput{Alerts: alerts, Now: s.o.Now(),
-		State: func(ctx context.Context, key string) ([]byte, error) { return s.o.Store.GetState(ctx, string(d.Name), key) }}
+		State: func(ctx context.Context, key string) ([]byte, error) {
+			return s.o.Store.GetState(ctx, string(d.Name), key)
+		}}
 	if s.o.Mail != nil {
 		in.Held = s.o.Mail.Held
 	}
@@ -132,4 +134,3 @@ func marshalPanels(obj []byte, ps []panelValue) ([]byte, error) {
 	}
 	return append(out, '}'), nil
 }
-

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/vigie"
 )
 
@@ -31,6 +32,13 @@ type Descriptor struct {
 	// Panels are the watch's own parts of its dashboard page, in order,
 	// above the graphs, alerts and findings every watch page has.
 	Panels []Panel
+
+	// LearnLegitimate records an incident's alerts of this watch as
+	// legitimate (the dashboard's "Resolve as legitimate"): the watch
+	// learns them as habit. It returns the subjects it learned, none when
+	// the incident holds nothing it learns from; nil: the watch learns
+	// nothing that way.
+	LearnLegitimate func(ctx context.Context, st store.Store, incidentID int64, actor string, now time.Time) ([]string, error)
 
 	// HoldAccount is the mail account one of the watch's alerts is about,
 	// for the dashboard's hold and release buttons ("": none for this
@@ -114,6 +122,10 @@ type Report struct {
 	// Read says what one alert of this watch touched. findings lists the
 	// alert's findings when the reading needs their evidence (counts).
 	Read func(ctx context.Context, a *vigie.Alert, findings func(context.Context) ([]vigie.Finding, error)) (Reading, error)
+	// Evidence are the evidence keys Read takes from the alert or its
+	// findings; the conformance suite (watch/watchtest) checks that the
+	// watch writes each of them.
+	Evidence []EvidenceKey
 	// Owns claims alerts another watch raised about this watch's matter
 	// (a mail bounce that names a blocklist is read as a listing); nil:
 	// the alerts whose Watch is the descriptor's Name.

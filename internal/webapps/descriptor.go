@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/vigie/vigie/internal/config"
 	"github.com/vigie/vigie/internal/watch"
 )
 
@@ -23,6 +24,12 @@ func Descriptor() *watch.Descriptor {
 	}
 }
 
+// defaultAccessLogs are looked for when web.access_logs is empty.
+func defaultAccessLogs() []string {
+	return []string{"/var/log/nginx/access.log", "/var/log/apache2/access.log",
+		"/var/log/apache2/other_vhosts_access.log", "/var/log/httpd/access_log"}
+}
+
 // Build turns the web: section into the web watch. Under auto it runs
 // when a root or an access log exists.
 func Build(d watch.Deps) ([]watch.Watch, error) {
@@ -40,14 +47,18 @@ func Build(d watch.Deps) ([]watch.Watch, error) {
 		logs = append(logs, LogSource{Path: l.Path, Site: l.Site})
 	}
 	if len(c.AccessLogs) == 0 {
-		for _, p := range []string{"/var/log/nginx/access.log", "/var/log/apache2/access.log",
-			"/var/log/apache2/other_vhosts_access.log", "/var/log/httpd/access_log"} {
+		for _, p := range defaultAccessLogs() {
 			if _, err := os.Stat(p); err == nil {
 				logs = append(logs, LogSource{Path: p})
 			}
 		}
 	}
 	if !c.Enabled.On(len(roots) > 0 || len(logs) > 0) {
+		why := "web watch off: no web root or access log on this machine (set web.roots or web.access_logs)"
+		if c.Enabled == config.SwitchOff {
+			why = "web watch off: web.enabled is off"
+		}
+		d.Logger.Info(why, "component", string(Name))
 		return nil, nil
 	}
 	dataPath := c.DataFile

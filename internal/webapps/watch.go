@@ -112,8 +112,8 @@ func NewWatch(o WatchOptions) *Watch {
 	}
 }
 
-// Name is "web".
-func (w *Watch) Name() string { return "web" }
+// Name is the web watch's name.
+func (w *Watch) Name() string { return string(Name) }
 
 // Inventory is the shared inventory (tests, replay).
 func (w *Watch) Inventory() *Inventory { return w.inv }
