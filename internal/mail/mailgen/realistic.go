@@ -45,12 +45,12 @@ type Server struct {
 type AttackKind int
 
 const (
-	NoAttack       AttackKind = iota
-	StolenSpray               // password spraying, then the password used from a botnet at 1 mail/s
-	StolenOneIP               // a stolen password used from one foreign address at 1 mail/s
-	StolenSlow                // a stolen password sending one mail every 90-150 s
-	PickupPHP                 // a PHP app through sendmail (pickup, uid 33) with forged senders, 1 mail/s
-	LocalSMTPPHP              // a PHP app through unauthenticated SMTP on 127.0.0.1, a forged sender per message, 1 mail/s
+	NoAttack     AttackKind = iota
+	StolenSpray             // password spraying, then the password used from a botnet at 1 mail/s
+	StolenOneIP             // a stolen password used from one foreign address at 1 mail/s
+	StolenSlow              // a stolen password sending one mail every 90-150 s
+	PickupPHP               // a PHP app through sendmail (pickup, uid 33) with forged senders, 1 mail/s
+	LocalSMTPPHP            // a PHP app through unauthenticated SMTP on 127.0.0.1, a forged sender per message, 1 mail/s
 )
 
 var attackNames = map[AttackKind]string{NoAttack: "normal traffic", StolenSpray: "stolen password after spraying, botnet, 1 mail/s",
@@ -246,7 +246,9 @@ func (g *gen) day(day time.Time, members []*member) {
 	// (unauthenticated SMTP from 127.0.0.1).
 	for range g.poisson(8) {
 		at := day.Add(time.Duration(g.rng.Int64N(int64(24 * time.Hour))))
-		g.at(at, func(t time.Time) { g.pickup(t, 33, "www-data", "www-data@mail.asso.example", []string{"contact@asso.example"}) })
+		g.at(at, func(t time.Time) {
+			g.pickup(t, 33, "www-data", "www-data@mail.asso.example", []string{"contact@asso.example"})
+		})
 	}
 	for range g.poisson(15) {
 		at := day.Add(time.Duration(g.rng.Int64N(int64(24 * time.Hour))))
