@@ -5,7 +5,7 @@ BIN      ?= bin/vigie
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X github.com/vigie/vigie/internal/buildinfo.version=$(VERSION)
 
-.PHONY: all build run test test-deps vet unit bench fuzz clean
+.PHONY: all build run test test-deps vet unit bench fuzz clean deb
 
 all: build
 
@@ -38,5 +38,9 @@ FUZZTIME ?= 20s
 fuzz:
 	./scripts/fuzz.sh $(FUZZTIME)
 
+# The Debian package (dpkg-deb): dist/out/vigie_VERSION_ARCH.deb.
+deb:
+	./scripts/build-deb.sh dist/out
+
 clean:
-	rm -rf bin
+	rm -rf bin dist/out

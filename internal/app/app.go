@@ -291,6 +291,9 @@ func (a *App) startAll(ctx context.Context, ws []Watch) []*supervised {
 	out := make([]*supervised, 0, len(ws))
 	for _, w := range ws {
 		a.log.Info("watch starting", "watch", w.Name())
+		// The series exists from the start at 0, so rate() and alert rules
+		// see the first restart (Prometheus cannot see a counter born at 1).
+		a.watchRestarts.WithLabelValues(w.Name())
 		out = append(out, a.supervise(ctx, w))
 	}
 	return out

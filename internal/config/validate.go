@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -88,7 +89,7 @@ func (h *HTTP) validate(c *checker) {
 		} else if checkLoopback(h.MetricsListen) != nil && !h.MetricsToken.IsSet() {
 			c.bad("http.metrics_listen", "%q is not a loopback address: other machines can reach it, so set http.metrics_token "+
 				"(a bearer token Prometheus sends) or listen on 127.0.0.1", h.MetricsListen)
-		} else if h.MetricsListen == h.Listen {
+		} else if h.MetricsListen == h.Listen && !strings.HasSuffix(h.Listen, ":0") {
 			c.bad("http.metrics_listen", "must differ from http.listen")
 		}
 	}
