@@ -53,6 +53,7 @@ func commands() []*command {
 		storeCommand(),
 		dnsCommand(),
 		replayCommand(),
+		doctorCommand(),
 		manCommand(),
 		completionCommand(),
 	}
