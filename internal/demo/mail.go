@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigie/vigie/internal/blocklist"
 	"github.com/vigie/vigie/internal/config"
 	"github.com/vigie/vigie/internal/mail"
 	"github.com/vigie/vigie/internal/mail/mailgen"
@@ -46,18 +47,24 @@ func replayMail(ctx context.Context, sc mailgen.Scenario, now time.Time, graphs 
 	}
 	var res Result
 	c := &collector{}
-	e := mail.NewEngine(mail.EngineOptions{Config: config.Default().Mail, Emit: c.emit, LogQueue: true,
+	// Remote refusals name their list and carry its delisting steps, from
+	// the blocklist watch's built-in zone data, as in the daemon.
+	cat, err := blocklist.LoadCatalog("", nil)
+	if err != nil {
+		return Result{}, err
+	}
+	e := mail.NewEngine(mail.EngineOptions{Config: config.Default().Mail, Emit: c.emit, LogQueue: true, Delisting: cat.DelistingFor,
 		Samples: func(ss []vigie.Sample) {
 			for _, s := range ss {
 				// The queue, and the accounts the demo graphs, with the
 				// series names the mail watch stores and the dashboard reads.
-				if s.Series == mail.SeriesQueue || (s.Series == mail.SeriesAccountMessages || s.Series == mail.SeriesAccountRecipients) && graphs[s.Subject] {
+				perAccount := s.Series == mail.SeriesAccountMessages || s.Series == mail.SeriesAccountRecipients || s.Series == mail.SeriesAccountAfterDetection
+				if s.Series == mail.SeriesQueue || perAccount && graphs[s.Subject] {
 					res.Samples = append(res.Samples, s)
 				}
 			}
 		}})
 	n := 0
-	var err error
 	lines(b.String(), func(line string) {
 		if n++; n%8192 == 0 && err == nil {
 			err = ctx.Err()

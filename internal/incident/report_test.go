@@ -197,15 +197,17 @@ func TestDNSHijackReport(t *testing.T) {
 	w := newWorld(t, t0)
 	ctx := context.Background()
 	const rogue = "ns1.rogue.example ns2.rogue.example"
+	// As the DNS watch writes a drift (dnswatch/report.go).
 	ns := func(domain, ttl string) vigie.Finding {
-		return vigie.Finding{Watch: "dns", Rule: "ns", Subject: domain, Group: "ns=" + rogue, Severity: vigie.SeverityCritical,
-			Summary:      "NS of " + domain + " changed at the registry",
-			Evidence:     map[string]string{"expected": "a.dns.gandi.net b.dns.gandi.net c.dns.gandi.net", "observed": rogue, "ttl": ttl},
+		return vigie.Finding{Watch: "dns", Rule: "drift", Subject: domain, Key: "dns/drift/" + domain + "/ns", Group: "dns/ns/" + rogue,
+			Severity: vigie.SeverityCritical, Summary: "ns of " + domain + " changed to " + rogue,
+			Evidence: map[string]string{"kind": "ns", "expected": "a.dns.gandi.net b.dns.gandi.net c.dns.gandi.net", "observed": rogue,
+				"ttl": ttl, "max_ttl": ttl, "tld": tldOf(domain), "server": "d.nic.fr"},
 			ResolveAfter: -1}
 	}
 	w.at(t0).emit(ns("asso-exemple.fr", "86400"))
 	w.at(t0.Add(40 * time.Minute)).emit(ns("boutique.fr", "3600"))
-	id := w.incidentOf("dns/ns/asso-exemple.fr")
+	id := w.incidentOf("dns/drift/asso-exemple.fr/ns")
 	cert := func(serial, names string) vigie.Finding {
 		return vigie.Finding{Watch: "ct", Rule: "new-certificate", Subject: serial, Severity: vigie.SeverityWarning,
 			Summary: "certificate for " + names, ResolveAfter: -1,

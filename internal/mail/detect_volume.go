@@ -62,6 +62,9 @@ type account struct {
 	// tripped it, then every message while it fires): the incident
 	// report's "messages" and "recipients".
 	sinceMsgs, sinceRcpts int64
+	// What it sent after the finding that first detected it: the
+	// attack the alert could have stopped.
+	afterMsgs, afterRcpts int64
 }
 
 const maxDomains = 1000
@@ -108,6 +111,8 @@ func (v *volume) add(name string, now time.Time, rcpts int) {
 	if a.alarm.firing {
 		a.sinceMsgs += int64(c.msgs)
 		a.sinceRcpts += int64(c.rcpts)
+		a.afterMsgs += int64(c.msgs)
+		a.afterRcpts += int64(c.rcpts)
 	}
 	v.evaluate(name, a, now)
 }
@@ -266,6 +271,7 @@ func (v *volume) evaluate(name string, a *account, now time.Time) {
 	case stepEmit:
 		if !wasFiring {
 			a.sinceMsgs, a.sinceRcpts = c[mMsgs][worst.w], c[mRcpts][worst.w]
+			a.afterMsgs, a.afterRcpts = 0, 0
 		}
 		if a.alarm.sev == vigie.SeverityCritical {
 			v.taint(a, today)
@@ -278,14 +284,19 @@ func (v *volume) evaluate(name string, a *account, now time.Time) {
 			"recipients_minute": itoa(c[mRcpts][wMinute]), "recipients_hour": itoa(c[mRcpts][wHour]), "recipients_day": itoa(c[mRcpts][wDay]),
 			"domains_hour": strconv.Itoa(domains), "bounces_hour": itoa(bounces),
 			"window": windowNames[worst.w], "limit": itoa(worst.limit), "habit": itoa(h),
-			"since":    a.alarm.since.UTC().Format(time.RFC3339),
-			"messages": itoa(a.sinceMsgs), "recipients": itoa(a.sinceRcpts),
+			"since":          a.alarm.since.UTC().Format(time.RFC3339),
+			EvidenceMessages: itoa(a.sinceMsgs), EvidenceRecipients: itoa(a.sinceRcpts),
+			EvidenceMessagesAfterDetection: itoa(a.afterMsgs), EvidenceRecipientsAfterDetection: itoa(a.afterRcpts),
 		}
 		v.emit(vigie.Finding{Watch: WatchName, Rule: RuleAccountVolume, Subject: name, Group: accountGroup(name),
 			Severity: a.alarm.sev, Time: now, Summary: summary, Evidence: ev, ResolveAfter: stale})
 	case stepResolve:
+		// The last word on what the account sent: the report counts up
+		// to here, not to the last 5-minute repeat.
+		ev := map[string]string{EvidenceMessages: itoa(a.sinceMsgs), EvidenceRecipients: itoa(a.sinceRcpts),
+			EvidenceMessagesAfterDetection: itoa(a.afterMsgs), EvidenceRecipientsAfterDetection: itoa(a.afterRcpts)}
 		v.emit(vigie.Finding{Watch: WatchName, Rule: RuleAccountVolume, Subject: name, Group: accountGroup(name), Time: now, Resolved: true,
-			Summary: fmt.Sprintf("%s is back under its limits: %d messages in the last minute, %d in the last hour", name, c[mMsgs][wMinute], c[mMsgs][wHour])})
+			Evidence: ev, Summary: fmt.Sprintf("%s is back under its limits: %d messages in the last minute, %d in the last hour", name, c[mMsgs][wMinute], c[mMsgs][wHour])})
 	}
 }
 
@@ -343,6 +354,10 @@ func (v *volume) samples(from int64, now time.Time) []vigie.Sample {
 			at := time.Unix(mi*60, 0).UTC()
 			out = append(out, vigie.Sample{Series: SeriesAccountMessages, Subject: name, Time: at, Value: float64(s.c.msgs)},
 				vigie.Sample{Series: SeriesAccountRecipients, Subject: name, Time: at, Value: float64(s.c.rcpts)})
+		}
+		if a.alarm.firing {
+			// The running count between two repeats of the finding.
+			out = append(out, vigie.Sample{Series: SeriesAccountAfterDetection, Subject: name, Time: now, Value: float64(a.afterMsgs)})
 		}
 	}
 	return out
