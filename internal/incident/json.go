@@ -306,3 +306,15 @@ func (r *Report) JSON(w io.Writer) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
 }
+
+// StoryJSON is the story in the report's JSON form (the dashboard's API).
+func (r *Report) StoryJSON() any { return r.Story.json() }
+
+// ChecklistJSON is the checklist in the report's JSON form.
+func (r *Report) ChecklistJSON() any {
+	out := make([]jsonStep, 0, len(r.Checklist))
+	for _, st := range r.Checklist {
+		out = append(out, jsonStep(st))
+	}
+	return out
+}

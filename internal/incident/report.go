@@ -165,7 +165,7 @@ func Build(ctx context.Context, s store.Store, id int64, now time.Time) (*Report
 }
 
 func isBlocklist(a *vigie.Alert) bool {
-	return a.Watch == "blocklist" || strings.HasPrefix(a.Key, "blocklist/")
+	return a.Watch == "blocklist" || vigie.IsBlocklistKey(a.Key)
 }
 
 func (r *Report) impact(ctx context.Context, s store.Store) error {
@@ -182,8 +182,8 @@ func (r *Report) impact(ctx context.Context, s store.Store) error {
 		switch {
 		case isBlocklist(a):
 			target, list := a.Subject, ""
-			if parts := strings.SplitN(strings.TrimPrefix(a.Key, "blocklist/"), "/", 2); len(parts) == 2 {
-				target, list = parts[0], parts[1]
+			if t, l, ok := vigie.ParseBlocklistKey(a.Key); ok {
+				target, list = t, l
 			}
 			l := Listing{Target: target, List: list, State: a.State, Since: a.FirstSeen}
 			readListingDetail(&l, a)
@@ -215,6 +215,8 @@ func (r *Report) impact(ctx context.Context, s store.Store) error {
 					if n, err := runningAfter(ctx, s, a, r.GeneratedAt); err != nil {
 						return err
 					} else if n > acc.AfterMessages {
+						// What it sent since the last finding adds to both counts.
+						acc.Messages += n - acc.AfterMessages
 						acc.AfterMessages = n
 					}
 				}

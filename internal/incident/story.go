@@ -279,15 +279,13 @@ func (r *Report) headline(st *Story) string {
 	return strings.Join(parts, "; ")
 }
 
-// firstValue is the first name of a set ("ns1.rogue-dns.example" of
-// "ns1.rogue-dns.example., ns2.rogue-dns.example."), plus how many more.
+// firstValue is the first name of a set: "ns1.rogue-dns.example" of
+// "ns1.rogue-dns.example., ns2.rogue-dns.example." (the page and the
+// report list the whole set).
 func firstValue(v string) string {
-	parts := strings.Split(v, ", ")
-	first := strings.TrimSuffix(parts[0], ".")
-	if len(parts) > 1 {
-		return fmt.Sprintf("%s (+%d)", first, len(parts)-1)
-	}
-	return first
+	first, _, _ := strings.Cut(v, ", ")
+	first, _, _ = strings.Cut(first, " ")
+	return strings.TrimSuffix(first, ".")
 }
 
 // thousands writes n with a comma every three digits: 2,580.
@@ -325,3 +323,9 @@ func minutes(d time.Duration) string {
 		return fmt.Sprintf("%d days", m/(24*60))
 	}
 }
+
+// Thousands is n with a comma every three digits, as the reports write it.
+func Thousands(n int64) string { return thousands(n) }
+
+// Span is a duration as the reports write it: 1h32m, 2d.
+func Span(d time.Duration) string { return span(d) }
