@@ -24,10 +24,13 @@ import (
 
 	"github.com/vigie/vigie/internal/alert"
 	"github.com/vigie/vigie/internal/config"
+	"github.com/vigie/vigie/internal/incident"
 	"github.com/vigie/vigie/internal/metrics"
+	"github.com/vigie/vigie/internal/notify"
 	"github.com/vigie/vigie/internal/notify/setup"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/ui"
+	"github.com/vigie/vigie/internal/vigie"
 )
 
 // Options configure an App.
@@ -136,6 +139,11 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.pipeline = alert.New(built.Options(alert.Options{
 		Store: db, Logger: o.Logger, Metrics: m, Now: o.Now, Node: cfg.Node,
 		ResolveAfter: cfg.Alerts.ResolveAfter, NotifyTimeout: cfg.Alerts.NotifyTimeout,
+		// Notifications tell each incident as its report does, with a
+		// link to its page (http.external_url).
+		Brief: func(ctx context.Context, in vigie.Incident) (*notify.Brief, error) {
+			return incident.Brief(ctx, db, in, o.Now(), cfg.HTTP.DashboardURL())
+		},
 	}))
 	return a, nil
 }

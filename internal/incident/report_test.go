@@ -60,7 +60,10 @@ func newWorld(t *testing.T, start time.Time) *world {
 		t.Fatal(err)
 	}
 	w.p = alert.New(alert.Options{Store: db, Notifiers: []notify.Notifier{hook}, Now: func() time.Time { return w.now },
-		Node: "mx1", ResolveAfter: time.Hour, Dispatch: notify.DispatchOptions{IDPrefix: "m", GroupWait: time.Millisecond}})
+		Node: "mx1", ResolveAfter: time.Hour, Dispatch: notify.DispatchOptions{IDPrefix: "m", GroupWait: time.Millisecond},
+		Brief: func(ctx context.Context, in vigie.Incident) (*notify.Brief, error) {
+			return Brief(ctx, db, in, w.now, "https://vigie.example.org/")
+		}})
 	return w
 }
 
@@ -169,6 +172,20 @@ func TestCompromisedAccountReport(t *testing.T) {
 	w.mu.Lock()
 	if len(w.hooks) != 4 { // fired, escalated, resolved, blocklisting fired
 		t.Errorf("%d webhook messages, want 4", len(w.hooks))
+	}
+	// Each message tells the incident: what happened, what was done, the
+	// next step, its page. The first one, before anyone acted; the last
+	// one, after the hold and the purge.
+	first, last := w.hooks[0].Changes[0].Incident, w.hooks[len(w.hooks)-1].Changes[0].Incident
+	if first == nil || first.Headline != "alice@club1.fr sent 600 messages in under a minute" ||
+		first.Did != "raised 1 alert and notified; no hold or other action yet" ||
+		first.Next != "Suspend alice@club1.fr (its new mail is held) and change its password: vigie mail suspend alice@club1.fr" ||
+		first.URL != "https://vigie.example.org/incidents/1" || !strings.Contains(w.hooks[0].Title, "incident #1: alice@club1.fr sent 600 messages") {
+		t.Errorf("first message: %+v, title %q", first, w.hooks[0].Title)
+	}
+	if last == nil || !strings.Contains(last.Did, "root at 13:21: mail.purge alice@club1.fr") || !strings.Contains(last.Headline, "listed by microsoft") ||
+		!strings.HasPrefix(last.Next, "Suspend alice@club1.fr") {
+		t.Errorf("last message: %+v", last)
 	}
 	w.mu.Unlock()
 
