@@ -56,7 +56,7 @@ func TestBrowserDemoIncidents(t *testing.T) {
 			dnsID = in.ID
 		case strings.HasPrefix(in.Key, "account:uid:"):
 			webID = in.ID
-		case strings.HasPrefix(in.Key, "account:"):
+		case strings.HasPrefix(in.Key, "account:") && strings.Contains(in.Key, "@"):
 			mailID = in.ID
 		}
 	}
