@@ -25,6 +25,9 @@ func stolenPassword() Scenario {
 			start := env.Now.Add(-7 * time.Hour).Truncate(time.Minute)
 			sc := mailgen.Scenario{Start: start, End: env.Now, Seed: 1, Users: 25, PerUserPerDay: 20, InboundPerHour: 40,
 				Bursts: []mailgen.Burst{
+					// Her own mail, the hour before: the habit the graph
+					// shows the attack against.
+					{User: stolenAccount, Start: start, Every: 5 * time.Minute, Count: 12, Domains: 3},
 					{User: stolenAccount, Start: start.Add(time.Hour), Every: time.Second, Count: 3600, Domains: 400},
 					// An hour later Microsoft lists the server: its bounces join
 					// the account's incident (grouping rule 4).

@@ -161,13 +161,28 @@ type mailCounts struct {
 	afterMessages, afterRecipients int64 // after the first detection
 	bounces                        int64 // in the last hour, at the finding
 	known                          bool  // the finding has the after-detection counts
+	// The limit and habit the finding compared with, per minute (a
+	// limit over an hour or a day divided down); zero when not said.
+	limitPerMinute, habitPerMinute float64
 }
 
 func readMailCounts(ev map[string]string) mailCounts {
 	_, known := ev[mail.EvidenceMessagesAfterDetection]
 	return mailCounts{messages: number(ev[mail.EvidenceMessages]), recipients: number(ev[mail.EvidenceRecipients]),
 		afterMessages: number(ev[mail.EvidenceMessagesAfterDetection]), afterRecipients: number(ev[mail.EvidenceRecipientsAfterDetection]),
-		bounces: number(ev[mail.EvidenceBouncesHour]), known: known}
+		bounces: number(ev[mail.EvidenceBouncesHour]), known: known,
+		limitPerMinute: perMinute(ev[mail.EvidenceLimit], ev[mail.EvidenceWindow]),
+		habitPerMinute: perMinute(ev[mail.EvidenceHabit], ev[mail.EvidenceWindow])}
+}
+
+// perMinute is a count over the named window ("minute", "hour", "day")
+// as a rate per minute.
+func perMinute(n, window string) float64 {
+	per := map[string]float64{"minute": 1, "hour": 60, "day": 1440}[window]
+	if per == 0 {
+		return 0
+	}
+	return float64(number(n)) / per
 }
 
 func isAccountVolume(a *vigie.Alert) bool {

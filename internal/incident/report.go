@@ -78,6 +78,8 @@ type Account struct {
 	LastSeen                       time.Time
 	Bounces                        int64 // in the hour before its latest finding
 	Firing                         bool  // its alert is still active: counts still grow
+	// Its habit and the limit its detection compared with, per minute.
+	HabitPerMinute, LimitPerMinute float64
 	ResolvedAt                     time.Time
 }
 
@@ -199,6 +201,9 @@ func (r *Report) impact(ctx context.Context, s store.Store) error {
 				acc.AfterMessages, acc.AfterRecipients = max(acc.AfterMessages, c.afterMessages), max(acc.AfterRecipients, c.afterRecipients)
 				acc.Bounces = max(acc.Bounces, c.bounces)
 				acc.AfterKnown = acc.AfterKnown || c.known
+				if c.limitPerMinute > 0 {
+					acc.HabitPerMinute, acc.LimitPerMinute = c.habitPerMinute, c.limitPerMinute
+				}
 				if acc.Detected.IsZero() || a.FirstSeen.Before(acc.Detected) {
 					acc.Detected = a.FirstSeen
 				}
@@ -297,8 +302,11 @@ func counts(ctx context.Context, s store.Store, a *vigie.Alert) (mailCounts, err
 		return mailCounts{}, err
 	}
 	var out mailCounts
-	for _, f := range fs {
+	for _, f := range fs { // newest first: the last one read detected it
 		c := readMailCounts(f.Evidence)
+		if !f.Resolved && c.limitPerMinute > 0 {
+			out.limitPerMinute, out.habitPerMinute = c.limitPerMinute, c.habitPerMinute
+		}
 		out.messages, out.recipients = max(out.messages, c.messages), max(out.recipients, c.recipients)
 		out.afterMessages, out.afterRecipients = max(out.afterMessages, c.afterMessages), max(out.afterRecipients, c.afterRecipients)
 		out.bounces = max(out.bounces, c.bounces)

@@ -74,6 +74,9 @@ type MailStory struct {
 	Final                          bool // the alert resolved: the counts are final
 	Refusals                       int64
 	Containment                    []vigie.TimelineEntry // what was done to stop it
+	// Its habit and the limit the detection compared with, per minute:
+	// the band of its sending graph.
+	HabitPerMinute, LimitPerMinute float64
 }
 
 // WebStory is one web application in the incident.
@@ -96,7 +99,8 @@ func (r *Report) story() Story {
 			continue
 		}
 		ms := MailStory{Account: acc.Name, Detected: acc.Detected, LastSeen: acc.LastSeen, AfterMessages: acc.AfterMessages,
-			AfterRecipients: acc.AfterRecipients, AfterKnown: acc.AfterKnown, Messages: acc.Messages, Recipients: acc.Recipients, Bounces: acc.Bounces, Final: !acc.Firing}
+			AfterRecipients: acc.AfterRecipients, AfterKnown: acc.AfterKnown, Messages: acc.Messages, Recipients: acc.Recipients, Bounces: acc.Bounces, Final: !acc.Firing,
+			HabitPerMinute: acc.HabitPerMinute, LimitPerMinute: acc.LimitPerMinute}
 		for _, l := range r.Impact.Blocklistings {
 			ms.Refusals += l.Refusals
 		}

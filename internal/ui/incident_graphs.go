@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"strconv"
 	"time"
 
 	"github.com/vigie/vigie/internal/incident"
@@ -46,7 +45,7 @@ func (s *Server) incidentGraphs(ctx context.Context, rep *incident.Report) ([]*G
 		}
 		def := seriesDef{Series: mail.SeriesAccountMessages, Title: "Messages sent by " + m.Account, Unit: "per min"}
 		g, err := s.graphBetween(ctx, def, []string{m.Account}, start, end, func(g *Graph) {
-			g.Band = habitBand(rep, m.Account)
+			g.Band = habitBand(m)
 			g.Marks = append(g.Marks, GraphMark{Time: m.Detected, Label: "detected"})
 			if len(m.Containment) > 0 {
 				g.Marks = append(g.Marks, GraphMark{Time: m.Containment[0].Time, Label: "contained (" + m.Containment[0].Data["action"] + ")"})
@@ -68,27 +67,16 @@ func (s *Server) incidentGraphs(ctx context.Context, rep *incident.Report) ([]*G
 	return out, nil
 }
 
-// habitBand is what the mail watch considers normal for the account, per
-// minute: up to the limit its account-volume alert compares with (the
-// floor, or its habit times the habit factor), from the alert's evidence.
-func habitBand(rep *incident.Report, account string) *GraphBand {
-	for _, a := range rep.Alerts {
-		if a.Watch != mail.WatchName || a.Rule != mail.RuleAccountVolume || a.Subject != account {
-			continue
-		}
-		limit, err := strconv.ParseFloat(a.Evidence[mail.EvidenceLimit], 64)
-		if err != nil || limit <= 0 || math.IsInf(limit, 0) {
-			return nil
-		}
-		per := map[string]float64{"minute": 1, "hour": 60, "day": 1440}[a.Evidence[mail.EvidenceWindow]]
-		if per == 0 {
-			return nil
-		}
-		habit := a.Evidence[mail.EvidenceHabit]
-		return &GraphBand{Low: 0, High: limit / per, Label: fmt.Sprintf("habit band: up to %s a minute (limit %s a %s, habit %s)",
-			humanNumber(limit/per), humanNumber(limit), a.Evidence[mail.EvidenceWindow], habit)}
+// habitBand is what the mail watch considered normal for the account when
+// it detected it, per minute: up to the limit its account-volume finding
+// compared with (its habit times the habit factor, or the floor), from
+// the finding that detected it.
+func habitBand(m incident.MailStory) *GraphBand {
+	if m.LimitPerMinute <= 0 || math.IsInf(m.LimitPerMinute, 0) || math.IsNaN(m.LimitPerMinute) {
+		return nil
 	}
-	return nil
+	return &GraphBand{Low: 0, High: m.LimitPerMinute, Label: fmt.Sprintf("habit band: up to %s a minute (habit %s a minute)",
+		humanNumber(m.LimitPerMinute), humanNumber(m.HabitPerMinute))}
 }
 
 // graphBetween is graph over an explicit span; decorate adds the band and
