@@ -36,6 +36,9 @@ type Report struct {
 	Story Story
 	// Checklist is the response, step by step, ticked from the audit log.
 	Checklist []Step
+	// light: the story from the alerts alone (their latest evidence), for
+	// the headlines of a list of incidents.
+	light bool
 }
 
 // Exposure is the window during which the attack had effect: from the
@@ -170,7 +173,7 @@ func isBlocklist(a *vigie.Alert) bool {
 	return a.Watch == "blocklist" || vigie.IsBlocklistKey(a.Key)
 }
 
-func (r *Report) impact(ctx context.Context, s store.Store) error {
+func (r *Report) impact(ctx context.Context, s store.Store) (err error) {
 	accounts := map[string]*Account{}
 	domains, sites := map[string]bool{}, map[string]bool{}
 	account := func(name string) *Account {
@@ -192,8 +195,10 @@ func (r *Report) impact(ctx context.Context, s store.Store) error {
 			r.Impact.Blocklistings = append(r.Impact.Blocklistings, l)
 		case a.Watch == "mail":
 			acc := account(a.Subject)
-			c, err := counts(ctx, s, a)
-			if err != nil {
+			var c mailCounts
+			if r.light {
+				c = readMailCounts(a.Evidence)
+			} else if c, err = counts(ctx, s, a); err != nil {
 				return err
 			}
 			acc.Messages, acc.Recipients = max(acc.Messages, c.messages), max(acc.Recipients, c.recipients)
@@ -216,7 +221,7 @@ func (r *Report) impact(ctx context.Context, s store.Store) error {
 				}
 				// Between two repeats of the finding, the watch stores the
 				// running count: the report is exact up to its last minute.
-				if a.State.Active() {
+				if a.State.Active() && !r.light {
 					if n, err := runningAfter(ctx, s, a, r.GeneratedAt); err != nil {
 						return err
 					} else if n > acc.AfterMessages {
@@ -396,4 +401,24 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Headlines says what happened in each incident, in one line each, from
+// its alerts alone (their latest evidence, no findings or timeline read):
+// the lists of incidents show these instead of the stored titles.
+func Headlines(ctx context.Context, s store.Store, ins []vigie.Incident) (map[int64]string, error) {
+	out := make(map[int64]string, len(ins))
+	for _, in := range ins {
+		alerts, err := s.ListAlerts(ctx, store.AlertQuery{IncidentID: in.ID, Limit: 1000000})
+		if err != nil {
+			return nil, err
+		}
+		r := &Report{Incident: in, Alerts: alerts, light: true}
+		if err := r.impact(ctx, s); err != nil {
+			return nil, err
+		}
+		st := r.story()
+		out[in.ID] = st.Headline
+	}
+	return out, nil
 }

@@ -264,6 +264,9 @@ func (r *Report) headline(st *Story) string {
 		parts = append(parts, s)
 	}
 	for _, m := range st.Mail {
+		if m.Messages == 0 {
+			continue // the watch did not count it: the title says more
+		}
 		end := m.LastSeen
 		if end.Before(m.Detected) {
 			end = m.Detected
@@ -277,7 +280,7 @@ func (r *Report) headline(st *Story) string {
 		}
 		parts = append(parts, "listed by "+strings.Join(sortedKeys(lists), ", "))
 	}
-	if len(parts) == 0 {
+	if len(parts) == 0 || len(parts) == 1 && len(st.Listings) > 0 && st.DNS == nil && len(st.Web) == 0 && !countedMail(st) {
 		return r.Incident.Title
 	}
 	return strings.Join(parts, "; ")
@@ -333,3 +336,12 @@ func Thousands(n int64) string { return thousands(n) }
 
 // Span is a duration as the reports write it: 1h32m, 2d.
 func Span(d time.Duration) string { return span(d) }
+
+func countedMail(st *Story) bool {
+	for _, m := range st.Mail {
+		if m.Messages > 0 {
+			return true
+		}
+	}
+	return false
+}

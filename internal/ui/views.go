@@ -28,9 +28,12 @@ const (
 )
 
 type apiIncident struct {
-	ID         int64     `json:"id"`
-	Key        string    `json:"key"`
-	Title      string    `json:"title"`
+	ID    int64  `json:"id"`
+	Key   string `json:"key"`
+	Title string `json:"title"`
+	// Headline says what happened (internal/incident), where Title is
+	// what the first alert said.
+	Headline   string    `json:"headline,omitempty"`
 	Severity   string    `json:"severity"`
 	State      string    `json:"state"`
 	OpenedAt   time.Time `json:"opened_at"`
@@ -116,8 +119,8 @@ func (s *Server) overviewData(r *http.Request) (any, error) {
 		return nil, err
 	}
 	v := overviewView{Range: rng, Counts: map[string]int{}}
-	for _, in := range ins {
-		v.Incidents = append(v.Incidents, toAPIIncident(in))
+	if v.Incidents, err = s.withHeadlines(ctx, ins); err != nil {
+		return nil, err
 	}
 	if v.Watches, err = s.health(ctx); err != nil {
 		return nil, err
@@ -245,9 +248,9 @@ func (s *Server) incidentsData(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := incidentsView{State: st, Incidents: []apiIncident{}}
-	for _, in := range ins {
-		v.Incidents = append(v.Incidents, toAPIIncident(in))
+	v := incidentsView{State: st}
+	if v.Incidents, err = s.withHeadlines(r.Context(), ins); err != nil {
+		return nil, err
 	}
 	return v, nil
 }
@@ -826,4 +829,19 @@ func (s *Server) withListings(ctx context.Context, alerts []vigie.Alert) ([]vigi
 	}
 	sort.SliceStable(alerts, func(i, j int) bool { return alerts[i].LastSeen.After(alerts[j].LastSeen) })
 	return alerts, nil
+}
+
+// withHeadlines converts incidents for a list, each with its headline.
+func (s *Server) withHeadlines(ctx context.Context, ins []vigie.Incident) ([]apiIncident, error) {
+	hs, err := incident.Headlines(ctx, s.o.Store, ins)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]apiIncident, 0, len(ins))
+	for _, in := range ins {
+		a := toAPIIncident(in)
+		a.Headline = hs[in.ID]
+		out = append(out, a)
+	}
+	return out, nil
 }
