@@ -477,7 +477,7 @@ func (v *volume) evaluate(name string, a *SubjectState, now time.Time) {
 			"domains_hour": strconv.Itoa(domains), "new_domains_hour": strconv.Itoa(newDomains), "bounces_hour": itoa(bounces),
 			"refusals_hour": itoa(refused),
 			"window":        windowNames[worst.w], "limit": itoa(worst.limit), "habit": itoa(h),
-			"since":    a.Alarm.Since.UTC().Format(time.RFC3339),
+			"since":          a.Alarm.Since.UTC().Format(time.RFC3339),
 			EvidenceMessages: itoa(a.SinceMsgs), EvidenceRecipients: itoa(a.SinceRcpts),
 			EvidenceMessagesAfterDetection: itoa(a.AfterMsgs), EvidenceRecipientsAfterDetection: itoa(a.AfterRcpts),
 			"kind": subjectKind(name),
