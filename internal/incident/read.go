@@ -175,10 +175,12 @@ func readMailCounts(ev map[string]string) mailCounts {
 		habitPerMinute: perMinute(ev[mail.EvidenceHabit], ev[mail.EvidenceWindow])}
 }
 
-// perMinute is a count over the named window ("minute", "hour", "day")
-// as a rate per minute.
+// perMinute is a count over the named window ("minute", "hour", "pace",
+// "day") as a rate per minute.
 func perMinute(n, window string) float64 {
-	per := map[string]float64{"minute": 1, "hour": 60, "day": 1440}[window]
+	// "pace": messages in the last hour against the busiest day, at a
+	// steady pace (the mail watch's slow-attack rule): an hourly limit.
+	per := map[string]float64{"minute": 1, "hour": 60, "pace": 60, "day": 1440}[window]
 	if per == 0 {
 		return 0
 	}
