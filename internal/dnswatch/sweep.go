@@ -230,7 +230,10 @@ func (m *Monitor) checkParent(ctx context.Context, st *sweepState, i int) {
 		return
 	}
 	var ref referral
-	srv, err := m.ask.ask(ctx, z.servers, d.name, dns.TypeNS, true, func(r *dns.Msg) (err error) {
+	srv, err := m.ask.askFast(ctx, z.servers, d.name, dns.TypeNS, true, func(raw []byte) (ok bool) {
+		ref, ok = fastReferral(d.name, raw)
+		return ok
+	}, func(r *dns.Msg) (err error) {
 		ref, err = parseReferral(d.name, r)
 		return err
 	})
