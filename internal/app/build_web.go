@@ -46,7 +46,7 @@ func buildWeb(d Deps) ([]Watch, error) {
 		Scan: webapps.ScanOptions{MaxDepth: c.MaxDepth, NestedDepth: c.NestedDepth, MaxDirs: c.MaxDirs,
 			AbandonedAfter: c.AbandonedAfter},
 		ScanInterval: c.ScanInterval, CheckInterval: c.CheckInterval, DataPath: dataPath, Logs: logs,
-		Buckets: webapps.BucketsFromConfig(c.Buckets),
-		Repeat:  c.Repeat, Sink: d.Sink, State: d.Store, Series: d.Store, Logger: d.Logger.With("component", "web"), Metrics: d.Metrics, Now: d.Now,
+		Buckets: webapps.BucketsFromConfig(c.Buckets), Distributed: webapps.DistributedFromConfig(c.Distributed),
+		Repeat: c.Repeat, Sink: d.Sink, State: d.Store, Series: d.Store, Logger: d.Logger.With("component", "web"), Metrics: d.Metrics, Now: d.Now,
 	})}, nil
 }

@@ -1,6 +1,11 @@
 package config
 
-import "time"
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+)
 
 // Mail configures the mail watch: the Postfix log (a file or the systemd
 // journal), the queue (postqueue -j) and the detectors' thresholds.
@@ -20,6 +25,10 @@ type Mail struct {
 	PollInterval time.Duration `yaml:"poll_interval"`
 	// MaxLine: longer lines are counted and skipped.
 	MaxLine int `yaml:"max_line"`
+	// MyNetworks are the networks Postfix relays for without
+	// authentication (its mynetworks): their clients' mail is outbound
+	// mail of ours, counted to the client's address. Loopback always is.
+	MyNetworks []string `yaml:"mynetworks"`
 
 	Queue       MailQueue       `yaml:"queue"`
 	Volume      MailVolume      `yaml:"volume"`
@@ -117,6 +126,7 @@ func defaultMail() Mail {
 		Journalctl:   "journalctl",
 		PollInterval: 250 * time.Millisecond,
 		MaxLine:      65536,
+		MyNetworks:   []string{},
 		Queue:        MailQueue{Enabled: SwitchAuto, Interval: 30 * time.Second, Postqueue: "postqueue", TopSenders: 10},
 		Volume: MailVolume{
 			Messages:          MailWindows{Minute: 20, Hour: 150, Day: 600},
@@ -149,6 +159,11 @@ func (m *Mail) validate(c *checker) {
 	}
 	c.positive("mail.poll_interval", m.PollInterval)
 	c.atLeast("mail.max_line", m.MaxLine, 1024)
+	for i, n := range m.MyNetworks {
+		if _, err := ParseNetwork(n); err != nil {
+			c.bad(fmt.Sprintf("mail.mynetworks[%d]", i), "%v", err)
+		}
+	}
 	c.positive("mail.queue.interval", m.Queue.Interval)
 	c.atLeast("mail.queue.top_senders", m.Queue.TopSenders, 0)
 	v := &m.Volume
@@ -181,4 +196,32 @@ func (m *Mail) validate(c *checker) {
 	}
 	c.positive("mail.blocklist.repeat", m.Blocklist.Repeat)
 	c.positive("mail.blocklist.resolve_after", m.Blocklist.ResolveAfter)
+}
+
+// ParseNetwork reads a network as Postfix's mynetworks writes it: a CIDR
+// prefix ("192.0.2.0/24", "[2001:db8::]/64") or one address.
+func ParseNetwork(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "[") {
+		s = strings.Replace(strings.TrimPrefix(s, "["), "]", "", 1)
+	}
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("expected a network (192.0.2.0/24) or an address, got %q", s)
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// MyNetworkPrefixes is MyNetworks parsed (validated at load).
+func (m *Mail) MyNetworkPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, n := range m.MyNetworks {
+		if p, err := ParseNetwork(n); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
 }

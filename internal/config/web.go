@@ -38,6 +38,19 @@ type Web struct {
 	// the activity goes on.
 	Repeat  time.Duration `yaml:"repeat"`
 	Buckets WebBuckets    `yaml:"buckets"`
+	// Distributed is the per-page failure rate across addresses (a botnet
+	// sending one or two guesses per address).
+	Distributed WebDistributed `yaml:"distributed"`
+}
+
+// WebDistributed raises when a login page (wp-login.php, xmlrpc.php, a
+// Drupal login form) gets Failures failed logins from Addresses addresses
+// within Window, with at most MaxSuccessRatio of the attempts working.
+type WebDistributed struct {
+	Failures        int           `yaml:"failures"`
+	Addresses       int           `yaml:"addresses"`
+	MaxSuccessRatio float64       `yaml:"max_success_ratio"`
+	Window          time.Duration `yaml:"window"`
 }
 
 // AccessLog is one log to follow.
@@ -54,6 +67,8 @@ type WebBuckets struct {
 	XMLRPC    Bucket `yaml:"xmlrpc"`
 	Probe     Bucket `yaml:"probe"`
 	PostFlood Bucket `yaml:"post_flood"`
+	// AuthorScan: /?author=N requests (WordPress user enumeration), per IP.
+	AuthorScan Bucket `yaml:"author_scan"`
 }
 
 // Bucket holds Capacity events and drains PerMinute a minute.
@@ -75,11 +90,13 @@ func defaultWeb() Web {
 		AccessLogs:     []AccessLog{},
 		Repeat:         10 * time.Minute,
 		Buckets: WebBuckets{
-			WPLogin:   Bucket{Capacity: 20, PerMinute: 2},
-			XMLRPC:    Bucket{Capacity: 10, PerMinute: 2},
-			Probe:     Bucket{Capacity: 5, PerMinute: 0.5},
-			PostFlood: Bucket{Capacity: 300, PerMinute: 30},
+			WPLogin:    Bucket{Capacity: 5, PerMinute: 6},
+			XMLRPC:     Bucket{Capacity: 10, PerMinute: 2},
+			Probe:      Bucket{Capacity: 5, PerMinute: 0.5},
+			PostFlood:  Bucket{Capacity: 300, PerMinute: 30},
+			AuthorScan: Bucket{Capacity: 3, PerMinute: 1},
 		},
+		Distributed: WebDistributed{Failures: 15, Addresses: 10, MaxSuccessRatio: 0.2, Window: time.Hour},
 	}
 }
 
@@ -107,10 +124,16 @@ func (w *Web) validate(c *checker) {
 	}
 	c.positive("web.repeat", w.Repeat)
 	for key, b := range map[string]Bucket{"wp_login": w.Buckets.WPLogin, "xmlrpc": w.Buckets.XMLRPC,
-		"probe": w.Buckets.Probe, "post_flood": w.Buckets.PostFlood} {
+		"probe": w.Buckets.Probe, "post_flood": w.Buckets.PostFlood, "author_scan": w.Buckets.AuthorScan} {
 		c.atLeast("web.buckets."+key+".capacity", b.Capacity, 1)
 		if b.PerMinute <= 0 {
 			c.bad("web.buckets."+key+".per_minute", "expected a positive number, got %v", b.PerMinute)
 		}
+	}
+	c.atLeast("web.distributed.failures", w.Distributed.Failures, 2)
+	c.atLeast("web.distributed.addresses", w.Distributed.Addresses, 2)
+	c.positive("web.distributed.window", w.Distributed.Window)
+	if r := w.Distributed.MaxSuccessRatio; r < 0 || r >= 1 {
+		c.bad("web.distributed.max_success_ratio", "expected a number from 0 to below 1, got %v", r)
 	}
 }

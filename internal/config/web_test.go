@@ -26,7 +26,7 @@ func TestWebSectionErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Web.Enabled != SwitchOn || cfg.Web.AccessLogs[0].Site != "/srv/sites/a" || cfg.Web.Buckets.WPLogin.Capacity != 20 {
+	if cfg.Web.Enabled != SwitchOn || cfg.Web.AccessLogs[0].Site != "/srv/sites/a" || cfg.Web.Buckets.WPLogin.Capacity != 5 {
 		t.Errorf("web = %+v", cfg.Web)
 	}
 }

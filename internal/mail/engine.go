@@ -98,6 +98,9 @@ func NewEngine(o EngineOptions) *Engine {
 	}
 	cfg := o.Config
 	e := &Engine{o: o, parser: postfixlog.NewParser(postfixlog.Options{Reference: o.Reference, Location: o.Location}), index: o.Index}
+	if nets := cfg.MyNetworkPrefixes(); len(nets) > 0 {
+		e.index.SetTrusted(nets)
+	}
 	emit := func(f vigie.Finding) {
 		if !e.quiet {
 			o.Emit(f)

@@ -8,10 +8,8 @@
 package mail
 
 import (
-	"strconv"
-	"strings"
-
 	"github.com/vigie/vigie/internal/alert"
+	"github.com/vigie/vigie/internal/mail/subject"
 	"github.com/vigie/vigie/internal/vigie"
 )
 
@@ -30,11 +28,14 @@ const (
 )
 
 // UIDSubject is the subject of findings about mail a local user injected
-// through sendmail/pickup: "uid:33".
-func UIDSubject(uid int) string { return "uid:" + strconv.Itoa(uid) }
+// through sendmail/pickup: "uid:33" (subject.UID(uid).String()).
+func UIDSubject(uid int) string { return subject.UID(uid).String() }
 
 // Compromise is what a finding says about an account to suspend.
 type Compromise struct {
+	// Subject is the sender to contain: a SASL user, a uid or an
+	// unauthenticated local SMTP client (never the whole server).
+	Subject  subject.Subject
 	SASLUser string // set for an authenticated account
 	UID      int    // set (>= 0) for a local user; -1 otherwise
 }
@@ -47,18 +48,25 @@ func IsCompromise(f vigie.Finding) (Compromise, bool) {
 	if f.Watch != WatchName || f.Resolved || (f.Rule != RuleAccountVolume && f.Rule != RuleSASLManyIPs) || f.Subject == "" {
 		return Compromise{}, false
 	}
-	return ParseAccountSubject(f.Subject), true
+	c := ParseAccountSubject(f.Subject)
+	return c, c.Subject.Account()
 }
 
-// ParseAccountSubject reads a subject written by this package: "uid:N" or
-// a SASL user name.
+// ParseAccountSubject reads a subject written by this package (see
+// package subject): "uid:N", "client:ADDR", "server" or a SASL user name.
 func ParseAccountSubject(s string) Compromise {
-	if rest, ok := strings.CutPrefix(s, "uid:"); ok {
-		if n, err := strconv.Atoi(rest); err == nil && n >= 0 {
-			return Compromise{UID: n}
-		}
+	sub, err := subject.Parse(s)
+	if err != nil {
+		return Compromise{UID: -1}
 	}
-	return Compromise{SASLUser: s, UID: -1}
+	c := Compromise{Subject: sub, UID: -1}
+	switch sub.Kind {
+	case subject.KindSASL:
+		c.SASLUser = sub.User
+	case subject.KindUID:
+		c.UID = sub.UID
+	}
+	return c
 }
 
 // accountGroup puts every alert about one account into one incident: the

@@ -1,12 +1,14 @@
 package mail
 
 import (
+	"net/netip"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/vigie/vigie/internal/mail/postfixlog"
+	"github.com/vigie/vigie/internal/mail/subject"
 )
 
 // Origin is who put a message in the queue, as far as the log and the
@@ -22,19 +24,32 @@ type Origin struct {
 	// InQueue: the message is still queued (no "removed" seen yet).
 	InQueue  bool
 	Deferred bool
+	// Trusted: the client is in mynetworks (or loopback) and did not
+	// authenticate: Postfix relays its mail anywhere, so it is a sender
+	// of ours, keyed by its address.
+	Trusted bool
 }
 
-// Account is the subject the volume rule counts this message under: the
-// SASL user, else "uid:N", else "" (mail from the outside).
-func (o *Origin) Account() string {
-	if o.SASLUser != "" {
-		return o.SASLUser
+// Subject is the sender this message is counted to: the SASL user (also
+// when a webmail submits from 127.0.0.1), else the local uid, else the
+// trusted unauthenticated client by its address; the zero Subject for
+// mail from the outside. Every message also counts to subject.Server().
+func (o *Origin) Subject() subject.Subject {
+	switch {
+	case o.SASLUser != "":
+		return subject.SASL(o.SASLUser)
+	case o.UID >= 0:
+		return subject.UID(o.UID)
+	case o.Trusted:
+		if a, err := netip.ParseAddr(o.ClientIP); err == nil {
+			return subject.Client(a)
+		}
 	}
-	if o.UID >= 0 {
-		return UIDSubject(o.UID)
-	}
-	return ""
+	return subject.Subject{}
 }
+
+// Account is the string form of Subject ("" for mail from the outside).
+func (o *Origin) Account() string { return o.Subject().String() }
 
 // message is the tracker's record of one queue id.
 type message struct {
@@ -58,6 +73,36 @@ type Index struct {
 	// from the middle): Postfix gives up on a message after 5 days.
 	maxAge time.Duration
 	max    int
+	// trusted are the networks whose unauthenticated clients are ours
+	// (Postfix's mynetworks); loopback always is.
+	trusted []netip.Prefix
+}
+
+// SetTrusted sets the networks whose unauthenticated SMTP clients are
+// senders of ours (Postfix's mynetworks). Loopback always is.
+func (x *Index) SetTrusted(p []netip.Prefix) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.trusted = append([]netip.Prefix(nil), p...)
+}
+
+// isTrusted reports whether ip (as Postfix logs it) is loopback or in
+// the trusted networks.
+func (x *Index) isTrusted(ip string) bool {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	if a.IsLoopback() {
+		return true
+	}
+	for _, p := range x.trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // NewIndex returns an empty index.
@@ -110,10 +155,15 @@ func (x *Index) observe(e *postfixlog.Entry) *message {
 	switch e.Kind {
 	case postfixlog.KindClient:
 		m := x.get(e.QueueID, e.Time, true)
+		before := m.Account()
 		m.ClientIP = strings.Clone(e.ClientIP)
 		if e.SASLUser != "" && m.SASLUser == "" {
 			m.SASLUser = strings.Clone(e.SASLUser)
-			addTo(x.byAcct, m.SASLUser, m.QueueID)
+		}
+		m.Trusted = m.SASLUser == "" && x.isTrusted(m.ClientIP)
+		if after := m.Account(); after != before {
+			delFrom(x.byAcct, before, m.QueueID)
+			addTo(x.byAcct, after, m.QueueID)
 		}
 		return m
 	case postfixlog.KindPickup:
@@ -219,6 +269,12 @@ func (x *Index) QueueIDsOfAccount(account string) []string {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	return x.ids(x.byAcct[account])
+}
+
+// QueueIDsOfSubject returns the queued messages counted to s (none for
+// the whole server: use the queue itself).
+func (x *Index) QueueIDsOfSubject(s subject.Subject) []string {
+	return x.QueueIDsOfAccount(s.Key().String())
 }
 
 // QueueIDsOfUID returns the queued messages a local user injected.

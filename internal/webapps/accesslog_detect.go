@@ -12,7 +12,8 @@ import (
 // Buckets are the leaky-bucket sizes of the access-log detectors. The
 // defaults (DefaultBuckets) are documented in the README and example.yaml.
 type Buckets struct {
-	// WPLogin: POSTs to wp-login.php from one IP.
+	// WPLogin: failed POSTs to wp-login.php (answered 200: the form shown
+	// again; a login that works is a 302) from one IP.
 	WPLogin BucketSpec `yaml:"wp_login"`
 	// XMLRPC: POSTs to xmlrpc.php from one IP (each can carry hundreds of
 	// password guesses through system.multicall).
@@ -22,19 +23,30 @@ type Buckets struct {
 	// PostFlood: POSTs to one page (one vhost and path) from all IPs
 	// together: a contact form turned spam relay.
 	PostFlood BucketSpec `yaml:"post_flood"`
+	// AuthorScan: /?author=N requests from one IP.
+	AuthorScan BucketSpec `yaml:"author_scan"`
 }
 
 // DefaultBuckets: a person mistyping a password a few times, a form used
 // by real visitors, never fill these; a password-guessing robot or a spam
-// run fills them within minutes.
+// run fills them within seconds or minutes. The WordPress login bucket is
+// CrowdSec's http-bf-wordpress_bf scenario (capacity 5, leak one every
+// 10 s, failed logins only): a sixth failure within seconds raises.
 func DefaultBuckets() Buckets {
 	return Buckets{
-		WPLogin:   BucketSpec{Capacity: 20, PerMinute: 2},   // > 20 failed-or-not logins in ~10 min
-		XMLRPC:    BucketSpec{Capacity: 10, PerMinute: 2},   // > 10 xmlrpc POSTs in ~5 min
-		Probe:     BucketSpec{Capacity: 5, PerMinute: 0.5},  // > 5 config-backup probes in ~10 min
-		PostFlood: BucketSpec{Capacity: 300, PerMinute: 30}, // > 300 POSTs to one page in ~10 min
+		WPLogin:    BucketSpec{Capacity: 5, PerMinute: 6},    // > 5 failed logins, one leaks every 10 s
+		XMLRPC:     BucketSpec{Capacity: 10, PerMinute: 2},   // > 10 xmlrpc POSTs in ~5 min
+		Probe:      BucketSpec{Capacity: 5, PerMinute: 0.5},  // > 5 config-backup probes in ~10 min
+		PostFlood:  BucketSpec{Capacity: 300, PerMinute: 30}, // > 300 POSTs to one page in ~10 min
+		AuthorScan: BucketSpec{Capacity: 3, PerMinute: 1},    // > 3 author ids in ~3 min
 	}
 }
+
+// MulticallBytes: an xmlrpc.php answer this large to one POST is many
+// answers in one: system.multicall. Each wp.getUsersBlogs fault is about
+// 250 bytes, so 20 KB is some 80 password guesses in a single request; a
+// pingback or a single failed login answers under 1 KB.
+const MulticallBytes = 20_000
 
 // LogOptions configure a LogDetector.
 type LogOptions struct {
@@ -47,8 +59,9 @@ type LogOptions struct {
 	// to be vulnerable to them (a higher severity).
 	Inventory *Inventory
 	// Data names which advisories each attack exploits; nil: embedded.
-	Data    *Data
-	Buckets Buckets
+	Data        *Data
+	Buckets     Buckets
+	Distributed DistributedSpec
 	// Repeat is how often (log time) a finding about the same subject and
 	// rule is repeated while the activity goes on. Default 10 minutes.
 	Repeat time.Duration
@@ -72,15 +85,16 @@ type LogDetector struct {
 	dec     []byte
 	ips     map[string]*ipState
 	pages   map[string]*pageState
+	logins  map[string]*loginPage
 	advs    map[attack][]string
 	stats   LogStats
 	evicted int64
 }
 
 type ipState struct {
-	wp, xmlrpc, probe bucket
-	last              time.Time
-	emitted           map[string]time.Time // rule -> last finding
+	wp, xmlrpc, probe, author bucket
+	last                      time.Time
+	emitted                   map[string]time.Time // rule -> last finding
 }
 
 type pageState struct {
@@ -99,16 +113,23 @@ func NewLogDetector(o LogOptions) *LogDetector {
 	if o.Buckets == (Buckets{}) {
 		o.Buckets = DefaultBuckets()
 	}
+	if o.Buckets.AuthorScan == (BucketSpec{}) {
+		o.Buckets.AuthorScan = DefaultBuckets().AuthorScan
+	}
+	if o.Distributed == (DistributedSpec{}) {
+		o.Distributed = DefaultDistributed()
+	}
 	if o.Data == nil {
 		o.Data = EmbeddedData()
 	}
-	d := &LogDetector{o: o, ips: map[string]*ipState{}, pages: map[string]*pageState{}, advs: map[attack][]string{}}
+	d := &LogDetector{o: o, ips: map[string]*ipState{}, pages: map[string]*pageState{}, logins: map[string]*loginPage{}, advs: map[attack][]string{}}
 	for a, name := range ruleNames {
 		for app := range o.Data.Apps {
 			d.advs[a] = append(d.advs[a], o.Data.AdvisoriesFor(app, name)...)
 		}
 	}
 	d.advs[attackEvalStdin] = append(d.advs[attackEvalStdin], "CVE-2017-9841")
+	d.advs[attackDrupalLogin] = d.advs[attackDrupalgeddon]
 	return d
 }
 
@@ -147,24 +168,40 @@ func (d *LogDetector) Feed(r *Request) []vigie.Finding {
 	if a == attackNone {
 		return out
 	}
+	switch a {
+	case attackWPLogin, attackXMLRPC, attackDrupalLogin:
+		out = d.loginRate(r, path, a, out)
+	}
+	if a = counted(a, r, dec); a == attackNone {
+		d.stats.Findings += int64(len(out))
+		return out
+	}
 	d.stats.Attacks++
 	ip := d.ip(r)
 	switch a {
 	case attackWPLogin:
 		if d.overflow(&ip.wp, d.o.Buckets.WPLogin, ip, a, r.Time) {
 			out = append(out, d.bucketFinding(r, a, vigie.SeverityWarning, ip, &ip.wp, d.o.Buckets.WPLogin,
-				"password guessing on WordPress: POSTs to wp-login.php"))
+				"password guessing on WordPress: failed POSTs to wp-login.php"))
 		}
 	case attackXMLRPC:
+		if r.Status == 200 && r.Bytes >= MulticallBytes && d.due(ip, attackXMLRPC+100, r.Time) {
+			f := d.finding(r, RuleXMLRPCMulticall, vigie.SeverityWarning, fmt.Sprintf(
+				"password guessing through xmlrpc.php system.multicall from %s: one POST answered with %d bytes, some %d calls in one request",
+				r.IP, r.Bytes, r.Bytes/250))
+			out = append(out, f)
+		}
 		if d.overflow(&ip.xmlrpc, d.o.Buckets.XMLRPC, ip, a, r.Time) {
 			out = append(out, d.bucketFinding(r, a, vigie.SeverityWarning, ip, &ip.xmlrpc, d.o.Buckets.XMLRPC,
 				"password guessing or pingback abuse on WordPress: POSTs to xmlrpc.php"))
 		}
+	case attackDrupalLogin:
+		out = d.exploit(r, attackDrupalLogin, ip, " (a Drupal login form answered 500: the SQL injection in the POST body fails this way on Drupal 7 before 7.32)", out)
 	case attackConfigProbe:
 		if r.Status >= 200 && r.Status < 300 && r.Bytes > 0 {
 			// The backup was there and was sent: its secrets are out.
 			if d.due(ip, a, r.Time) {
-				f := d.finding(r, "config-backup-served", vigie.SeverityCritical,
+				f := d.finding(r, RuleConfigServed, vigie.SeverityCritical,
 					fmt.Sprintf("%s downloaded %s (HTTP %d, %d bytes): a config backup holding passwords was served; change those passwords",
 						r.IP, clip(r.Target, 200), r.Status, r.Bytes))
 				out = append(out, f)
@@ -174,34 +211,148 @@ func (d *LogDetector) Feed(r *Request) []vigie.Finding {
 			out = append(out, d.bucketFinding(r, a, vigie.SeverityInfo, ip, &ip.probe, d.o.Buckets.Probe,
 				"scanning for config file backups"))
 		}
-	default: // single-request exploitation attempts
+	case attackWPUserEnum:
 		if !d.due(ip, a, r.Time) {
-			return out
+			break
 		}
-		sev := vigie.SeverityInfo
-		summary := fmt.Sprintf("%s attempt from %s on %s", ruleNames[a], r.IP, clip(r.Target, 200))
-		in := d.o.Inventory.Exposed(d.o.Site, string(r.VHost), d.advs[a])
-		if a == attackEvalStdin && r.Status == 200 {
-			sev = vigie.SeverityCritical
-			summary += " answered 200: eval-stdin.php exists and ran the request body"
+		sev, what := vigie.SeverityInfo, "refused"
+		if r.Status >= 200 && r.Status < 300 {
+			sev, what = vigie.SeverityWarning, "answered: the site's user names (often the logins) are known to this address"
 		}
-		f := d.finding(r, ruleNames[a], sev, summary)
-		if in != nil {
-			// The request hits an install known to be vulnerable to it:
-			// same incident as that install's finding.
-			f.Severity = vigie.SeverityCritical
-			f.Group = OwnerGroup(in.UID)
-			f.Evidence["uid"] = strconv.Itoa(in.UID)
-			f.Evidence["install"] = in.Path
-			f.Evidence["install_version"] = in.Name + " " + in.Version
-			f.Evidence["install_alert"] = InstallAlertKey("install-vulnerable", in.Path)
-			f.Evidence["advisories"] = joinIDs(in.Advisories, d.advs[a])
-			f.Summary = fmt.Sprintf("%s on %s, which runs %s %s vulnerable to it (%s)", f.Summary, in.Path, in.Name, in.Version, f.Evidence["advisories"])
+		out = append(out, d.finding(r, RuleWPUserEnum, sev, fmt.Sprintf(
+			"WordPress user enumeration from %s through the REST API (%s, HTTP %d): %s", r.IP, clip(r.Target, 200), r.Status, what)))
+	case attackWPAuthorScan:
+		if d.overflow(&ip.author, d.o.Buckets.AuthorScan, ip, a, r.Time) {
+			out = append(out, d.bucketFinding(r, a, vigie.SeverityInfo, ip, &ip.author, d.o.Buckets.AuthorScan,
+				"WordPress user enumeration through /?author=N (each redirects to /author/LOGIN/)"))
 		}
-		out = append(out, f)
+	default: // single-request exploitation attempts
+		out = d.exploit(r, a, ip, "", out)
 	}
 	d.stats.Findings += int64(len(out))
 	return out
+}
+
+// counted keeps the requests that count toward a's rule once the answer
+// is known, and drops the legitimate ones that look the same.
+func counted(a attack, r *Request, dec []byte) attack {
+	ok := r.Status >= 200 && r.Status < 300
+	switch a {
+	case attackWPLogin:
+		if r.Status >= 300 && r.Status < 400 {
+			return attackNone // a login that worked (or a redirect to the password reset)
+		}
+	case attackDrupalLogin:
+		// A login form answered 500: what Drupalgeddon 1's SQL injection
+		// produces on Drupal 7 < 7.32 (PDOException); a login, good or
+		// bad, is a 200 or a 302.
+		if r.Status != 500 {
+			return attackNone
+		}
+	case attackWPUserEnum:
+		if ok && bytes.Contains(dec, whoAuthors) {
+			return attackNone // the block editor's author list: answered only to editors
+		}
+	}
+	return a
+}
+
+// RuleOf is the rule a single request counts toward ("" for none), with
+// the same parsing and decoding as the detector: what the exploit corpus
+// test and `vigie web replay` use to say which line matched what.
+func RuleOf(r *Request) string {
+	dec := decodeURL(nil, r.Target)
+	path := dec
+	if q := bytes.IndexByte(dec, '?'); q >= 0 {
+		path = dec[:q]
+	}
+	a := counted(classify(r.Method, dec, path), r, dec)
+	if a == attackNone {
+		return ""
+	}
+	if a == attackConfigProbe && r.Status >= 200 && r.Status < 300 && r.Bytes > 0 {
+		return RuleConfigServed
+	}
+	return ruleNames[a]
+}
+
+// exploitSeverity grades one exploitation attempt: what the server
+// answered and whether the install it hits is vulnerable to it (patched:
+// the installs behind this log are known and none is). A 2xx is the
+// application having run the request (a 404 or 403 is a scanner missing,
+// or a WAF stopping it); for SQL injections a 500 is the injected SQL
+// failing inside the application, which is the proof it ran.
+func exploitSeverity(a attack, status int, vulnerable, patched bool) vigie.Severity {
+	ran := status >= 200 && status < 300
+	if a == attackDrupalgeddon || a == attackDrupalLogin || a == attackJoomlaFields {
+		ran = ran || status == 500
+	}
+	switch {
+	case vulnerable && ran:
+		return vigie.SeverityCritical
+	case vulnerable, ran && !patched:
+		return vigie.SeverityWarning
+	}
+	return vigie.SeverityInfo
+}
+
+// exploit reports one single-request exploitation attempt.
+func (d *LogDetector) exploit(r *Request, a attack, ip *ipState, why string, out []vigie.Finding) []vigie.Finding {
+	if !d.due(ip, a, r.Time) {
+		return out
+	}
+	in := d.o.Inventory.Exposed(d.o.Site, string(r.VHost), d.advs[a])
+	sev := exploitSeverity(a, r.Status, in != nil, in == nil && d.o.Inventory.Serves(d.o.Site, string(r.VHost)))
+	summary := fmt.Sprintf("%s attempt from %s on %s (HTTP %d)%s", ruleNames[a], r.IP, clip(r.Target, 200), r.Status, why)
+	if a == attackEvalStdin && r.Status == 200 {
+		sev = vigie.SeverityCritical
+		summary += ": eval-stdin.php exists and ran the request body"
+	}
+	f := d.finding(r, ruleNames[a], sev, summary)
+	if in != nil {
+		// The request hits an install known to be vulnerable to it:
+		// same incident as that install's finding.
+		f.Group = OwnerGroup(in.UID)
+		f.Evidence["uid"] = strconv.Itoa(in.UID)
+		f.Evidence["install"] = in.Path
+		f.Evidence["install_version"] = in.Name + " " + in.Version
+		f.Evidence["install_alert"] = InstallAlertKey("install-vulnerable", in.Path)
+		f.Evidence["advisories"] = joinIDs(in.Advisories, d.advs[a])
+		f.Summary = fmt.Sprintf("%s on %s, which runs %s %s vulnerable to it (%s)", f.Summary, in.Path, in.Name, in.Version, f.Evidence["advisories"])
+	}
+	return append(out, f)
+}
+
+// loginRate feeds the per-page failure rate across addresses.
+func (d *LogDetector) loginRate(r *Request, path []byte, a attack, out []vigie.Finding) []vigie.Finding {
+	ok := r.Status >= 300 && r.Status < 400
+	if a == attackXMLRPC {
+		ok = false // xmlrpc.php answers 200 either way; its POSTs are what counts
+	}
+	key := string(r.VHost) + " " + string(path)
+	lp := d.logins[key]
+	if lp == nil {
+		d.bound(r.Time)
+		lp = &loginPage{}
+		d.logins[key] = lp
+	}
+	spec := d.o.Distributed
+	fails, addrs, due := lp.record(spec, r.IP, r.Time, ok, d.o.Repeat)
+	if !due {
+		return out
+	}
+	subject := clip(path, 512)
+	if len(r.VHost) > 0 {
+		subject = clip(r.VHost, 255) + subject
+	}
+	f := vigie.Finding{
+		Watch: "web", Rule: RuleDistributedLogin, Subject: subject, Severity: vigie.SeverityWarning, Time: r.Time,
+		Summary: fmt.Sprintf("distributed password guessing on %s: %d failed logins from %d addresses within %v (each address alone stays under the per-address limits)",
+			subject, fails, addrs, spec.Window),
+		Evidence: map[string]string{"page": subject, "failures": strconv.Itoa(fails), "addresses": strconv.Itoa(addrs),
+			"window": spec.Window.String(), "last_ip": clip(r.IP, 64), "log": d.o.Log},
+	}
+	return append(out, f)
 }
 
 func (d *LogDetector) postFlood(r *Request, path []byte, out []vigie.Finding) []vigie.Finding {
@@ -220,7 +371,7 @@ func (d *LogDetector) postFlood(r *Request, path []byte, out []vigie.Finding) []
 			subject = clip(r.VHost, 255) + subject
 		}
 		f := vigie.Finding{
-			Watch: "web", Rule: "post-flood", Subject: subject, Severity: vigie.SeverityWarning, Time: r.Time,
+			Watch: "web", Rule: RulePostFlood, Subject: subject, Severity: vigie.SeverityWarning, Time: r.Time,
 			Summary: fmt.Sprintf("flood of POSTs to %s: more than %d, draining %g a minute (a form used as a spam relay, or a brute force)",
 				subject, spec.Capacity, spec.PerMinute),
 			Evidence: map[string]string{"page": subject, "level": strconv.Itoa(int(ps.b.level)), "last_ip": clip(r.IP, 64),
@@ -245,12 +396,13 @@ func (d *LogDetector) ip(r *Request) *ipState {
 // bound keeps the state maps under MaxTracked: first it drops what has
 // drained, then, under a flood of distinct IPs, everything (counted).
 func (d *LogDetector) bound(now time.Time) {
-	if len(d.ips)+len(d.pages) < d.o.MaxTracked {
+	if len(d.ips)+len(d.pages)+len(d.logins) < d.o.MaxTracked {
 		return
 	}
 	b := d.o.Buckets
 	for k, s := range d.ips {
-		if s.wp.empty(b.WPLogin, now) && s.xmlrpc.empty(b.XMLRPC, now) && s.probe.empty(b.Probe, now) && now.Sub(s.last) > d.o.Repeat {
+		if s.wp.empty(b.WPLogin, now) && s.xmlrpc.empty(b.XMLRPC, now) && s.probe.empty(b.Probe, now) &&
+			s.author.empty(b.AuthorScan, now) && now.Sub(s.last) > d.o.Repeat {
 			delete(d.ips, k)
 		}
 	}
@@ -259,10 +411,17 @@ func (d *LogDetector) bound(now time.Time) {
 			delete(d.pages, k)
 		}
 	}
-	if len(d.ips)+len(d.pages) >= d.o.MaxTracked*9/10 {
-		d.evicted += int64(len(d.ips) + len(d.pages))
+	cut := now.Add(-d.o.Distributed.Window)
+	for k, p := range d.logins {
+		if p.empty(cut) {
+			delete(d.logins, k)
+		}
+	}
+	if len(d.ips)+len(d.pages)+len(d.logins) >= d.o.MaxTracked*9/10 {
+		d.evicted += int64(len(d.ips) + len(d.pages) + len(d.logins))
 		clear(d.ips)
 		clear(d.pages)
+		clear(d.logins)
 	}
 }
 

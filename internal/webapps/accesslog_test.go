@@ -81,9 +81,10 @@ func TestClassify(t *testing.T) {
 		{"POST", "/?q=file/ajax/name/%23value/form-ZtAZ8pScqE7ZCdVKhA1gmxYS7GmIqd3c8Upr7SVlDHs", attackDrupalgeddon2},
 		{"GET", "/?q=node&mail[%23lazy_builder][0]=exec", attackDrupalgeddon2},
 		// CVE-2018-7602: double-encoded through destination.
-		{"POST", "/?q=node/99/delete&destination=node?q[%2523post_render][]=passthru%26q[%2523type]=markup", attackDrupalgeddon2},
-		// Drupalgeddon 1.
-		{"POST", "/?q=node&destination=node", attackDrupalgeddon},
+		{"POST", "/?q=node/99/delete&destination=node?q[%2523post_render][]=passthru%26q[%2523type]=markup", attackDrupalgeddon3},
+		// Drupalgeddon 1: the login form (judged by its answer), or the key in the query.
+		{"POST", "/?q=node&destination=node", attackDrupalLogin},
+		{"POST", "/drupal/?q=node&destination=node", attackDrupalLogin},
 		{"GET", "/?q=user/login&name[0%20;update+users+set+name%3d'owned']=x", attackDrupalgeddon},
 		{"POST", "/vendor/phpunit/phpunit/src/Util/PHP/eval-stdin.php", attackEvalStdin},
 		{"GET", "/lib/phpunit/Util/PHP/eval-stdin.php", attackEvalStdin},
@@ -150,7 +151,7 @@ var t0 = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 func TestWPLoginBucket(t *testing.T) {
 	d := NewLogDetector(LogOptions{Log: "access.log"})
 	var lines [][]byte
-	// A person: 5 logins in 5 minutes. Nothing.
+	// A person: 5 failed logins in 5 minutes. Nothing.
 	for i := 0; i < 5; i++ {
 		lines = append(lines, logLine("198.51.100.1", "POST", "/wp-login.php", 200, t0.Add(time.Duration(i)*time.Minute)))
 	}
@@ -167,8 +168,9 @@ func TestWPLoginBucket(t *testing.T) {
 		t.Fatalf("rules = %v, want one wp-login-bruteforce (repeats wait %v)", r, d.o.Repeat)
 	}
 	f := fs[0]
-	if f.Subject != "203.0.113.66" || f.Severity != vigie.SeverityWarning || !f.Time.Equal(t0.Add(20*time.Second)) {
-		t.Errorf("finding = %+v (want the 21st POST at t0+20s)", f)
+	// Capacity 5, one leaks every 10 s: the 6th failure within 5 s.
+	if f.Subject != "203.0.113.66" || f.Severity != vigie.SeverityWarning || !f.Time.Equal(t0.Add(5*time.Second)) {
+		t.Errorf("finding = %+v (want the 6th POST at t0+5s)", f)
 	}
 	// It repeats after Repeat while the robot goes on.
 	fs = feedAll(t, d, [][]byte{logLine("203.0.113.66", "POST", "/wp-login.php", 200, t0.Add(11*time.Minute))})

@@ -52,6 +52,24 @@ func (inv *Inventory) Exposed(site, vhost string, ids []string) *Install {
 	return nil
 }
 
+// Serves reports whether some install is known behind this log (under
+// site, or named after vhost): an attempt on a site whose installs are all
+// patched is then only a scanner passing by.
+func (inv *Inventory) Serves(site, vhost string) bool {
+	if inv == nil {
+		return false
+	}
+	inv.mu.RLock()
+	defer inv.mu.RUnlock()
+	vhost = strings.TrimPrefix(strings.ToLower(vhost), "www.")
+	for _, in := range inv.installs {
+		if servedBy(in.Path, site, vhost) {
+			return true
+		}
+	}
+	return false
+}
+
 // servedBy guesses whether the install at path is what a log line reaches:
 // it lies under the log's document root, or (hosters name site dirs after
 // the domain) one of its path components is the virtual host.

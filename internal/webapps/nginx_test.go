@@ -48,7 +48,8 @@ http {
     server_name _;
     root %[6]s;
     location ~ \.(bak|old)$ { }
-    location / { return 200 "ok\n"; }
+    # A Drupal 7 login block hit by Drupalgeddon 1 answers 500 (PDOException).
+    location / { if ($arg_destination = "node") { return 500; } return 200 "ok\n"; }
   }
 }
 `, user, prefix, vhostLog, combinedLog, port, root)

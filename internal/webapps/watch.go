@@ -52,6 +52,7 @@ type WatchOptions struct {
 	DataPath      string // version data file; missing: embedded data
 	Logs          []LogSource
 	Buckets       Buckets
+	Distributed   DistributedSpec
 	Repeat        time.Duration
 	Sink          Sink
 	State         StateStore
@@ -319,7 +320,7 @@ func (w *Watch) emitInstalls(ctx context.Context, list []*Install, stats ScanSta
 // follow runs one access log until ctx is done, restarting after errors.
 func (w *Watch) follow(ctx context.Context, src LogSource, data *Data) {
 	det := NewLogDetector(LogOptions{Log: src.Path, Site: src.Site, Inventory: w.inv, Data: data,
-		Buckets: w.o.Buckets, Repeat: w.o.Repeat})
+		Buckets: w.o.Buckets, Distributed: w.o.Distributed, Repeat: w.o.Repeat})
 	key := "cursor:" + src.Path
 	for ctx.Err() == nil {
 		var saved *Cursor
