@@ -102,13 +102,13 @@ func (p *Pipeline) ResolveIncident(ctx context.Context, id int64, actor, note st
 			return err
 		}
 		for _, a := range alerts {
-			x, err := p.o.Store.UpdateAlert(ctx, a.Key, func(x *vigie.Alert) error {
+			x, err := p.o.Store.UpdateAlertNotify(ctx, a.Key, func(x *vigie.Alert) error {
 				if !x.State.Active() {
 					return store.ErrNoChange
 				}
 				x.State, x.ResolvedAt = vigie.AlertResolved, now
 				return nil
-			})
+			}, p.outboxItems(notify.Resolved, now))
 			if errors.Is(err, store.ErrNoChange) {
 				continue
 			}
@@ -131,7 +131,7 @@ func (p *Pipeline) ResolveIncident(ctx context.Context, id int64, actor, note st
 		return p.addTimeline(ctx, vigie.TimelineEntry{IncidentID: id, Time: now, Kind: vigie.TimelineState, Actor: actor, Text: text})
 	})
 	for _, a := range resolved {
-		p.enqueue(ctx, notify.Notification{Change: notify.Resolved, Alert: a, Incident: out, Time: a.ResolvedAt})
+		p.wake(&a)
 	}
 	return out, err
 }

@@ -53,7 +53,6 @@ type Pipeline struct {
 	invalid     prometheus.Counter
 	changes     *prometheus.CounterVec
 	delivered   *prometheus.CounterVec
-	dropped     *prometheus.CounterVec
 	activeGauge *prometheus.GaugeVec
 }
 
@@ -98,10 +97,8 @@ func New(o Options) *Pipeline {
 			Help: "Alert state changes, by watch and change (fired, refired, escalated, resolved)."}, "watch", "change"),
 		delivered: m.CounterVec(prometheus.CounterOpts{Name: "vigie_notify_deliveries_total",
 			Help: "Message delivery attempts, by notifier and result (ok, retry, error)."}, "notifier", "result"),
-		dropped: m.CounterVec(prometheus.CounterOpts{Name: "vigie_notify_dropped_total",
-			Help: "Notifications dropped because a notifier's queue was full (the alerts are stored)."}, "notifier"),
 		activeGauge: m.GaugeVec(prometheus.GaugeOpts{Name: "vigie_alerts_active",
-			Help: "Alerts firing or acknowledged, by watch, as of the last check."}, "watch"),
+			Help: "Alerts firing or acknowledged, by watch, severity and state, as of the last check."}, "watch", "severity", "state"),
 	}
 	for _, n := range o.Notifiers {
 		do := o.Dispatch
@@ -115,13 +112,16 @@ func New(o Options) *Pipeline {
 			do.Logger = o.Logger
 		}
 		do.Record = p.recordAttempt
+		do.Outbox = storeOutbox{p: p, notifier: n.Name()}
 		p.dispatchers = append(p.dispatchers, &dispatcher{Dispatcher: notify.NewDispatcher(n, do), notifier: n, accept: routeFilter(n.Name(), o.Routes)})
 	}
 	return p
 }
 
 // Emit records a finding: the finding itself, its alert, the alert's
-// incident and timeline, all persisted before any notification is queued.
+// incident and timeline, all persisted before any notification is sent.
+// The notifications of an alert change are written to the store's outbox
+// in the same transaction as the change, so a crash loses neither.
 func (p *Pipeline) Emit(ctx context.Context, f vigie.Finding) error {
 	if err := f.Validate(); err != nil {
 		p.invalid.Inc()
@@ -145,12 +145,17 @@ func (p *Pipeline) Emit(ctx context.Context, f vigie.Finding) error {
 	}
 	defer unlock()
 	var c change
-	a, err := p.o.Store.UpdateAlert(ctx, f.AlertKey(), func(a *vigie.Alert) error {
+	a, err := p.o.Store.UpdateAlertNotify(ctx, f.AlertKey(), func(a *vigie.Alert) error {
 		var ok bool
 		if c, ok = apply(a, &f, p.o.ResolveAfter); !ok {
 			return store.ErrNoChange
 		}
 		return nil
+	}, func(a vigie.Alert) []store.OutboxItem {
+		if c == counted {
+			return nil
+		}
+		return p.outboxItems(c, f.Time)(a)
 	})
 	if errors.Is(err, store.ErrNoChange) {
 		return nil
@@ -165,12 +170,9 @@ func (p *Pipeline) Emit(ctx context.Context, f vigie.Finding) error {
 		return nil
 	}
 	p.changes.WithLabelValues(a.Watch, string(c)).Inc()
-	in, err := p.record(ctx, &a, c, f.Time)
-	if err != nil {
-		return err
-	}
-	p.enqueue(ctx, notify.Notification{Change: c, Alert: a, Incident: in, Time: f.Time})
-	return nil
+	_, err = p.record(ctx, &a, c, f.Time)
+	p.wake(&a) // even on error: the notifications are in the outbox
+	return err
 }
 
 // record keeps the alert's incident and timeline up to date with change c.
@@ -354,22 +356,12 @@ func (p *Pipeline) addTimeline(ctx context.Context, e vigie.TimelineEntry) error
 	return err
 }
 
-// enqueue hands n to every notifier whose routes take it; a full queue is
-// counted and written in the timeline (the alert itself is stored).
-func (p *Pipeline) enqueue(ctx context.Context, n notify.Notification) {
+// wake tells the notifiers whose routes take a that their outbox has
+// something new.
+func (p *Pipeline) wake(a *vigie.Alert) {
 	for _, d := range p.dispatchers {
-		if !d.accept(&n.Alert) {
-			continue
-		}
-		if d.Enqueue(n) {
-			continue
-		}
-		p.dropped.WithLabelValues(d.Name()).Inc()
-		p.log.Error("notification queue full: dropped a notification (the alert is stored)", "notifier", d.Name(), "alert", n.Alert.ID, "change", n.Change)
-		if n.Alert.IncidentID != 0 {
-			p.addTimeline(ctx, vigie.TimelineEntry{IncidentID: n.Alert.IncidentID, Time: p.o.Now().UTC(), Kind: vigie.TimelineNotification,
-				Actor: d.Name(), AlertID: n.Alert.ID, Text: fmt.Sprintf("not sent to %s: its queue is full (the receiver has been failing for long)", d.Name()),
-				Data: map[string]string{"notifier": d.Name(), "result": "dropped"}})
+		if d.accept(a) {
+			d.Wake()
 		}
 	}
 }

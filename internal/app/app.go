@@ -5,7 +5,9 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -58,6 +60,8 @@ type App struct {
 	metrics  *metrics.Factory
 	ready    chan struct{}
 	addr     net.Addr
+	// metricsAddr is where http.metrics_listen listens.
+	metricsAddr net.Addr
 
 	mu      sync.Mutex
 	cfg     *config.Config
@@ -125,11 +129,37 @@ func New(ctx context.Context, o Options) (*App, error) {
 		db.Close()
 		return nil, err
 	}
+	if built.Dispatch.IDPrefix, err = messagePrefix(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
 	a.pipeline = alert.New(built.Options(alert.Options{
 		Store: db, Logger: o.Logger, Metrics: m, Now: o.Now, Node: cfg.Node,
 		ResolveAfter: cfg.Alerts.ResolveAfter, NotifyTimeout: cfg.Alerts.NotifyTimeout,
 	}))
 	return a, nil
+}
+
+// outboxKeep is how long delivered notifications stay in the outbox, for
+// looking into what was sent.
+const outboxKeep = 7 * 24 * time.Hour
+
+// messagePrefix is the start of every notification message id, made once
+// per store and kept in it: ids stay the same across restarts (a re-sent
+// message is recognised) and differ from another installation's.
+func messagePrefix(ctx context.Context, db store.Store) (string, error) {
+	const watch, key = "notify", "message_prefix"
+	b, err := db.GetState(ctx, watch, key)
+	if err == nil && len(b) > 0 {
+		return string(b), nil
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return "", err
+	}
+	var r [6]byte
+	rand.Read(r[:])
+	p := "vigie-" + hex.EncodeToString(r[:])
+	return p, db.PutState(ctx, watch, key, []byte(p))
 }
 
 func parseLevel(s string) slog.Level {
@@ -172,9 +202,7 @@ func (a *App) Run(ctx context.Context) error {
 			ln = tls.NewListener(ln, tc)
 		}
 		srv = &http.Server{
-			Handler: ui.New(ui.Options{Store: a.store, Gatherer: a.o.Registry, Logger: a.log, Pipeline: a.pipeline, Mail: a.o.Mail,
-				Login: cfg.HTTP.LoginRequired(), SecureCookies: cfg.HTTP.TLSCert != "" || cfg.HTTP.ReverseProxy,
-				ReverseProxy: cfg.HTTP.ReverseProxy, SessionLifetime: cfg.HTTP.SessionLifetime, Now: a.o.Now}).Handler(),
+			Handler:           a.uiServer(cfg).Handler(),
 			ReadHeaderTimeout: 5 * time.Second,
 			ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 		}
@@ -184,6 +212,17 @@ func (a *App) Run(ctx context.Context) error {
 			}
 		}()
 		a.log.Info("http listening", "addr", ln.Addr().String(), "tls", cfg.HTTP.TLSCert != "", "login", cfg.HTTP.LoginRequired())
+	}
+
+	msrv, err := a.serveMetrics(cfg)
+	if err != nil {
+		if srv != nil {
+			srv.Close()
+		}
+		return err
+	}
+	if msrv != nil {
+		defer msrv.Close()
 	}
 
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
@@ -303,7 +342,8 @@ func (a *App) Reload(cfg *config.Config) error {
 	return nil
 }
 
-// housekeep drops time series points older than the retention, hourly.
+// housekeep drops time series points older than the retention, and
+// outbox rows delivered more than a week ago, hourly.
 func (a *App) housekeep(ctx context.Context, retention time.Duration) {
 	tick := time.NewTicker(time.Hour)
 	defer tick.Stop()
@@ -313,6 +353,9 @@ func (a *App) housekeep(ctx context.Context, retention time.Duration) {
 			a.log.Error("dropping old samples", "err", err)
 		} else if n > 0 {
 			a.log.Debug("dropped old samples", "count", n)
+		}
+		if _, err := a.store.DeleteOutboxBefore(ctx, a.o.Now().Add(-outboxKeep)); err != nil && ctx.Err() == nil {
+			a.log.Error("dropping delivered notifications from the outbox", "err", err)
 		}
 		select {
 		case <-tick.C:

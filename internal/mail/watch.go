@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/exec"
 	"sync"
@@ -37,6 +38,8 @@ type Options struct {
 	FromStart bool
 	// Delisting: see EngineOptions.Delisting.
 	Delisting DelistingFunc
+	// Ours: see EngineOptions.Ours.
+	Ours func(netip.Addr) bool
 }
 
 // Watch is the mail watch (app.Watch): it follows the log, reads the
@@ -58,7 +61,20 @@ const (
 	stateCursor  = "cursor"
 	stateJournal = "journal_cursor"
 	stateHabits  = "habits"
+	// stateEngine is the detectors' state with the file cursor it was
+	// taken at (see engineState).
+	stateEngine = "engine"
 )
+
+// savedEngine is the value of stateEngine.
+type savedEngine struct {
+	Cursor *Cursor         `json:"cursor,omitempty"` // file source
+	State  json.RawMessage `json:"state"`
+}
+
+// snapshotEvery: the detectors' state is saved at most this often (and
+// at stop); after a crash the lines since are read again into it.
+const snapshotEvery = 30 * time.Second
 
 // New returns the mail watch, or nil when it is off: switched off, or auto
 // with neither the log file nor Postfix lines in the journal.
@@ -150,7 +166,7 @@ func (w *Watch) Run(ctx context.Context) error {
 			}
 		},
 		Metrics: w.o.Metrics, Index: w.index, LogQueue: !w.queue, Reference: w.o.Now(), Location: time.Local,
-		Delisting: w.o.Delisting,
+		Delisting: w.o.Delisting, Ours: w.o.Ours,
 	})
 	if b, err := st.GetState(ctx, WatchName, stateHabits); err == nil {
 		var h Habits
@@ -161,6 +177,37 @@ func (w *Watch) Run(ctx context.Context) error {
 		}
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
+	}
+	// The detectors' state and the cursor it was taken at: resuming from
+	// that cursor reads the lines after it into exactly that state.
+	var resumeAt *Cursor
+	if b, err := st.GetState(ctx, WatchName, stateEngine); err == nil {
+		var se savedEngine
+		if err := json.Unmarshal(b, &se); err != nil {
+			w.log.Warn("ignoring an unreadable saved mail state", "err", err)
+		} else if err := eng.Restore(se.State); err != nil {
+			w.log.Warn("ignoring an unreadable saved mail state", "err", err)
+		} else {
+			resumeAt = se.Cursor
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	var lastSnap time.Time
+	saveEngine := func(c *Cursor) {
+		mu.Lock()
+		b, err := eng.Snapshot()
+		mu.Unlock()
+		if err == nil {
+			b, err = json.Marshal(savedEngine{Cursor: c, State: b})
+		}
+		if err == nil {
+			err = st.PutState(context.WithoutCancel(ctx), WatchName, stateEngine, b)
+		}
+		if err != nil {
+			w.log.Error("saving the mail detectors' state", "err", err)
+		}
+		lastSnap = time.Now()
 	}
 	saveHabits := func() {
 		mu.Lock()
@@ -175,11 +222,17 @@ func (w *Watch) Run(ctx context.Context) error {
 	}
 
 	if w.source == "file" && !w.o.FromStart {
-		if err := w.learnHistory(ctx, eng); err != nil {
+		learned, err := w.learnHistory(ctx, eng)
+		if err != nil {
 			return err
 		}
 		saveHabits()
+		if learned != nil {
+			saveEngine(learned)
+			resumeAt = learned
+		}
 	}
+	var caughtUp bool // under mu: every line written so far was read
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -195,7 +248,13 @@ func (w *Watch) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	run(func() error { return w.follow(ctx, &mu, eng) })
+	run(func() error {
+		return w.follow(ctx, &mu, eng, &caughtUp, resumeAt, func(c Cursor, final bool) {
+			if final || time.Since(lastSnap) >= snapshotEvery {
+				saveEngine(&c)
+			}
+		})
+	})
 	if w.queue {
 		run(func() error { w.readQueue(ctx, &mu, eng); return nil })
 	}
@@ -210,7 +269,14 @@ func (w *Watch) Run(ctx context.Context) error {
 			case <-tick.C:
 			}
 			mu.Lock()
-			eng.Tick(w.o.Now())
+			if caughtUp {
+				eng.Tick(w.o.Now()) // the log is quiet: the wall clock moves the windows
+			}
+			if seq, err := applyMarks(ctx, st, eng, eng.legitSeq); err != nil {
+				w.log.Warn("reading the alerts marked legitimate", "err", err)
+			} else {
+				eng.legitSeq = seq
+			}
 			mu.Unlock()
 			if w.o.Now().Sub(last) >= 10*time.Minute {
 				saveHabits()
@@ -221,6 +287,18 @@ func (w *Watch) Run(ctx context.Context) error {
 	w.log.Info("mail watch started", "source", w.source, "file", cfg.LogFile, "queue", w.queue)
 	wg.Wait()
 	saveHabits()
+	// A clean stop: the follower saved its cursor after the last line it
+	// handed over, so the state now is the state at that cursor.
+	if w.source == "file" {
+		if b, err := st.GetState(context.WithoutCancel(ctx), WatchName, stateCursor); err == nil {
+			var c Cursor
+			if json.Unmarshal(b, &c) == nil {
+				saveEngine(&c)
+			}
+		}
+	} else {
+		saveEngine(nil)
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -229,7 +307,12 @@ func (w *Watch) Run(ctx context.Context) error {
 	}
 }
 
-func (w *Watch) follow(ctx context.Context, mu *sync.Mutex, eng *Engine) error {
+// follow reads the log into the engine. caughtUp (under mu) is set when
+// every line written so far was read, cleared by each new line. resumeAt,
+// when set, is the cursor the engine's restored state was taken at (it
+// wins over the newer saved cursor: the lines between are read again into
+// that state). snap is called after each cursor save with that cursor.
+func (w *Watch) follow(ctx context.Context, mu *sync.Mutex, eng *Engine, caughtUp *bool, resumeAt *Cursor, snap func(c Cursor, final bool)) error {
 	cfg := w.o.Config
 	st := w.o.Store
 	if w.source == "journal" {
@@ -245,6 +328,9 @@ func (w *Watch) follow(ctx context.Context, mu *sync.Mutex, eng *Engine) error {
 			Entry: func(e *postfixlog.Entry) {
 				mu.Lock()
 				eng.Entry(e)
+				// The journal says nothing of its backlog's end: an
+				// entry stamped within a minute of now is live.
+				*caughtUp = w.o.Now().Sub(e.Time) < time.Minute
 				mu.Unlock()
 			}}
 		return jf.Run(ctx)
@@ -252,6 +338,9 @@ func (w *Watch) follow(ctx context.Context, mu *sync.Mutex, eng *Engine) error {
 	ff := &FileFollower{Path: cfg.LogFile, Poll: cfg.PollInterval, MaxLine: cfg.MaxLine, FromStart: w.o.FromStart, Logger: w.log,
 		Skip: w.skipped.Inc, Rotated: func(kind string) { w.rotations.WithLabelValues(kind).Inc() },
 		Load: func(ctx context.Context) (Cursor, bool, error) {
+			if resumeAt != nil {
+				return *resumeAt, true, nil
+			}
 			b, err := st.GetState(ctx, WatchName, stateCursor)
 			if errors.Is(err, store.ErrNotFound) {
 				return Cursor{}, false, nil
@@ -266,13 +355,23 @@ func (w *Watch) follow(ctx context.Context, mu *sync.Mutex, eng *Engine) error {
 			}
 			return c, true, nil
 		},
-		Save: func(ctx context.Context, c Cursor) error {
+		Save: func(sctx context.Context, c Cursor) error {
 			b, _ := json.Marshal(c)
-			return st.PutState(ctx, WatchName, stateCursor, b)
+			if err := st.PutState(sctx, WatchName, stateCursor, b); err != nil {
+				return err
+			}
+			snap(c, ctx.Err() != nil)
+			return nil
 		},
 		Line: func(line string) {
 			mu.Lock()
 			eng.Line(line)
+			*caughtUp = false
+			mu.Unlock()
+		},
+		CaughtUp: func() {
+			mu.Lock()
+			*caughtUp = true
 			mu.Unlock()
 		}}
 	return ff.Run(ctx)
@@ -311,18 +410,18 @@ func (w *Watch) readQueue(ctx context.Context, mu *sync.Mutex, eng *Engine) {
 // then the current one, so that accounts start with a habit (a weekly
 // newsletter in last week's log) instead of none. It saves the cursor at
 // the end of what it read, where the follower takes over.
-func (w *Watch) learnHistory(ctx context.Context, eng *Engine) error {
+func (w *Watch) learnHistory(ctx context.Context, eng *Engine) (*Cursor, error) {
 	st := w.o.Store
 	if _, err := st.GetState(ctx, WatchName, stateCursor); !errors.Is(err, store.ErrNotFound) {
-		return err // nil when there is a cursor: not the first start
+		return nil, err // nil when there is a cursor: not the first start
 	}
 	path := w.o.Config.LogFile
 	cur, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil
+			return nil, nil
 		}
-		return err
+		return nil, err
 	}
 	defer cur.Close()
 	started := time.Now()
@@ -341,21 +440,22 @@ func (w *Watch) learnHistory(ctx context.Context, eng *Engine) error {
 	o := &openFile{f: cur}
 	fi, err := cur.Stat()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	o.dev, o.ino = fileID(fi)
 	o.head = headOf(cur)
 	if err := ff.drain(o); err != nil {
 		if ctx.Err() != nil {
-			return nil // stopped while learning: the next start learns again
+			return nil, nil // stopped while learning: the next start learns again
 		}
-		return err
+		return nil, err
 	}
-	b, _ := json.Marshal(o.cursor())
+	c := o.cursor()
+	b, _ := json.Marshal(c)
 	if err := st.PutState(ctx, WatchName, stateCursor, b); err != nil {
-		return err
+		return nil, err
 	}
 	w.log.Info("learned habits from the log's history", "lines", lines, "took", time.Since(started).Round(time.Millisecond),
 		"log_time", eng.Now())
-	return nil
+	return &c, nil
 }

@@ -4,8 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,12 +40,15 @@ type DispatchOptions struct {
 	// Timeout bounds one try (10s).
 	Timeout time.Duration
 	// MaxAttempts gives up on a message after this many tries; 0 retries
-	// until it is delivered or vigie stops, so nothing is lost to a
-	// receiver that is down for a while.
+	// until it is delivered, so nothing is lost to a receiver that is down
+	// for a while (the notifications wait in the outbox, across restarts).
 	MaxAttempts int
-	// QueueSize bounds the notifications waiting (10000); MaxBatch bounds
-	// one message (1000).
+	// QueueSize bounds the notifications waiting in memory when there is
+	// no Outbox (10000); MaxBatch bounds one message (1000).
 	QueueSize, MaxBatch int
+	// Outbox is where notifications wait until delivered; nil: in memory
+	// (fed by Enqueue). With an Outbox, whoever writes to it calls Wake.
+	Outbox Outbox
 	// IDPrefix starts message ids (default: random, so that ids never
 	// repeat across restarts; Matrix transaction ids must not).
 	IDPrefix string
@@ -55,20 +58,27 @@ type DispatchOptions struct {
 	Record func(ctx context.Context, a Attempt)
 }
 
-// A Dispatcher owns the delivery of one notifier: its own queue and
-// goroutine, so that a slow or failing receiver delays nobody else. It
-// batches what arrives within GroupWait into one message, sends at most
-// one message per MinInterval, and retries with exponential backoff.
+// A Dispatcher owns the delivery of one notifier: its own goroutine, so
+// that a slow or failing receiver delays nobody else. What it sends is
+// read from its Outbox, oldest first: after a restart it starts with what
+// the last run left. It batches what arrives within GroupWait into one
+// message, sends at most one message per MinInterval, retries with
+// exponential backoff, and marks a message's notifications done only once
+// the receiver accepted it (at-least-once delivery).
 type Dispatcher struct {
 	n       Notifier
 	o       DispatchOptions
 	log     *slog.Logger
-	in      chan Notification
-	pending []Notification
-	seq     atomic.Int64
-	prefix  string
+	outbox  Outbox
+	mem     *memOutbox // nil when the outbox is the store
+	wake    chan struct{}
 	running atomic.Bool
-	mu      sync.Mutex // held while pending is worked on
+	mu      sync.Mutex // held while sending
+
+	health  sync.Mutex
+	failing time.Time // start of the current run of failures; zero: healthy
+	lastOK  time.Time
+	lastErr string
 }
 
 // NewDispatcher returns a dispatcher for n; start it with Run.
@@ -103,26 +113,62 @@ func NewDispatcher(n Notifier, o DispatchOptions) *Dispatcher {
 		rand.Read(r[:])
 		o.IDPrefix = hex.EncodeToString(r[:])
 	}
-	return &Dispatcher{n: n, o: o, in: make(chan Notification, o.QueueSize), prefix: o.IDPrefix,
+	d := &Dispatcher{n: n, o: o, outbox: o.Outbox, wake: make(chan struct{}, 1),
 		log: o.Logger.With("component", "notify", "notifier", n.Name())}
+	if d.outbox == nil {
+		d.mem = &memOutbox{max: o.QueueSize, prefix: o.IDPrefix}
+		d.outbox = d.mem
+	}
+	return d
 }
 
 // Name is the notifier's name.
 func (d *Dispatcher) Name() string { return d.n.Name() }
 
-// Enqueue hands a notification over without blocking; false means the
-// queue is full (the receiver has been down for very long).
+// Enqueue hands a notification over to a dispatcher without an Outbox,
+// without blocking; false means the memory queue is full (the receiver
+// has been down for very long). With an Outbox, write to it and call Wake.
 func (d *Dispatcher) Enqueue(n Notification) bool {
-	select {
-	case d.in <- n:
-		return true
-	default:
+	if d.mem == nil || !d.mem.add(n) {
 		return false
+	}
+	d.Wake()
+	return true
+}
+
+// Wake tells the dispatcher that its outbox has something new.
+func (d *Dispatcher) Wake() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
 	}
 }
 
+// Health says since when the notifier has been failing (zero: its last
+// try succeeded or there was none), its last error, and its last success.
+func (d *Dispatcher) Health() (failingSince time.Time, lastErr string, lastOK time.Time) {
+	d.health.Lock()
+	defer d.health.Unlock()
+	return d.failing, d.lastErr, d.lastOK
+}
+
+func (d *Dispatcher) noteResult(err error) {
+	d.health.Lock()
+	defer d.health.Unlock()
+	now := d.o.Now()
+	if err == nil {
+		d.failing, d.lastErr, d.lastOK = time.Time{}, "", now
+		return
+	}
+	if d.failing.IsZero() {
+		d.failing = now
+	}
+	d.lastErr = printable(err.Error())
+}
+
 // Run delivers until ctx is done, then tries for at most drain to deliver
-// what is still waiting.
+// what is still waiting. It starts with what the outbox holds: what an
+// earlier run (killed, crashed) did not deliver.
 func (d *Dispatcher) Run(ctx context.Context, drain time.Duration) {
 	d.running.Store(true)
 	defer d.running.Store(false)
@@ -145,10 +191,10 @@ func (d *Dispatcher) Run(ctx context.Context, drain time.Duration) {
 			timer.Stop()
 		}
 	}()
+	d.Wake() // what the last run left
 	for {
 		select {
-		case n := <-d.room():
-			d.pending = append(d.pending, n)
+		case <-d.wake:
 			if fire == nil {
 				wait := d.o.GroupWait
 				if since := time.Since(lastSent); !lastSent.IsZero() && since < d.o.MinInterval {
@@ -158,11 +204,15 @@ func (d *Dispatcher) Run(ctx context.Context, drain time.Duration) {
 			}
 		case <-fire:
 			fire = nil
-			if !d.sendOne(ctx, dctx) {
-				continue // stopping: the loop sees ctx done
+			sent, more := d.sendOne(ctx, dctx)
+			if !sent {
+				if ctx.Err() == nil {
+					arm(d.o.Backoff) // the outbox could not be read: try again
+				}
+				continue
 			}
 			lastSent = time.Now()
-			if len(d.pending) > 0 {
+			if more {
 				arm(d.o.MinInterval)
 			}
 		case <-ctx.Done():
@@ -172,7 +222,7 @@ func (d *Dispatcher) Run(ctx context.Context, drain time.Duration) {
 	}
 }
 
-// Flush delivers everything queued, retrying until ctx is done. It is for
+// Flush delivers everything waiting, retrying until ctx is done. It is for
 // one-shot runs (replay) where Run is not running; while Run runs it does
 // nothing, Run delivers.
 func (d *Dispatcher) Flush(ctx context.Context) {
@@ -185,68 +235,51 @@ func (d *Dispatcher) Flush(ctx context.Context) {
 }
 
 func (d *Dispatcher) flush(ctx context.Context) {
-	d.absorb()
-	for len(d.pending) > 0 && ctx.Err() == nil {
-		if !d.sendOne(ctx, ctx) {
+	for ctx.Err() == nil {
+		sent, more := d.sendOne(ctx, ctx)
+		if !sent || !more {
 			break
 		}
-		d.absorb()
 	}
-	if len(d.pending) > 0 {
-		d.log.Warn("stopped before delivering every notification", "left", len(d.pending))
-	}
-}
-
-// room is the queue while pending has room, else nil: what waits beyond
-// QueueSize stays in the channel, which then fills and refuses more
-// (counted as dropped), so a long outage cannot eat the memory.
-func (d *Dispatcher) room() chan Notification {
-	if len(d.pending) >= d.o.QueueSize {
-		return nil
-	}
-	return d.in
-}
-
-// absorb moves what is queued into pending without waiting.
-func (d *Dispatcher) absorb() {
-	for {
-		select {
-		case n := <-d.room():
-			d.pending = append(d.pending, n)
-		default:
-			return
-		}
+	if left, err := d.outbox.Pending(context.WithoutCancel(ctx), 1); err == nil && len(left) > 0 {
+		d.log.Warn("stopped before delivering every notification; they wait in the outbox for the next start")
 	}
 }
 
-// sendOne delivers the oldest MaxBatch pending notifications as one
+// sendOne delivers the oldest MaxBatch waiting notifications as one
 // message, retrying with backoff while stop is not done; tries run under
-// dctx. It returns false when it stopped before the message was settled
-// (it stays pending).
-func (d *Dispatcher) sendOne(stop, dctx context.Context) bool {
-	d.absorb()
-	if len(d.pending) == 0 {
-		return true
+// dctx. sent is false when it stopped (or could not read the outbox)
+// before the message was settled (it stays waiting); more says whether
+// more notifications wait.
+func (d *Dispatcher) sendOne(stop, dctx context.Context) (sent, more bool) {
+	batch, err := d.outbox.Pending(dctx, d.o.MaxBatch+1)
+	if err != nil {
+		if dctx.Err() == nil {
+			d.log.Error("reading the outbox", "err", err)
+		}
+		return false, true
 	}
-	k := min(len(d.pending), d.o.MaxBatch)
-	m := &Message{ID: d.prefix + "-" + strconv.FormatInt(d.seq.Add(1), 10), Time: d.o.Now().UTC(),
-		Notifications: append([]Notification(nil), d.pending[:k]...)}
+	if len(batch) == 0 {
+		return true, false
+	}
+	more = len(batch) > d.o.MaxBatch
+	batch = batch[:min(len(batch), d.o.MaxBatch)]
+	m := &Message{ID: MessageID(d.o.IDPrefix, batch), Time: d.o.Now().UTC(), Notifications: batch}
 	for attempt := 1; ; attempt++ {
 		actx, cancel := context.WithTimeout(dctx, d.o.Timeout)
 		err := d.n.Notify(actx, m)
 		cancel()
+		d.noteResult(err)
 		a := Attempt{Notifier: d.n.Name(), Message: m, Number: attempt, Err: err}
 		if err == nil {
 			d.o.Record(dctx, a)
-			d.pending = d.pending[k:]
-			return true
+			return d.done(dctx, batch, "sent"), more
 		}
 		if IsPermanent(err) || (d.o.MaxAttempts > 0 && attempt >= d.o.MaxAttempts) {
 			a.GaveUp = true
 			d.log.Error("notification given up", "message", m.ID, "attempt", attempt, "err", err)
 			d.o.Record(dctx, a)
-			d.pending = d.pending[k:]
-			return true
+			return d.done(dctx, batch, fmt.Sprintf("given up after attempt %d: %s", attempt, printable(err.Error()))), more
 		}
 		a.Retry = d.backoff(attempt)
 		if ra, ok := RetryAfter(err); ok && ra > a.Retry {
@@ -255,9 +288,19 @@ func (d *Dispatcher) sendOne(stop, dctx context.Context) bool {
 		d.log.Warn("notification failed, will retry", "message", m.ID, "attempt", attempt, "retry_in", a.Retry, "err", err)
 		d.o.Record(dctx, a)
 		if !d.sleep(stop, a.Retry) {
-			return false
+			return false, true
 		}
 	}
+}
+
+// done marks a settled message's notifications in the outbox. If that
+// fails they are sent again later: at least once, never lost.
+func (d *Dispatcher) done(ctx context.Context, batch []Notification, result string) bool {
+	if err := d.outbox.Done(ctx, batch, result); err != nil {
+		d.log.Error("marking notifications done in the outbox; they will be sent again", "err", err)
+		return false
+	}
+	return true
 }
 
 func (d *Dispatcher) backoff(attempt int) time.Duration {
@@ -268,19 +311,15 @@ func (d *Dispatcher) backoff(attempt int) time.Duration {
 	return min(b, d.o.MaxBackoff)
 }
 
-// sleep waits for wait, keeping the queue drained meanwhile; false when
-// stop came first.
+// sleep waits for wait; false when stop came first. What arrives meanwhile
+// waits in the outbox; the wake-up stays set for the loop.
 func (d *Dispatcher) sleep(stop context.Context, wait time.Duration) bool {
 	t := time.NewTimer(wait)
 	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			return true
-		case n := <-d.room():
-			d.pending = append(d.pending, n)
-		case <-stop.Done():
-			return false
-		}
+	select {
+	case <-t.C:
+		return true
+	case <-stop.Done():
+		return false
 	}
 }

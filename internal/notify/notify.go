@@ -26,6 +26,12 @@ const (
 // A Notification tells about one alert change. The alert and incident are
 // already persisted when it is sent.
 type Notification struct {
+	// OutboxID is the notification's row in the store's outbox (0 when
+	// it is held in memory only).
+	OutboxID int64 `json:"-"`
+	// Key is the notification's idempotency key: the same on every try
+	// and after a restart, so a receiver can drop one it already had.
+	Key      string `json:"-"`
 	Change   Change
 	Alert    vigie.Alert
 	Incident vigie.Incident // zero when the alert has none
@@ -34,8 +40,10 @@ type Notification struct {
 
 // A Message is what one notifier sends at once: every notification that
 // arrived while it waited (a storm of 751 findings is one message, not
-// 751). Its ID stays the same across retries, so receivers that
-// de-duplicate (Matrix transaction ids, webhook consumers) see one message.
+// 751). Its ID is derived from its notifications' keys: it stays the same
+// across retries and, for the same notifications, across restarts, so
+// receivers that de-duplicate (Matrix transaction ids, the webhook's
+// Idempotency-Key) see one message.
 type Message struct {
 	ID            string
 	Time          time.Time

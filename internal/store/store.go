@@ -28,9 +28,48 @@ type Store interface {
 	State
 	Audit
 	Leases
+	Outbox
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// Outbox keeps every notification from the moment its alert changed until
+// its receiver accepted it, so that a crash, a kill -9 or an OOM between
+// the two loses nothing: the next start sends what is still waiting.
+// Delivery is at least once; each item's Key lets a receiver drop a
+// notification it already had.
+type Outbox interface {
+	// UpdateAlertNotify is UpdateAlert that also adds to the outbox, in
+	// the same transaction, the items out returns for the saved alert (its
+	// ID set). A crash therefore leaves both or neither.
+	UpdateAlertNotify(ctx context.Context, key string, fn func(a *vigie.Alert) error,
+		out func(a vigie.Alert) []OutboxItem) (vigie.Alert, error)
+	// AddOutbox adds items outside an alert change (a notice about vigie
+	// itself); it sets their IDs.
+	AddOutbox(ctx context.Context, items []OutboxItem) error
+	// PendingOutbox returns up to limit items of node and notifier that
+	// are not done, oldest first.
+	PendingOutbox(ctx context.Context, node, notifier string, limit int) ([]OutboxItem, error)
+	// FinishOutbox marks items done at at with result ("sent", or why it
+	// was given up); done items are never returned by PendingOutbox again.
+	FinishOutbox(ctx context.Context, ids []int64, at time.Time, result string) error
+	// DeleteOutboxBefore drops the items done before t; it returns how many.
+	DeleteOutboxBefore(ctx context.Context, t time.Time) (int64, error)
+}
+
+// OutboxItem is one notification waiting for (or done with) one notifier.
+type OutboxItem struct {
+	ID       int64
+	Node     string // the node that sends it: each node drains its own
+	Notifier string
+	// Key is unique per notification and stays the same on every try and
+	// after restarts: the idempotency key receivers see.
+	Key     string
+	Created time.Time
+	Payload []byte // the notification, encoded by the alert pipeline
+	Done    time.Time
+	Result  string
 }
 
 // Findings is the raw record of what the watches observed.

@@ -6,11 +6,18 @@
 //	POST <url>
 //	Content-Type: application/json
 //	X-Vigie-Message: <message id, the same on every retry>
+//	Idempotency-Key: <the same message id>
 //	X-Vigie-Timestamp: <unix seconds>
 //	X-Vigie-Signature: sha256=<hex HMAC-SHA256(key, timestamp + "." + body)>
 //
 // A receiver recomputes the signature over the raw body and refuses a
 // timestamp older than a few minutes (replays).
+//
+// Delivery is at least once: a message the receiver accepted just before
+// vigie was killed is sent again at the next start. Each change carries an
+// "id" that never changes for that change (it is the key of its row in
+// vigie's outbox), so a receiver drops a change whose id it already has;
+// the same changes re-sent together also carry the same Idempotency-Key.
 package webhook
 
 import (
@@ -71,6 +78,7 @@ type Payload struct {
 
 // Change is one alert change.
 type Change struct {
+	ID       string    `json:"id"` // the idempotency key of this change
 	Change   string    `json:"change"`
 	Time     time.Time `json:"time"`
 	Alert    Alert     `json:"alert"`
@@ -109,7 +117,7 @@ func NewPayload(m *notify.Message) Payload {
 	p := Payload{Version: 1, MessageID: m.ID, Time: m.Time, Title: notify.Title(m), Changes: make([]Change, 0, len(m.Notifications))}
 	for _, n := range m.Notifications {
 		a := n.Alert
-		c := Change{Change: string(n.Change), Time: n.Time, Alert: Alert{ID: a.ID, Key: a.Key, Group: a.Group, Watch: a.Watch,
+		c := Change{ID: n.Key, Change: string(n.Change), Time: n.Time, Alert: Alert{ID: a.ID, Key: a.Key, Group: a.Group, Watch: a.Watch,
 			Rule: a.Rule, Subject: a.Subject, Severity: a.Severity.String(), State: string(a.State), Summary: a.Summary,
 			Evidence: a.Evidence, FirstSeen: a.FirstSeen, LastSeen: a.LastSeen, Count: a.Count, Node: a.Node}}
 		if in := n.Incident; in.ID != 0 {
@@ -159,6 +167,7 @@ func (n *Notifier) Notify(ctx context.Context, m *notify.Message) error {
 	ts := strconv.FormatInt(n.o.Now().Unix(), 10)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Vigie-Message", m.ID)
+	req.Header.Set("Idempotency-Key", m.ID)
 	req.Header.Set("X-Vigie-Timestamp", ts)
 	if n.o.HMACKey != "" {
 		req.Header.Set("X-Vigie-Signature", Sign([]byte(n.o.HMACKey), ts, body))

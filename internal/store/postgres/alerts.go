@@ -32,13 +32,19 @@ func scanAlert(row pgx.Row) (vigie.Alert, error) {
 	return a, nil
 }
 
-// UpdateAlert implements store.Alerts. The row is locked (FOR UPDATE) for
+// UpdateAlert implements store.Alerts.
+func (db *DB) UpdateAlert(ctx context.Context, key string, fn func(a *vigie.Alert) error) (vigie.Alert, error) {
+	return db.UpdateAlertNotify(ctx, key, fn, nil)
+}
+
+// UpdateAlertNotify implements store.Outbox. The row is locked (FOR UPDATE) for
 // the transaction, so writers on every node take turns on one key. A key
 // seen for the first time by two nodes at once is inserted by one; the
 // other's INSERT ... ON CONFLICT DO NOTHING returns no row, and its
 // transaction runs again and finds the row. fn may therefore run more than
 // once; only its last run is saved.
-func (db *DB) UpdateAlert(ctx context.Context, key string, fn func(a *vigie.Alert) error) (vigie.Alert, error) {
+func (db *DB) UpdateAlertNotify(ctx context.Context, key string, fn func(a *vigie.Alert) error,
+	notify func(a vigie.Alert) []store.OutboxItem) (vigie.Alert, error) {
 	var out vigie.Alert
 	key = txt(key)
 	err := db.tx(ctx, "update alert", func(tx pgx.Tx) error {
@@ -73,6 +79,11 @@ func (db *DB) UpdateAlert(ctx context.Context, key string, fn func(a *vigie.Aler
 				acked_at = $13, resolved_at = $14, resolve_after = $15, incident_id = $16, node = $17, updated_at = $18
 				WHERE id = $19`, append(args, id)...); err != nil {
 			return err
+		}
+		if notify != nil {
+			if err := insertOutbox(ctx, tx, notify(a)); err != nil {
+				return err
+			}
 		}
 		out = a
 		return nil

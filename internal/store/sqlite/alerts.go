@@ -36,6 +36,12 @@ func scanAlert(row scanner) (vigie.Alert, error) {
 
 // UpdateAlert implements store.Alerts.
 func (db *DB) UpdateAlert(ctx context.Context, key string, fn func(a *vigie.Alert) error) (vigie.Alert, error) {
+	return db.UpdateAlertNotify(ctx, key, fn, nil)
+}
+
+// UpdateAlertNotify implements store.Outbox.
+func (db *DB) UpdateAlertNotify(ctx context.Context, key string, fn func(a *vigie.Alert) error,
+	notify func(a vigie.Alert) []store.OutboxItem) (vigie.Alert, error) {
 	var out vigie.Alert
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		a, err := scanAlert(tx.QueryRowContext(ctx, `SELECT `+alertColumns+` FROM alerts WHERE key = ?`, key))
@@ -69,6 +75,11 @@ func (db *DB) UpdateAlert(ctx context.Context, key string, fn func(a *vigie.Aler
 				summary = ?, evidence = ?, first_seen = ?, last_seen = ?, count = ?, acked_by = ?, acked_at = ?, resolved_at = ?,
 				resolve_after = ?, incident_id = ?, node = ?, updated_at = ? WHERE id = ?`, append(args, id)...)
 			if err != nil {
+				return err
+			}
+		}
+		if notify != nil {
+			if err := insertOutbox(ctx, tx, notify(a)); err != nil {
 				return err
 			}
 		}

@@ -43,6 +43,7 @@ func Run(t *testing.T, newStore New) {
 		{"LeasesConverge", testLeasesConverge},
 		{"LeasesConcurrent", testLeasesConcurrent},
 		{"AlertTwoHandles", testAlertTwoHandles},
+		{"Outbox", testOutbox},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore) })
