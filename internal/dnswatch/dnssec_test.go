@@ -191,6 +191,24 @@ func TestDNSSECChainsOnKnot(t *testing.T) {
 			t.Errorf("summary %q does not name %q", mm.Summary, part)
 		}
 	}
+	// The incident of the broken chain says the same story.
+	incs, err := db.ListIncidents(ctx, store.IncidentQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var told bool
+	for _, inc := range incs {
+		if inc.ID == mm.IncidentID {
+			told = strings.Contains(inc.Title, "mismatch.sec.") && strings.Contains(inc.Title, wrongDS) &&
+				strings.Contains(inc.Title, "ECDSAP256SHA256 KSK")
+			if !told {
+				t.Errorf("incident title %q does not name the domain, the DS and the DNSKEYs", inc.Title)
+			}
+		}
+	}
+	if !told {
+		t.Errorf("no incident for the broken chain of mismatch.sec. (alert incident %d)", mm.IncidentID)
+	}
 	if a, ok := as[SecKey(RuleDNSSECExpiring, "expiring.sec.")]; !ok || a.Severity != vigie.SeverityWarning {
 		t.Errorf("no warning for expiring.sec.: %v", as)
 	}

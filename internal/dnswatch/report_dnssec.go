@@ -53,8 +53,7 @@ func SecSummary(rule RuleName, domain string, ev map[string]string) string {
 func (k EvidenceKey) of(ev map[string]string) string { return ev[string(k)] }
 
 // reportDNSSEC emits a finding per domain whose chain is broken or whose
-// signatures expire soon, grouped by rule and the domain's NS set (the
-// domains of one signer fail together).
+// signatures expire soon.
 func (r *Reporter) reportDNSSEC(ctx context.Context, m *Monitor, res *Result, recs map[string]*driftRecord, current map[string]bool, now time.Time) error {
 	var firstErr error
 	for _, c := range res.DNSSEC {
@@ -87,9 +86,12 @@ func (r *Reporter) reportDNSSEC(ctx context.Context, m *Monitor, res *Result, re
 		if !c.Expires.IsZero() {
 			ev[string(EvidenceSigExpires)] = c.Expires.UTC().Format(time.RFC3339)
 		}
-		group := "dns/" + string(rule)
-		if i := m.find(c.Domain); i >= 0 {
-			group += "/" + m.vals.value(m.domains[i].obs[KindNS])
+		// A broken chain is its own incident (a DS and a key of its own
+		// disagree); signatures running out on one NS set share one (their
+		// signer stopped).
+		group := SecKey(rule, c.Domain)
+		if i := m.find(c.Domain); i >= 0 && rule == RuleDNSSECExpiring {
+			group = "dns/" + string(rule) + "/" + m.vals.value(m.domains[i].obs[KindNS])
 		}
 		f := vigie.Finding{Watch: WatchName, Rule: string(rule), Subject: c.Domain, Key: key, Group: group,
 			Severity: sev, Time: now, ResolveAfter: -1, Evidence: ev, Summary: SecSummary(rule, c.Domain, ev)}
