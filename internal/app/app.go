@@ -26,6 +26,7 @@ import (
 	"github.com/vigie/vigie/internal/config"
 	"github.com/vigie/vigie/internal/metrics"
 	"github.com/vigie/vigie/internal/notify/setup"
+	"github.com/vigie/vigie/internal/selfwatch"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/ui"
 )
@@ -65,6 +66,7 @@ type App struct {
 	cfg     *config.Config
 	watches []*supervised
 	runCtx  context.Context
+	self    *selfwatch.Watch
 
 	watchUp       *prometheus.GaugeVec
 	watchRestarts *prometheus.CounterVec
@@ -202,7 +204,8 @@ func (a *App) Run(ctx context.Context) error {
 		srv = &http.Server{
 			Handler: ui.New(ui.Options{Store: a.store, Gatherer: a.o.Registry, Logger: a.log, Pipeline: a.pipeline, Mail: a.o.Mail,
 				Login: cfg.HTTP.LoginRequired(), SecureCookies: cfg.HTTP.TLSCert != "" || cfg.HTTP.ReverseProxy,
-				ReverseProxy: cfg.HTTP.ReverseProxy, SessionLifetime: cfg.HTTP.SessionLifetime, Now: a.o.Now}).Handler(),
+				ReverseProxy: cfg.HTTP.ReverseProxy, SessionLifetime: cfg.HTTP.SessionLifetime, Now: a.o.Now,
+				Health: a.health, Ready: a.isReady}).Handler(),
 			ReadHeaderTimeout: 5 * time.Second,
 			ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 		}
@@ -216,9 +219,10 @@ func (a *App) Run(ctx context.Context) error {
 
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); a.pipeline.Run(bg, cfg.Alerts.CheckInterval, time.Second) }()
 	go func() { defer wg.Done(); a.housekeep(bg, cfg.Store.SampleRetention) }()
+	go func() { defer wg.Done(); a.heartbeat(bg, cfg.Heartbeat) }()
 
 	watches, err := a.buildWatches(cfg)
 	if err != nil {
@@ -231,7 +235,8 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	a.mu.Lock()
 	a.runCtx = ctx
-	a.watches = a.startAll(ctx, watches)
+	a.self = a.newSelfWatch(cfg)
+	a.watches = a.startAll(ctx, append(watches, Watch(a.self)))
 	a.mu.Unlock()
 	a.log.Info("vigie running", "version", a.o.Version, "node", cfg.Node, "data", a.o.DataDir, "watches", len(watches))
 	close(a.ready)
@@ -320,7 +325,7 @@ func (a *App) Reload(cfg *config.Config) error {
 	if a.o.LogLevel != nil {
 		a.o.LogLevel.Set(parseLevel(cfg.Log.Level))
 	}
-	a.watches = a.startAll(a.runCtx, ws)
+	a.watches = a.startAll(a.runCtx, append(ws, Watch(a.self)))
 	// Keep what actually runs, so the next reload compares against it.
 	applied := *cfg
 	applied.DataDir, applied.Node, applied.HTTP = a.cfg.DataDir, a.cfg.Node, a.cfg.HTTP

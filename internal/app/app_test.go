@@ -224,7 +224,7 @@ func TestReloadSwapsWatchesAndRejectsBadBuilds(t *testing.T) {
 	}
 	level := h.app.cfg.Log.Level
 	h.app.mu.Unlock()
-	if len(running) != 1 || running[0] != "w-debug" || level != "debug" {
+	if len(running) != 2 || running[0] != "w-debug" || running[1] != "vigie" || level != "debug" {
 		t.Errorf("after a rejected reload: watches %v, level %s; want the debug ones", running, level)
 	}
 	if ok := testutil.ToFloat64(h.app.reloads.WithLabelValues("ok")); ok != 1 {
