@@ -256,7 +256,9 @@ func (l flakyListener) Accept() (net.Conn, error) {
 // policyOnFlakyListener runs the real policy server on flakyListeners,
 // a new one on each (re)start, as Run would.
 type policyOnFlakyListener struct {
-	srv  interface{ Serve(context.Context, ...net.Listener) error }
+	srv interface {
+		Serve(context.Context, ...net.Listener) error
+	}
 	addr string
 	mode *atomic.Value
 }
@@ -286,7 +288,9 @@ func TestPolicyListenerPanicAndFailureRestartIt(t *testing.T) {
 		if err != nil || len(ws) != 1 {
 			return nil, fmt.Errorf("policy: %v %v", ws, err)
 		}
-		srv := ws[0].(interface{ Serve(context.Context, ...net.Listener) error })
+		srv := ws[0].(interface {
+			Serve(context.Context, ...net.Listener) error
+		})
 		return []Watch{&policyOnFlakyListener{srv: srv, addr: addr, mode: mode}}, nil
 	}
 	h := start(t, cfg, builder)

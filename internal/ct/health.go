@@ -91,7 +91,7 @@ func (w *Watch) Health(now time.Time) health.Report {
 		behind = max(behind, lag)
 		if w.o.MaxBehind > 0 && lag > w.o.MaxBehind {
 			r.Blind = append(r.Blind, health.Blind{Cause: CauseLogBehind, Subject: n,
-				Summary: fmt.Sprintf("CT log %s is %d entries behind its head: certificates logged since are not seen yet", n, lag),
+				Summary:  fmt.Sprintf("CT log %s is %d entries behind its head: certificates logged since are not seen yet", n, lag),
 				Evidence: map[string]string{"log": n, "head": fmt.Sprint(l.head), "position": fmt.Sprint(l.pos), "max_behind": fmt.Sprint(w.o.MaxBehind)}})
 		}
 		last := l.lastPoll

@@ -51,7 +51,7 @@ type Watch struct {
 	queue  bool
 	index  *Index
 
-	sight     sight
+	sight sight
 
 	skipped   prometheus.Counter
 	rotations *prometheus.CounterVec
