@@ -65,9 +65,14 @@ func (a *App) isReady() bool {
 }
 
 // heartbeat pings cfg.URL every cfg.Interval (cfg.FailURL instead while
-// vigie is blind, when set), first at start.
+// vigie is blind, when set), first once the watches started.
 func (a *App) heartbeat(ctx context.Context, cfg config.Heartbeat) {
 	if !cfg.URL.IsSet() {
+		return
+	}
+	select { // the first ping says vigie runs: once its watches do
+	case <-a.ready:
+	case <-ctx.Done():
 		return
 	}
 	log := a.log.With("component", "heartbeat")

@@ -64,7 +64,8 @@ func (s *supervised) state(now time.Time) selfwatch.WatchState {
 // /healthz, the self-watch).
 func (a *App) supervise(ctx context.Context, w Watch) *supervised {
 	ctx, cancel := context.WithCancel(ctx)
-	s := &supervised{name: w.Name(), w: w, cancel: cancel, done: make(chan struct{})}
+	// up from the start: a watch is starting, not failed
+	s := &supervised{name: w.Name(), w: w, cancel: cancel, done: make(chan struct{}), up: true, since: a.o.Now()}
 	log := a.log.With("component", w.Name())
 	go func() {
 		defer close(s.done)
