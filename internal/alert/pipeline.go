@@ -98,7 +98,7 @@ func New(o Options) *Pipeline {
 		delivered: m.CounterVec(prometheus.CounterOpts{Name: "vigie_notify_deliveries_total",
 			Help: "Message delivery attempts, by notifier and result (ok, retry, error)."}, "notifier", "result"),
 		activeGauge: m.GaugeVec(prometheus.GaugeOpts{Name: "vigie_alerts_active",
-			Help: "Alerts firing or acknowledged, by watch, as of the last check."}, "watch"),
+			Help: "Alerts firing or acknowledged, by watch, severity and state, as of the last check."}, "watch", "severity", "state"),
 	}
 	for _, n := range o.Notifiers {
 		do := o.Dispatch

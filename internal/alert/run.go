@@ -163,10 +163,11 @@ func (p *Pipeline) ResolveStale(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	resolved := 0
-	perWatch := map[string]int{}
+	type labels struct{ watch, severity, state string }
+	perWatch := map[labels]int{}
 	for _, a := range active {
 		if a.ResolveAfter <= 0 || now.Sub(a.LastSeen) < a.ResolveAfter {
-			perWatch[a.Watch]++
+			perWatch[labels{a.Watch, a.Severity.String(), string(a.State)}]++
 			continue
 		}
 		err := p.Emit(ctx, vigie.Finding{Watch: a.Watch, Rule: a.Rule, Subject: a.Subject, Key: a.Key, Group: a.Group,
@@ -177,8 +178,8 @@ func (p *Pipeline) ResolveStale(ctx context.Context) (int, error) {
 		resolved++
 	}
 	p.activeGauge.Reset()
-	for w, n := range perWatch {
-		p.activeGauge.WithLabelValues(w).Set(float64(n))
+	for l, n := range perWatch {
+		p.activeGauge.WithLabelValues(l.watch, l.severity, l.state).Set(float64(n))
 	}
 	return resolved, nil
 }

@@ -61,6 +61,8 @@ type App struct {
 	metrics  *metrics.Factory
 	ready    chan struct{}
 	addr     net.Addr
+	// metricsAddr is where http.metrics_listen listens.
+	metricsAddr net.Addr
 
 	mu      sync.Mutex
 	cfg     *config.Config
@@ -202,10 +204,7 @@ func (a *App) Run(ctx context.Context) error {
 			ln = tls.NewListener(ln, tc)
 		}
 		srv = &http.Server{
-			Handler: ui.New(ui.Options{Store: a.store, Gatherer: a.o.Registry, Logger: a.log, Pipeline: a.pipeline, Mail: a.o.Mail,
-				Login: cfg.HTTP.LoginRequired(), SecureCookies: cfg.HTTP.TLSCert != "" || cfg.HTTP.ReverseProxy,
-				ReverseProxy: cfg.HTTP.ReverseProxy, SessionLifetime: cfg.HTTP.SessionLifetime, Now: a.o.Now,
-				Health: a.health, Ready: a.isReady}).Handler(),
+			Handler:           a.uiServer(cfg).Handler(),
 			ReadHeaderTimeout: 5 * time.Second,
 			ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 		}
@@ -215,6 +214,17 @@ func (a *App) Run(ctx context.Context) error {
 			}
 		}()
 		a.log.Info("http listening", "addr", ln.Addr().String(), "tls", cfg.HTTP.TLSCert != "", "login", cfg.HTTP.LoginRequired())
+	}
+
+	msrv, err := a.serveMetrics(cfg)
+	if err != nil {
+		if srv != nil {
+			srv.Close()
+		}
+		return err
+	}
+	if msrv != nil {
+		defer msrv.Close()
 	}
 
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))

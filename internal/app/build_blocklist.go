@@ -6,6 +6,7 @@ import (
 
 	"github.com/vigie/vigie/internal/blocklist"
 	"github.com/vigie/vigie/internal/config"
+	"github.com/vigie/vigie/internal/mailqueue"
 )
 
 // buildBlocklist returns the blocklist watch. Under auto it runs when
@@ -17,6 +18,7 @@ func buildBlocklist(d Deps) ([]Watch, error) {
 		return nil, nil
 	}
 	log := d.Logger.With("component", "blocklist")
+	c.PostfixConfigDir = mailqueue.ConfigDirectory(context.Background(), d.Config.Postfix.ConfigDir, "")
 	w, targets, err := blocklist.FromConfig(c, blocklist.Options{
 		Sink: d.Sink, Store: d.Store, Logger: log, Metrics: d.Metrics, Now: d.Now,
 	}, log)

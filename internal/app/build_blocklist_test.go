@@ -16,8 +16,8 @@ import (
 func TestBuildBlocklist(t *testing.T) {
 	deps := func(c config.Blocklist) Deps {
 		cfg := config.Default()
-		c.PostfixConfigDir = t.TempDir() // no Postfix here
-		c.Resolver = "127.0.0.1:53"      // nothing is queried: the watch is only built
+		cfg.Postfix.ConfigDir = t.TempDir() // no Postfix here
+		c.Resolver = "127.0.0.1:53"         // nothing is queried: the watch is only built
 		cfg.Blocklist = c
 		return Deps{Config: cfg, Logger: slog.New(slog.DiscardHandler), Metrics: metrics.New(prometheus.NewRegistry())}
 	}

@@ -62,6 +62,7 @@ func Main(ctx context.Context, env Env) int {
 	fs := flag.NewFlagSet("vigie", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&env.data, "data", "", "")
+	showVersion := fs.Bool("version", false, "")
 	if err := fs.Parse(env.Args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			groupUsage(env.Stdout, "vigie", root)
@@ -70,6 +71,10 @@ func Main(ctx context.Context, env Env) int {
 		fmt.Fprintf(env.Stderr, "vigie: %v\n", err)
 		groupUsage(env.Stderr, "vigie", root)
 		return exitUsage
+	}
+	if *showVersion {
+		// vigie --version, as every other daemon answers it.
+		return dispatch(ctx, &env, "vigie", root, append([]string{"version"}, fs.Args()...))
 	}
 	return dispatch(ctx, &env, "vigie", root, fs.Args())
 }
@@ -106,7 +111,7 @@ func groupUsage(w io.Writer, path string, c *command) {
 	for _, s := range subs {
 		fmt.Fprintf(w, "  %-14s %s\n", s.name, s.summary)
 	}
-	fmt.Fprintf(w, "\nGlobal flags:\n  --data DIR     data directory (default: $VIGIE_DATA, else data_dir in the config,\n"+
+	fmt.Fprintf(w, "\nGlobal flags:\n  --version      print the version (as 'vigie version')\n  --data DIR     data directory (default: $VIGIE_DATA, else data_dir in the config,\n"+
 		"                 else $XDG_STATE_HOME/vigie, else ~/.local/state/vigie)\n\n"+
 		"Run '%s COMMAND --help' for a command's flags.\n", path)
 }

@@ -17,17 +17,22 @@ func configCommand() *command {
 func configCheck(ctx context.Context, env *Env, args []string) int {
 	f := newFlags(env, "vigie config check", "FILE", `
 Checks FILE as vigie would read it: unknown keys, wrong types and values
-are reported as FILE:LINE: KEY: what was expected. Exit status 0 when the
-file is good, 2 when it is not.`)
+are reported as FILE:LINE: KEY: what was expected; keys that still work but
+should change (deprecated ones) as FILE:LINE: KEY: warning. Exit status 0
+when the file is good (warnings included), 2 when it is not.`)
 	if code, ok := f.parse(args); !ok {
 		return code
 	}
 	if f.NArg() != 1 {
 		return f.usageError("expected one FILE, got %d arguments", f.NArg())
 	}
-	if _, err := config.Load(f.Arg(0)); err != nil {
+	cfg, err := config.Load(f.Arg(0))
+	if err != nil {
 		fmt.Fprintln(env.Stderr, err)
 		return exitUsage
+	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintf(env.Stderr, "warning: %s\n", w)
 	}
 	fmt.Fprintf(env.Stdout, "%s: ok\n", f.Arg(0))
 	return exitOK

@@ -5,13 +5,28 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vigie/vigie/internal/app"
 	"github.com/vigie/vigie/internal/buildinfo"
 	"github.com/vigie/vigie/internal/config"
+	"github.com/vigie/vigie/internal/sdnotify"
 )
+
+func warningsOf(cfg *config.Config) []config.Warning {
+	if cfg == nil {
+		return nil
+	}
+	return cfg.Warnings
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}
 
 func runCommand() *command {
 	return &command{name: "run", summary: "run the daemon", run: runDaemon}
@@ -45,18 +60,49 @@ runs on its embedded defaults: see 'vigie config example'.`)
 	if *cfgPath == "" {
 		log.Info("no configuration file: running on the embedded defaults")
 	}
+	for _, w := range cfg.Warnings {
+		log.Warn("configuration: " + w.String())
+	}
 	a, err := app.New(ctx, app.Options{Config: cfg, DataDir: dataDir, Logger: log, LogLevel: level,
 		Registry: prometheus.NewRegistry(), Version: buildinfo.Version()})
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return exitFail
 	}
-	go reloadLoop(ctx, env, *cfgPath, a, log)
+	sd := sdnotify.FromEnv(env.Getenv, os.Getpid())
+	go reloadLoop(ctx, env, *cfgPath, a, log, sd)
+	go notifySystemd(ctx, a, sd, log)
 	if err := a.Run(ctx); err != nil {
 		log.Error("cannot start", "err", err)
 		return exitFail
 	}
 	return exitOK
+}
+
+// notifySystemd tells systemd (Type=notify) that vigie is ready once the
+// HTTP server listens and the watches started, pets the watchdog while the
+// store answers, and says when vigie stops. Outside systemd it does nothing.
+func notifySystemd(ctx context.Context, a *app.App, sd *sdnotify.Notifier, log *slog.Logger) {
+	if !sd.Enabled() {
+		return
+	}
+	select {
+	case <-ctx.Done():
+		return
+	case <-a.Ready():
+	}
+	status := "running"
+	if addr := a.HTTPAddr(); addr != nil {
+		status = "running, http on " + addr.String()
+	}
+	if err := sd.Ready(status); err != nil {
+		log.Warn("cannot tell systemd vigie is ready", "err", err)
+	}
+	sd.RunWatchdog(ctx, a.Store().Ping, func(err error) {
+		log.Error("systemd watchdog not notified: vigie is unhealthy", "err", err)
+	})
+	<-ctx.Done()
+	sd.Stopping()
 }
 
 // configPath is the configuration file a command reads: its --config,
@@ -82,7 +128,7 @@ func loadConfig(env *Env, path string) (*config.Config, int, bool) {
 	return cfg, 0, true
 }
 
-func reloadLoop(ctx context.Context, env *Env, path string, a *app.App, log *slog.Logger) {
+func reloadLoop(ctx context.Context, env *Env, path string, a *app.App, log *slog.Logger, sd *sdnotify.Notifier) {
 	// A SIGHUP that arrives while vigie starts waits until the watches run.
 	select {
 	case <-ctx.Done():
@@ -99,14 +145,22 @@ func reloadLoop(ctx context.Context, env *Env, path string, a *app.App, log *slo
 			log.Warn("SIGHUP: no configuration file to reload (vigie runs on its embedded defaults)")
 			continue
 		}
+		sd.Reloading(monotonic())
 		cfg, err := config.Load(path)
+		for _, w := range warningsOf(cfg) {
+			log.Warn("configuration: " + w.String())
+		}
 		if err != nil {
 			log.Error("SIGHUP: configuration refused; the running one stays", "err", err.Error())
+			sd.Ready("running; the last reload was refused: " + firstLine(err.Error()))
 			continue
 		}
 		if err := a.Reload(cfg); err != nil {
 			log.Error("SIGHUP: reload failed", "err", err)
+			sd.Ready("running; the last reload failed")
+			continue
 		}
+		sd.Ready("running; configuration reloaded")
 	}
 }
 

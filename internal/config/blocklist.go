@@ -22,8 +22,10 @@ type Blocklist struct {
 	IPs      []string `yaml:"ips"`
 	ExtraIPs []string `yaml:"extra_ips"`
 	Domains  []string `yaml:"domains"`
-	// PostfixConfigDir is where main.cf and master.cf are read from.
-	PostfixConfigDir string `yaml:"postfix_config_dir"`
+	// PostfixConfigDir is where main.cf and master.cf are read from:
+	// postfix.config_dir (the old key blocklist.postfix_config_dir still
+	// sets it, with a warning); empty: /etc/postfix.
+	PostfixConfigDir string `yaml:"-"`
 	// ZonesFile adds lists to the built-in data (same format).
 	ZonesFile string `yaml:"zones_file"`
 	// DisableZones names zones or providers not to query.
@@ -32,14 +34,13 @@ type Blocklist struct {
 
 func defaultBlocklist() Blocklist {
 	return Blocklist{
-		Enabled:          SwitchAuto,
-		Interval:         15 * time.Minute,
-		Timeout:          5 * time.Second,
-		IPs:              []string{},
-		ExtraIPs:         []string{},
-		Domains:          []string{},
-		PostfixConfigDir: "/etc/postfix",
-		DisableZones:     []string{},
+		Enabled:      SwitchAuto,
+		Interval:     15 * time.Minute,
+		Timeout:      5 * time.Second,
+		IPs:          []string{},
+		ExtraIPs:     []string{},
+		Domains:      []string{},
+		DisableZones: []string{},
 	}
 }
 
@@ -66,9 +67,6 @@ func (b *Blocklist) validate(c *checker) {
 		if _, err := netip.ParseAddr(d); err == nil || !looksLikeDomain(d) {
 			c.bad(fmt.Sprintf("blocklist.domains[%d]", i), "expected a domain name such as example.org, got %q", d)
 		}
-	}
-	if b.PostfixConfigDir == "" {
-		c.bad("blocklist.postfix_config_dir", "expected a directory (default /etc/postfix)")
 	}
 	for i, z := range b.DisableZones {
 		if strings.TrimSpace(z) == "" {

@@ -11,12 +11,14 @@ type Config struct {
 	DataDir string `yaml:"data_dir"`
 	// Node names this vigie in findings and, with several nodes, in the
 	// shared store. Empty: the host name.
-	Node   string `yaml:"node"`
-	Log    Log    `yaml:"log"`
-	HTTP   HTTP   `yaml:"http"`
-	Store  Store  `yaml:"store"`
-	Alerts Alerts `yaml:"alerts"`
-	Notify Notify `yaml:"notify"`
+	Node string `yaml:"node"`
+	Log  Log    `yaml:"log"`
+	HTTP HTTP   `yaml:"http"`
+	// Postfix is where Postfix's configuration is, for every watch.
+	Postfix PostfixSite `yaml:"postfix"`
+	Store   Store       `yaml:"store"`
+	Alerts  Alerts      `yaml:"alerts"`
+	Notify  Notify      `yaml:"notify"`
 	// Self is vigie watching itself; Heartbeat its outbound ping.
 	Self      Self      `yaml:"self"`
 	Heartbeat Heartbeat `yaml:"heartbeat"`
@@ -28,6 +30,10 @@ type Config struct {
 	Mail   Mail   `yaml:"mail"`
 	Policy Policy `yaml:"policy"`
 	DNS    DNS    `yaml:"dns"`
+
+	// Warnings are what Parse found that works but should change
+	// (deprecated keys), for the log and 'vigie config check'.
+	Warnings []Warning `yaml:"-"`
 }
 
 // Log configures vigie's own log.
@@ -52,6 +58,16 @@ type HTTP struct {
 	ReverseProxy bool `yaml:"reverse_proxy"`
 	// SessionLifetime is how long a login lasts.
 	SessionLifetime time.Duration `yaml:"session_lifetime"`
+	// MetricsToken lets a Prometheus on another machine scrape /metrics
+	// without a login: it sends Authorization: Bearer TOKEN (Prometheus's
+	// authorization.credentials_file). A Secret: {file: PATH} keeps it out
+	// of this file.
+	MetricsToken Secret `yaml:"metrics_token"`
+	// MetricsListen is a second listener (host:port) that serves /metrics
+	// only. Any address but loopback needs metrics_token. When set, the
+	// main listener no longer serves /metrics to local scrapers without a
+	// login (a local proxy could not be told from them).
+	MetricsListen string `yaml:"metrics_listen"`
 }
 
 // LoginRequired says whether the dashboard asks for a user, a password and

@@ -63,6 +63,18 @@ func TestEmptyFileIsDefaults(t *testing.T) {
 	}
 }
 
+func TestMetricsTokenFromAFile(t *testing.T) {
+	tok := filepath.Join(t.TempDir(), "metrics-token")
+	os.WriteFile(tok, []byte("0123456789abcdef0123456789abcdef\n"), 0o600)
+	cfg, err := Parse("c.yaml", []byte("http:\n  metrics_listen: 0.0.0.0:9761\n  metrics_token: {file: "+tok+"}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTP.MetricsToken.Value() != "0123456789abcdef0123456789abcdef" || cfg.HTTP.MetricsListen != "0.0.0.0:9761" {
+		t.Errorf("http = %+v", cfg.HTTP)
+	}
+}
+
 func TestValuesOverrideDefaults(t *testing.T) {
 	cfg, err := Parse("c.yaml", []byte("log:\n  format: json\nalerts:\n  resolve_after: 0\n"))
 	if err != nil {
@@ -79,7 +91,7 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		want     []string // each must appear in the error text
 	}{
 		{"unknown top-level key", "log:\n  level: info\nlgo: 1\n", []string{"c.yaml:3: lgo: unknown key", "(known keys: alerts, ", ", data_dir, "}},
-		{"unknown nested key", "http:\n  listen: 127.0.0.1:1\n  tls: yes\n", []string{"c.yaml:3: http.tls: unknown key (known keys in http: listen, reverse_proxy, session_lifetime, tls_cert, tls_key)"}},
+		{"unknown nested key", "http:\n  listen: 127.0.0.1:1\n  tls: yes\n", []string{"c.yaml:3: http.tls: unknown key (known keys in http: listen, metrics_listen, metrics_token, reverse_proxy, session_lifetime, tls_cert, tls_key)"}},
 		{"bad duration", "alerts:\n  resolve_after: soon\n", []string{"c.yaml:2: alerts.resolve_after: expected a duration", `"soon"`}},
 		{"bad bool", "notify:\n  log:\n    enabled: maybe\n", []string{"c.yaml:3: notify.log.enabled: expected true or false"}},
 		{"section as scalar", "log: loud\n", []string{"c.yaml:1: log: expected a mapping"}},
@@ -96,6 +108,9 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"tab indent", "log:\n\tlevel: info\n", []string{"c.yaml:2: syntax error"}},
 		{"duplicate key", "log:\n  level: info\n  level: debug\n", []string{"c.yaml:3", "already defined"}},
 		{"driver", "store:\n  driver: mysql\n", []string{"c.yaml:2: store.driver: expected sqlite"}},
+		{"open metrics listener", "http:\n  metrics_listen: 0.0.0.0:9761\n", []string{"c.yaml:2: http.metrics_listen:", "not a loopback address", "metrics_token"}},
+		{"short metrics token", "http:\n  metrics_token: secret\n", []string{"c.yaml:2: http.metrics_token:", "guessable"}},
+		{"metrics on the main port", "http:\n  metrics_listen: 127.0.0.1:9760\n", []string{"c.yaml:2: http.metrics_listen: must differ"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -246,5 +261,58 @@ func TestEnsureDataDir(t *testing.T) {
 	os.Chmod(ro, 0o500)
 	if err := EnsureDataDir(ro); err == nil || !strings.Contains(err.Error(), ro) {
 		t.Errorf("err = %v, want it to name %s", err, ro)
+	}
+}
+
+func TestPostfixConfigDirOneKeyAndDeprecatedOnes(t *testing.T) {
+	check := func(t *testing.T, cfg *Config, want string) {
+		t.Helper()
+		if cfg.Postfix.ConfigDir != want || cfg.Mail.Queue.ConfigDir != want || cfg.Policy.Postfix.ConfigDir != want || cfg.Blocklist.PostfixConfigDir != want {
+			t.Errorf("postfix %q, mail.queue %q, policy.postfix %q, blocklist %q; want %q everywhere",
+				cfg.Postfix.ConfigDir, cfg.Mail.Queue.ConfigDir, cfg.Policy.Postfix.ConfigDir, cfg.Blocklist.PostfixConfigDir, want)
+		}
+	}
+	cfg, err := Parse("c.yaml", []byte("postfix:\n  config_dir: /etc/postfix-out\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, cfg, "/etc/postfix-out")
+	if len(cfg.Warnings) != 0 {
+		t.Errorf("warnings for the new key: %v", cfg.Warnings)
+	}
+
+	for _, c := range []struct{ in, key string }{
+		{"mail:\n  queue:\n    interval: 10s\n    config_dir: /etc/postfix-out\n", "c.yaml:4: mail.queue.config_dir: deprecated: use postfix.config_dir"},
+		{"policy:\n  postfix:\n    config_dir: /etc/postfix-out\n", "c.yaml:3: policy.postfix.config_dir: deprecated"},
+		{"blocklist:\n  postfix_config_dir: /etc/postfix-out\n", "c.yaml:2: blocklist.postfix_config_dir: deprecated"},
+	} {
+		cfg, err := Parse("c.yaml", []byte(c.in))
+		if err != nil {
+			t.Fatalf("%q: %v", c.in, err)
+		}
+		check(t, cfg, "/etc/postfix-out")
+		if len(cfg.Warnings) != 1 || !strings.HasPrefix(cfg.Warnings[0].String(), c.key) {
+			t.Errorf("%q: warnings %v, want %q", c.in, cfg.Warnings, c.key)
+		}
+	}
+	// The other keys of a section keep working around a removed old key.
+	cfg, err = Parse("c.yaml", []byte("mail:\n  queue:\n    config_dir: /x\n    interval: 10s\n"))
+	if err != nil || cfg.Mail.Queue.Interval != 10*time.Second {
+		t.Fatalf("section around the old key: %v %+v", err, cfg)
+	}
+
+	// Same value in an old and the new key: a warning; different values: an error.
+	cfg, err = Parse("c.yaml", []byte("postfix:\n  config_dir: /a\nblocklist:\n  postfix_config_dir: /a\n"))
+	if err != nil || len(cfg.Warnings) != 1 {
+		t.Fatalf("agreeing keys: %v %v", err, cfg)
+	}
+	for _, c := range []struct{ in, want string }{
+		{"postfix:\n  config_dir: /a\nblocklist:\n  postfix_config_dir: /b\n", `c.yaml:4: blocklist.postfix_config_dir: deprecated key says "/b" but postfix.config_dir (line 2) says "/a"`},
+		{"mail:\n  queue:\n    config_dir: /a\nblocklist:\n  postfix_config_dir: /b\n", "Postfix has one directory"},
+		{"postfix:\n  config_dir: etc/postfix\n", `c.yaml:2: postfix.config_dir: expected an absolute directory`},
+	} {
+		if _, err := Parse("c.yaml", []byte(c.in)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want %q", c.in, err, c.want)
+		}
 	}
 }

@@ -32,7 +32,9 @@ func Parse(file string, data []byte) (*Config, error) {
 		return nil, Errors{syntaxError(file, err)}
 	}
 	p := &parser{file: file, lines: map[string]int{}, keyAt: map[int]string{}}
+	var old []oldKey
 	if len(root.Content) > 0 {
+		old = takeDeprecated(root.Content[0])
 		p.walk(root.Content[0], reflect.TypeOf(cfg).Elem(), "")
 		if len(p.errs) > 0 {
 			return nil, p.sorted()
@@ -42,12 +44,14 @@ func Parse(file string, data []byte) (*Config, error) {
 			return nil, p.sorted()
 		}
 	}
+	p.applyPostfixDir(cfg, old)
 	for _, fe := range cfg.validate() {
 		p.errs = append(p.errs, &Error{File: file, Line: p.lines[fe.key], Key: fe.key, Msg: fe.msg})
 	}
 	if len(p.errs) > 0 {
 		return nil, p.sorted()
 	}
+	cfg.Warnings = p.warnings
 	return cfg, nil
 }
 
@@ -56,6 +60,8 @@ type parser struct {
 	lines map[string]int // key path -> line
 	keyAt map[int]string // line -> key path, for decoder errors
 	errs  Errors
+	// warnings are keys that work but should change (deprecated ones).
+	warnings []Warning
 }
 
 func (p *parser) sorted() Errors {

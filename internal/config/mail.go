@@ -50,7 +50,9 @@ type MailQueue struct {
 	Interval  time.Duration `yaml:"interval"`
 	Postqueue string        `yaml:"postqueue"`
 	// ConfigDir is passed as postqueue -c DIR; empty: Postfix's default.
-	ConfigDir string `yaml:"config_dir"`
+	// It is postfix.config_dir (the old key mail.queue.config_dir still
+	// sets it, with a warning).
+	ConfigDir string `yaml:"-"`
 	// TopSenders is how many senders with the most queued mail are kept.
 	TopSenders int `yaml:"top_senders"`
 }

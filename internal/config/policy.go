@@ -82,9 +82,10 @@ type Containment struct {
 
 // Postfix says how to reach the Postfix queue tools.
 type Postfix struct {
-	// ConfigDir is passed as -c to the tools; empty: Postfix's default
-	// (/etc/postfix).
-	ConfigDir string `yaml:"config_dir"`
+	// ConfigDir is passed as -c to the tools; empty: Postfix's default.
+	// It is postfix.config_dir (the old key policy.postfix.config_dir
+	// still sets it, with a warning).
+	ConfigDir string `yaml:"-"`
 	// Commands, each a program and its first arguments (for example
 	// [sudo, -n, /usr/sbin/postsuper] when vigie does not run as root).
 	Postqueue []string `yaml:"postqueue"`

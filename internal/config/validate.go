@@ -81,6 +81,19 @@ func (h *HTTP) validate(c *checker) {
 		c.bad("http.reverse_proxy", "choose one: vigie terminates TLS itself (tls_cert, tls_key) or a reverse proxy does (reverse_proxy: true)")
 	}
 	c.positive("http.session_lifetime", h.SessionLifetime)
+	if t := h.MetricsToken.Value(); t != "" && len(t) < 16 {
+		c.bad("http.metrics_token", "a token of %d characters is guessable: use at least 16 (for example: openssl rand -hex 32)", len(t))
+	}
+	if h.MetricsListen != "" {
+		if _, _, err := splitListen(h.MetricsListen); err != nil {
+			c.bad("http.metrics_listen", "%v", err)
+		} else if checkLoopback(h.MetricsListen) != nil && !h.MetricsToken.IsSet() {
+			c.bad("http.metrics_listen", "%q is not a loopback address: other machines can reach it, so set http.metrics_token "+
+				"(a bearer token Prometheus sends) or listen on 127.0.0.1", h.MetricsListen)
+		} else if h.MetricsListen == h.Listen {
+			c.bad("http.metrics_listen", "must differ from http.listen")
+		}
+	}
 	if h.Listen == "" {
 		return
 	}

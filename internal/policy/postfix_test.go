@@ -51,13 +51,13 @@ func newRig(t *testing.T, policyYAML string) *rig {
 	// vigie's policy server; no mail reaches Postfix before it is ready
 	r.dataDir = t.TempDir()
 	r.cfgFile = filepath.Join(r.dataDir, "vigie.yaml")
-	os.WriteFile(r.cfgFile, []byte(fmt.Sprintf(`policy:
+	os.WriteFile(r.cfgFile, []byte(fmt.Sprintf(`postfix:
+  config_dir: %s
+policy:
   enabled: on
   listen: [127.0.0.1:%d]
   %s
-  postfix:
-    config_dir: %s
-`, policyPort, policyYAML, r.ConfDir)), 0o644)
+`, r.ConfDir, policyPort, policyYAML)), 0o644)
 	cfg, err := config.Load(r.cfgFile)
 	if err != nil {
 		t.Fatal(err)

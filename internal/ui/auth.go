@@ -172,20 +172,6 @@ func (s *Server) clientIP(r *http.Request) string {
 	return host
 }
 
-// localScraper says the request comes from this machine itself, not
-// relayed by the reverse proxy.
-func (s *Server) localScraper(r *http.Request) bool {
-	if r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("Forwarded") != "" {
-		return false
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.Unmap().IsLoopback()
-}
-
 // errLogin is the one answer to a failed login, whichever part was wrong.
 var errLogin = errors.New("wrong user name, password or code")
 

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/vigie/vigie/internal/alert"
 	"github.com/vigie/vigie/internal/store"
@@ -58,7 +57,13 @@ type Options struct {
 	// SecureCookies marks cookies Secure (TLS here or at the proxy).
 	SecureCookies bool
 	// ReverseProxy takes the client address from X-Forwarded-For.
-	ReverseProxy    bool
+	ReverseProxy bool
+	// MetricsToken (http.metrics_token), when set, lets a scraper that
+	// sends it as a bearer token read /metrics without a session.
+	MetricsToken string
+	// MetricsListener says http.metrics_listen serves /metrics apart: the
+	// main listener then makes no exception for local scrapers.
+	MetricsListener bool
 	SessionLifetime time.Duration
 	Now             func() time.Time
 	// Health says, for /healthz, whether vigie sees everything it should,
@@ -128,16 +133,12 @@ func (s *Server) Handler() http.Handler {
 	open.HandleFunc("POST /api/v1/login", s.apiLogin)
 
 	g := http.NewServeMux()
-	metricsHandler := promhttp.HandlerFor(s.o.Gatherer, promhttp.HandlerOpts{
-		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelError),
-	})
+	metricsHandler := s.metricsHandler()
 	g.Handle("GET /metrics", metricsHandler)
-	// A Prometheus on this machine cannot log in with a TOTP code: it may
-	// scrape without a session when it connects from loopback directly
-	// (not through the reverse proxy). The series carry no account,
-	// domain or address.
+	// A Prometheus cannot log in with a TOTP code: see scrapeAllowed. The
+	// series carry no account, domain or address.
 	open.Handle("GET /metrics", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.o.Login && s.localScraper(r) {
+		if s.o.Login && s.scrapeAllowed(r) {
 			metricsHandler.ServeHTTP(w, r)
 			return
 		}
