@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 
 	"github.com/vigie/vigie/internal/blocklist"
 	"github.com/vigie/vigie/internal/config"
@@ -14,7 +15,7 @@ import (
 func buildMail(d Deps) ([]Watch, error) {
 	log := d.Logger.With("component", "mail")
 	w, err := mail.New(context.Background(), mail.Options{Config: d.Config.Mail, Store: d.Store, Sink: d.Sink,
-		Logger: log, Metrics: d.Metrics, Now: d.Now, Delisting: MailDelisting(d.Config, log)})
+		Logger: log, Metrics: d.Metrics, Now: d.Now, Delisting: MailDelisting(d.Config, log), Ours: MailOurs(d.Config, true, log)})
 	if w == nil || err != nil {
 		return nil, err
 	}
@@ -31,4 +32,31 @@ func MailDelisting(cfg *config.Config, log *slog.Logger) mail.DelistingFunc {
 		return nil
 	}
 	return c.DelistingFor
+}
+
+// MailOurs says which addresses are ours for the mail watch's remote
+// refusals: the blocklist watch's IP targets (blocklist.ips, or the
+// sending addresses discovered from Postfix and the interfaces when
+// discover is set, plus blocklist.extra_ips). Nil when none are known:
+// then every refusal counts.
+func MailOurs(cfg *config.Config, discover bool, log *slog.Logger) func(netip.Addr) bool {
+	t := blocklist.TargetsFromConfig(cfg.Blocklist)
+	if !discover {
+		t.Discovery = nil
+	}
+	targets, _, err := t.Resolve(context.Background())
+	if err != nil {
+		log.Warn("our sending addresses unknown: every remote refusal counts", "err", err)
+		return nil
+	}
+	ours := map[netip.Addr]bool{}
+	for _, x := range targets {
+		if x.IsIP() {
+			ours[x.Addr.Unmap()] = true
+		}
+	}
+	if len(ours) == 0 {
+		return nil
+	}
+	return func(a netip.Addr) bool { return ours[a.Unmap()] }
 }

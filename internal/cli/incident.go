@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigie/vigie/internal/alert"
 	"github.com/vigie/vigie/internal/incident"
+	"github.com/vigie/vigie/internal/mail"
 	"github.com/vigie/vigie/internal/notify"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/vigie"
@@ -315,11 +316,17 @@ acknowledged with it. Recorded in the audit log and the timeline.`, true)
 }
 
 func incidentResolve(ctx context.Context, env *Env, args []string) int {
-	f := newIncidentFlags(env, "resolve", "N [--note TEXT] [--as NAME]", `
+	f := newIncidentFlags(env, "resolve", "N [--legitimate] [--note TEXT] [--as NAME]", `
 Resolves incident N and its active alerts. If the same thing comes back,
 its alert fires again and the incident re-opens. Recorded in the audit log
-and the timeline.`, true)
+and the timeline.
+
+With --legitimate, the mail it alerted on was the sender's own (a
+newsletter): the mail watch learns the alert periods of its account-volume
+alerts as the sender's habit, so the same mailing does not alert again.
+Without it, a day with an alert open is never learned.`, true)
 	note := f.String("note", "", "why it is resolved, written in the timeline")
+	legit := f.Bool("legitimate", false, "the mail alerted on was legitimate: learn it as habit")
 	rest, code, ok := f.parseAll(args)
 	if !ok {
 		return code
@@ -328,10 +335,32 @@ and the timeline.`, true)
 	if !ok {
 		return code
 	}
-	return act(ctx, f, func(p *alert.Pipeline, actor string) (string, error) {
-		in, err := p.ResolveIncident(ctx, id, actor, *note)
-		return fmt.Sprintf("incident %d resolved by %s", in.ID, actor), err
-	})
+	db, code, ok := f.open(ctx)
+	if !ok {
+		return code
+	}
+	defer db.Close()
+	text := *note
+	if *legit {
+		subjects, err := mail.MarkIncidentLegitimate(ctx, db, id, f.who(), time.Now())
+		if err != nil {
+			return f.fail(err)
+		}
+		if len(subjects) == 0 {
+			return f.fail(fmt.Errorf("incident %d has no mail volume alert to learn as legitimate", id))
+		}
+		text = strings.TrimSpace(fmt.Sprintf("marked legitimate: the mail of %s is learned as habit. %s", strings.Join(subjects, ", "), text))
+	}
+	p := alert.New(alert.Options{Store: db})
+	in, err := p.ResolveIncident(ctx, id, f.who(), text)
+	if errors.Is(err, store.ErrNotFound) {
+		return f.fail(fmt.Errorf("%w (see vigie incident list)", err))
+	}
+	if err != nil {
+		return f.fail(err)
+	}
+	fmt.Fprintf(f.env.Stdout, "incident %d resolved by %s\n", in.ID, f.who())
+	return exitOK
 }
 
 func incidentNote(ctx context.Context, env *Env, args []string) int {

@@ -23,7 +23,7 @@ func replaySets(cfg *config.Config, log *slog.Logger) []replay.NewSet {
 	return []replay.NewSet{
 		func(emit func(vigie.Finding)) (replay.Set, error) {
 			return mail.NewEngine(mail.EngineOptions{Config: cfg.Mail, Emit: emit, LogQueue: true,
-				Delisting: app.MailDelisting(cfg, log)}), nil
+				Delisting: app.MailDelisting(cfg, log), Ours: app.MailOurs(cfg, false, log)}), nil
 		},
 		func(emit func(vigie.Finding)) (replay.Set, error) {
 			o := webapps.LogOptionsFromConfig(cfg.Web)

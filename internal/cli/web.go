@@ -42,8 +42,10 @@ phpMyAdmin) under each DIR from their version files alone, and rates each
 against the version data: current, outdated, end-of-life, vulnerable (with
 advisory ids) or abandoned. Symbolic links below DIR are not followed.
 
-With --json, prints one JSON object per install and line (path, app,
-version, status, advisories, owner, and more), then nothing else; what
+Plugins, themes and modules with advisories are listed under their
+install. With --json, prints one JSON object per install and line (path,
+app, version, status, advisories, owner, extensions, and more), then
+nothing else; what
 could not be read goes to stderr. Exit status 1 when an install is
 vulnerable or end-of-life, 0 otherwise.`)
 	asJSON := f.Bool("json", false, "one JSON object per install and line")
@@ -84,6 +86,9 @@ vulnerable or end-of-life, 0 otherwise.`)
 		}
 		if in.Abandoned && in.Status != webapps.StatusAbandoned {
 			line += "  (abandoned)"
+		}
+		for _, e := range in.VulnerableExtensions() {
+			line += "\n    vulnerable " + e
 		}
 		for _, s := range in.ReadableSecrets {
 			line += "\n    readable by every user: " + s
@@ -130,19 +135,27 @@ func escapeTerminal(s string) string {
 }
 
 func webUpdateData(ctx context.Context, env *Env, args []string) int {
-	f := newFlags(env, "vigie web update-data", "[--data-file FILE] FILE|URL", `
+	f := newFlags(env, "vigie web update-data", "[--data-file FILE] [--wordfence FEED] [FILE|URL]", `
 Replaces the version data (release cycles, end-of-life dates, latest
-versions, advisories) with FILE or the document at URL (http or https),
-after checking it: a file that does not parse, lacks an app or has a bad
-version range is refused and the current data stays. The running daemon
-picks the new data up at its next check.`)
+versions, advisories of cores, plugins, themes and modules) with FILE or
+the document at URL (http or https), after checking it: a file that does
+not parse, lacks an app or has a bad version range is refused and the
+current data stays. The running daemon picks the new data up at its next
+check.
+
+With --wordfence FEED (a file or URL of the Wordfence Intelligence v2
+vulnerability feed, production or scanner), the WordPress plugin and theme
+advisories of the feed replace those of the data (FILE|URL when given,
+else the current data); each keeps its record's link, as the feed's
+licence asks.`)
 	dataFile := f.String("data-file", "", "where to write (default: web-versions.json in the data directory)")
+	wordfence := f.String("wordfence", "", "import the plugin and theme advisories of this Wordfence v2 feed (file or URL)")
 	timeout := f.Duration("timeout", 30*time.Second, "give up fetching a URL after this long")
 	if code, ok := f.parse(args); !ok {
 		return code
 	}
-	if f.NArg() != 1 {
-		return f.usageError("expected one FILE or URL")
+	if f.NArg() > 1 || f.NArg() == 0 && *wordfence == "" {
+		return f.usageError("expected one FILE or URL, or --wordfence FEED")
 	}
 	dest, err := webDataPath(env, *dataFile)
 	if err != nil {
@@ -151,6 +164,30 @@ picks the new data up at its next check.`)
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
+	if *wordfence != "" {
+		var base *webapps.Data
+		if f.NArg() == 1 {
+			base, _, err = webapps.FetchData(ctx, f.Arg(0), &http.Client{Timeout: *timeout})
+		} else {
+			base, err = webapps.LoadData(dest)
+		}
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "vigie web update-data: %v; the current data stays\n", err)
+			return exitFail
+		}
+		d, skipped, err := webapps.UpdateDataWordfence(ctx, base, *wordfence, dest, &http.Client{Timeout: *timeout})
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "vigie web update-data: %v; the current data stays\n", err)
+			return exitFail
+		}
+		n := 0
+		for _, projects := range d.Extensions {
+			n += len(projects)
+		}
+		fmt.Fprintf(env.Stdout, "%s: version data of %s (%d apps, advisories on %d plugins, themes and modules; %d feed entries skipped) with %s\n",
+			dest, d.Date, len(d.Apps), n, skipped, *wordfence)
+		return exitOK
+	}
 	d, err := webapps.UpdateData(ctx, f.Arg(0), dest, &http.Client{Timeout: *timeout})
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "vigie web update-data: %v; the current data stays\n", err)

@@ -149,3 +149,30 @@ func TestWebUpdateData(t *testing.T) {
 		t.Errorf("file update not used:\n%s", out)
 	}
 }
+
+// --wordfence imports the feed's plugin and theme advisories into the
+// current data; a scan then rates a WordPress through its plugins.
+func TestWebUpdateDataWordfence(t *testing.T) {
+	dataDir := t.TempDir()
+	code, out, stderr := runCLI(t, nil, "--data", dataDir, "web", "update-data", "--wordfence", "../webapps/testdata/wordfence/feed.json")
+	if code != exitOK || !strings.Contains(out, "advisories on") {
+		t.Fatalf("exit %d: %s %s", code, out, stderr)
+	}
+	d, err := webapps.LoadData(filepath.Join(dataDir, webapps.DataFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids := d.ExtensionAdvisories(webapps.KindWPPlugin, "backwpup", "4.0.1"); len(ids) != 1 || ids[0] != "CVE-2023-5775" {
+		t.Errorf("backwpup 4.0.1: %v", ids)
+	}
+	// The feed replaced the shipped WordPress plugin subset: wp-file-manager is not in it.
+	if ids := d.ExtensionAdvisories(webapps.KindWPPlugin, "wp-file-manager", "6.8"); len(ids) != 0 {
+		t.Errorf("wp-file-manager kept: %v", ids)
+	}
+	// A bad feed leaves the data alone.
+	bad := filepath.Join(t.TempDir(), "feed.json")
+	os.WriteFile(bad, []byte(`[1,2]`), 0o644)
+	if code, _, stderr := runCLI(t, nil, "--data", dataDir, "web", "update-data", "--wordfence", bad); code != exitFail || !strings.Contains(stderr, "current data stays") {
+		t.Errorf("bad feed: %d %s", code, stderr)
+	}
+}

@@ -78,7 +78,15 @@ type MailVolume struct {
 	// Ceilings alert whatever the habit, as critical.
 	MessagesCeiling   MailWindows `yaml:"messages_ceiling"`
 	RecipientsCeiling MailWindows `yaml:"recipients_ceiling"`
-	// Domains and Bounces in the last hour make an alert critical.
+	// PaceMessages and PaceSlots: a subject alerts when it sends more in
+	// the last hour than PaceMessages, than its busiest day and than
+	// habit_factor times its busiest hour, in at least PaceSlots of the
+	// hour's twelve 5-minute slots (a slow, steady sender).
+	PaceMessages int `yaml:"pace_messages"`
+	PaceSlots    int `yaml:"pace_slots"`
+	// Domains (recipient domains it never sent to) and Bounces (unknown
+	// user) in the last hour make an alert critical; so do remote
+	// refusals and logins from new networks.
 	Domains int `yaml:"domains"`
 	Bounces int `yaml:"bounces"`
 	// Calm: an alert resolves once the account's last minute is under its
@@ -88,10 +96,21 @@ type MailVolume struct {
 
 // MailSASL configures the SASL rules.
 type MailSASL struct {
-	// ManyIPs distinct client addresses for one SASL user within
-	// ManyIPsWindow.
-	ManyIPs       int           `yaml:"many_ips"`
-	ManyIPsWindow time.Duration `yaml:"many_ips_window"`
+	// NewNetworks: one SASL user logged in from this many networks new to
+	// it within NewNetworksWindow (sasl-many-ips, critical). A network is
+	// the client's /NetworkBitsV4 or /NetworkBitsV6; networks are learned
+	// per user over volume.habit_days; new networks in one /16 (IPv4) or
+	// /48 (IPv6), or next to a known one, count once (a carrier's NAT pool).
+	NewNetworks       int           `yaml:"new_networks"`
+	NewNetworksWindow time.Duration `yaml:"new_networks_window"`
+	NetworkBitsV4     int           `yaml:"network_bits_v4"`
+	NetworkBitsV6     int           `yaml:"network_bits_v6"`
+	// FailuresPerNetwork authentication failures (with or without a user
+	// name, and auth=0/N on disconnect lines) from one client network
+	// within FailuresNetworkWindow: password spraying from many
+	// addresses, 1 to 3 tries each.
+	FailuresPerNetwork    int           `yaml:"failures_per_network"`
+	FailuresNetworkWindow time.Duration `yaml:"failures_network_window"`
 	// Authentication failures within FailuresWindow, per client address
 	// and per user name (Postfix 3.9+ logs the name).
 	FailuresPerIP   int           `yaml:"failures_per_ip"`
@@ -144,11 +163,15 @@ func defaultMail() Mail {
 			HabitDays:         28,
 			MessagesCeiling:   MailWindows{Minute: 300, Hour: 3000, Day: 20000},
 			RecipientsCeiling: MailWindows{Minute: 1000, Hour: 10000, Day: 50000},
+			PaceMessages:      20,
+			PaceSlots:         9,
 			Domains:           20,
 			Bounces:           10,
 			Calm:              15 * time.Minute,
 		},
-		SASL:        MailSASL{ManyIPs: 5, ManyIPsWindow: 30 * time.Minute, FailuresPerIP: 10, FailuresPerUser: 10, FailuresWindow: 10 * time.Minute},
+		SASL: MailSASL{NewNetworks: 4, NewNetworksWindow: 30 * time.Minute, NetworkBitsV4: 24, NetworkBitsV6: 64,
+			FailuresPerNetwork: 15, FailuresNetworkWindow: time.Hour,
+			FailuresPerIP: 10, FailuresPerUser: 10, FailuresWindow: 10 * time.Minute},
 		QueueGrowth: MailQueueGrowth{Deferred: 500, Growth: 200, Window: 30 * time.Minute},
 		Storm:       MailStorm{Window: 10 * time.Minute, Failures: 100, Ratio: 0.3},
 		Blocklist:   MailBlocklist{Repeat: 5 * time.Minute, ResolveAfter: 24 * time.Hour},
@@ -190,11 +213,23 @@ func (m *Mail) validate(c *checker) {
 	if v.HabitDays > 366 {
 		c.bad("mail.volume.habit_days", "expected at most 366, got %d", v.HabitDays)
 	}
+	c.atLeast("mail.volume.pace_messages", v.PaceMessages, 1)
+	if v.PaceSlots < 1 || v.PaceSlots > 12 {
+		c.bad("mail.volume.pace_slots", "expected 1 to 12 (5-minute slots of an hour), got %d", v.PaceSlots)
+	}
 	c.atLeast("mail.volume.domains", v.Domains, 1)
 	c.atLeast("mail.volume.bounces", v.Bounces, 1)
 	c.positive("mail.volume.calm", v.Calm)
-	c.atLeast("mail.sasl.many_ips", m.SASL.ManyIPs, 2)
-	c.positive("mail.sasl.many_ips_window", m.SASL.ManyIPsWindow)
+	c.atLeast("mail.sasl.new_networks", m.SASL.NewNetworks, 2)
+	c.positive("mail.sasl.new_networks_window", m.SASL.NewNetworksWindow)
+	if b := m.SASL.NetworkBitsV4; b < 8 || b > 32 {
+		c.bad("mail.sasl.network_bits_v4", "expected 8 to 32, got %d", b)
+	}
+	if b := m.SASL.NetworkBitsV6; b < 16 || b > 128 {
+		c.bad("mail.sasl.network_bits_v6", "expected 16 to 128, got %d", b)
+	}
+	c.atLeast("mail.sasl.failures_per_network", m.SASL.FailuresPerNetwork, 1)
+	c.positive("mail.sasl.failures_network_window", m.SASL.FailuresNetworkWindow)
 	c.atLeast("mail.sasl.failures_per_ip", m.SASL.FailuresPerIP, 1)
 	c.atLeast("mail.sasl.failures_per_user", m.SASL.FailuresPerUser, 1)
 	c.positive("mail.sasl.failures_window", m.SASL.FailuresWindow)

@@ -13,6 +13,10 @@ func TestWebSectionErrors(t *testing.T) {
 		{"web:\n  access_logs:\n    - path: access.log\n", "web.access_logs"},
 		{"web:\n  buckets:\n    wp_login: {capacity: 0, per_minute: 1}\n", "web.buckets.wp_login.capacity"},
 		{"web:\n  buckets:\n    post_flood: {capacity: 10, per_minute: -1}\n", "web.buckets.post_flood.per_minute"},
+		{"web:\n  buckets:\n    author_scan: {capacity: 0, per_minute: 1}\n", "web.buckets.author_scan.capacity"},
+		{"web:\n  distributed: {failures: 1}\n", "web.distributed.failures"},
+		{"web:\n  distributed: {max_success_ratio: 1.5}\n", "web.distributed.max_success_ratio"},
+		{"web:\n  distributed: {window: 0s}\n", "web.distributed.window"},
 		{"web:\n  enabled: maybe\n", "web.enabled"},
 		{"web:\n  nosuchkey: 1\n", "nosuchkey"},
 	}

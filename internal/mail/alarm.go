@@ -10,10 +10,10 @@ import (
 // a detector emits (on firing, on escalation, every repeat while firing)
 // and when it resolves, so detectors only say whether the condition holds.
 type alarm struct {
-	firing   bool
-	sev      vigie.Severity
-	lastEmit time.Time
-	since    time.Time
+	Firing   bool           `json:"firing,omitempty"`
+	Sev      vigie.Severity `json:"sev,omitempty"`
+	LastEmit time.Time      `json:"last_emit"`
+	Since    time.Time      `json:"since"`
 }
 
 type alarmStep int
@@ -26,16 +26,16 @@ const (
 
 func (a *alarm) step(now time.Time, holds bool, sev vigie.Severity, repeat time.Duration) alarmStep {
 	switch {
-	case holds && !a.firing:
-		a.firing, a.sev, a.lastEmit, a.since = true, sev, now, now
+	case holds && !a.Firing:
+		a.Firing, a.Sev, a.LastEmit, a.Since = true, sev, now, now
 		return stepEmit
-	case holds && (sev > a.sev || now.Sub(a.lastEmit) >= repeat):
-		if sev > a.sev {
-			a.sev = sev
+	case holds && (sev > a.Sev || now.Sub(a.LastEmit) >= repeat):
+		if sev > a.Sev {
+			a.Sev = sev
 		}
-		a.lastEmit = now
+		a.LastEmit = now
 		return stepEmit
-	case !holds && a.firing:
+	case !holds && a.Firing:
 		*a = alarm{}
 		return stepResolve
 	}

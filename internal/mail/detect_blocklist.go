@@ -50,6 +50,19 @@ func ParseListing(reply string) (Listing, bool) {
 	case strings.Contains(reply, " TSS04 "), strings.Contains(reply, " TSS09 "):
 		l.Provider = "yahoo"
 		l.Code = reply[strings.Index(reply, " TSS0")+1:][:5]
+	case strings.Contains(reply, "[TSS04]"), strings.Contains(reply, "[TSS09]"):
+		l.Provider = "yahoo"
+		l.Code = reply[strings.Index(reply, "[TSS0")+1:][:5]
+		if i := strings.Index(reply, "Messages from "); i >= 0 {
+			ip := reply[i+len("Messages from "):]
+			if sp := strings.IndexByte(ip, ' '); sp > 0 {
+				ip = ip[:sp]
+			}
+			if a, err := netip.ParseAddr(ip); err == nil {
+				l.Target = a.String()
+				return l, true
+			}
+		}
 	default:
 		return l, false
 	}
@@ -91,6 +104,8 @@ type remoteBlocklist struct {
 	keys      map[string]*blocklistState
 	emit      func(vigie.Finding)
 	delisting DelistingFunc
+	ours      func(netip.Addr) bool
+	notOurs   func()
 }
 
 // A DelistingFunc looks up the list a remote refusal names (a provider
@@ -102,6 +117,16 @@ type DelistingFunc func(provider, target string) (listName string, evidence map[
 func (b *remoteBlocklist) add(now time.Time, reply, relay, recipient, dsn string) {
 	l, ok := ParseListing(reply)
 	if !ok {
+		return
+	}
+	// About us only: a reply naming an address names the one listed; if
+	// it is not one of ours (a relayed message's origin quoted back, a
+	// forwarder's), the listing is someone else's. A reply naming none is
+	// about the server that just delivered: us.
+	if a, err := netip.ParseAddr(l.Target); err == nil && b.ours != nil && !b.ours(a.Unmap()) {
+		if b.notOurs != nil {
+			b.notOurs()
+		}
 		return
 	}
 	list := l.Provider

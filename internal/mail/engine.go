@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"net/netip"
 	"strings"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/vigie/vigie/internal/config"
 	"github.com/vigie/vigie/internal/mail/postfixlog"
+	"github.com/vigie/vigie/internal/mail/subject"
 	"github.com/vigie/vigie/internal/metrics"
 	"github.com/vigie/vigie/internal/vigie"
 )
@@ -41,6 +43,11 @@ type EngineOptions struct {
 	// Reference and Location date classic syslog stamps (see postfixlog.Options).
 	Reference time.Time
 	Location  *time.Location
+	// Ours says whether an address is one of our sending addresses (the
+	// blocklist watch's targets): a remote refusal naming another address
+	// is not about us. Nil: every address counts (replay without
+	// blocklist.ips).
+	Ours func(netip.Addr) bool
 }
 
 // Engine is the mail watch's detectors behind the parser. It is driven by
@@ -58,14 +65,20 @@ type Engine struct {
 	hour    int64
 	sampled int64 // the last minute whose account samples were made
 	quiet   bool  // learning from history: no findings, no samples
+	// legitSeq is the last legitimate mark applied (see LegitimateMark).
+	legitSeq int64
 
-	volume    *volume
-	byIP      *failures
-	byUser    *failures
-	manyIPs   *manyIPs
-	queue     *queueGrowth
-	storm     *storm
-	blocklist *remoteBlocklist
+	volume *volume
+	byIP   *failures
+	byUser *failures
+	byNet  *failures
+	nets   *loginNetworks
+	// authWarned counts, per client address, SASL failure lines not yet
+	// matched by a disconnect line's auth=S/T (which counts them again).
+	authWarned map[string]int
+	queue      *queueGrowth
+	storm      *storm
+	blocklist  *remoteBlocklist
 
 	m engineMetrics
 }
@@ -78,12 +91,15 @@ type engineMetrics struct {
 	oldest     prometheus.Gauge
 	logTime    prometheus.Gauge
 	tracked    prometheus.Gauge
+	bySubject  [len(subject.Kinds) + 1]prometheus.Counter // outbound messages by subject kind; last: inbound (no subject)
+	notOurs    prometheus.Counter
+	authFaults prometheus.Counter
 }
 
 var postfixlogKinds = [...]postfixlog.Kind{postfixlog.KindNotPostfix, postfixlog.KindUnknown, postfixlog.KindOther,
 	postfixlog.KindClient, postfixlog.KindPickup, postfixlog.KindMessageID, postfixlog.KindQueued, postfixlog.KindRemoved,
 	postfixlog.KindExpired, postfixlog.KindDelivery, postfixlog.KindReject, postfixlog.KindSASLFail, postfixlog.KindBounce,
-	postfixlog.KindPostscreen, postfixlog.KindDNSBL}
+	postfixlog.KindPostscreen, postfixlog.KindDNSBL, postfixlog.KindDisconnect}
 
 // NewEngine returns an engine with empty state.
 func NewEngine(o EngineOptions) *Engine {
@@ -107,10 +123,13 @@ func NewEngine(o EngineOptions) *Engine {
 		}
 	}
 	e.volume = newVolume(cfg.Volume, emit)
-	e.byIP, e.byUser, e.manyIPs = newSASL(cfg.SASL, emit)
+	e.byIP, e.byUser, e.byNet, e.nets = newSASL(cfg.SASL, emit)
+	e.nets.days = cfg.Volume.HabitDays
+	e.nets.newNet = e.volume.loginFromNewNetwork
+	e.authWarned = map[string]int{}
 	e.queue = &queueGrowth{cfg: cfg.QueueGrowth, emit: emit}
 	e.storm = &storm{cfg: cfg.Storm, buckets: map[int64]*stormBucket{}, emit: emit}
-	e.blocklist = &remoteBlocklist{cfg: cfg.Blocklist, keys: map[string]*blocklistState{}, emit: emit, delisting: o.Delisting}
+	e.blocklist = &remoteBlocklist{cfg: cfg.Blocklist, keys: map[string]*blocklistState{}, emit: emit, delisting: o.Delisting, ours: o.Ours}
 
 	f := o.Metrics
 	lines := f.CounterVec(prometheus.CounterOpts{Name: "vigie_mail_lines_total",
@@ -128,6 +147,17 @@ func NewEngine(o EngineOptions) *Engine {
 	e.m.logTime = f.Gauge(prometheus.GaugeOpts{Name: "vigie_mail_log_time_seconds",
 		Help: "Time of the newest log line read (Unix seconds): compare with now to see the watch's lag."})
 	e.m.tracked = f.Gauge(prometheus.GaugeOpts{Name: "vigie_mail_tracked_messages", Help: "Queue ids the watch keeps track of."})
+	bySubject := f.CounterVec(prometheus.CounterOpts{Name: "vigie_mail_messages_by_subject_total",
+		Help: "Messages queued, by the kind of subject they were counted to (sasl, uid, client: outbound, each also counted to server; none: inbound)."}, "kind")
+	for i, k := range subject.Kinds {
+		e.m.bySubject[i] = bySubject.WithLabelValues(k.String())
+	}
+	e.m.bySubject[len(subject.Kinds)] = bySubject.WithLabelValues(subject.KindNone.String())
+	e.m.notOurs = f.Counter(prometheus.CounterOpts{Name: "vigie_mail_remote_refusals_not_ours_total",
+		Help: "Remote blocklist refusals ignored because the address they name is not one of ours."})
+	e.blocklist.notOurs = e.m.notOurs.Inc
+	e.m.authFaults = f.Counter(prometheus.CounterOpts{Name: "vigie_mail_sasl_backend_failures_total",
+		Help: "SASL failures caused by the authentication back end (Dovecot or saslauthd unreachable), not counted as brute force."})
 	return e
 }
 
@@ -165,7 +195,7 @@ func (e *Engine) Entry(en *postfixlog.Entry) {
 	case postfixlog.KindClient:
 		e.index.observe(en)
 		if en.SASLUser != "" {
-			e.manyIPs.add(en.SASLUser, en.ClientIP, now)
+			e.nets.add(en.SASLUser, en.ClientIP, now)
 		}
 	case postfixlog.KindPickup, postfixlog.KindRemoved, postfixlog.KindReject:
 		e.index.observe(en)
@@ -175,7 +205,7 @@ func (e *Engine) Entry(en *postfixlog.Entry) {
 			return
 		}
 		m.counted = true
-		acct := m.Account()
+		sub := m.Subject()
 		switch {
 		case m.SASLUser != "":
 			e.m.messages.WithLabelValues("sasl").Inc()
@@ -184,8 +214,22 @@ func (e *Engine) Entry(en *postfixlog.Entry) {
 		default:
 			e.m.messages.WithLabelValues("smtp").Inc()
 		}
-		if acct != "" {
-			e.volume.add(acct, now, en.Nrcpt)
+		if sub.IsZero() {
+			e.m.bySubject[len(subject.Kinds)].Inc()
+			return // inbound: not ours to count
+		}
+		for i, k := range subject.Kinds {
+			if k == sub.Kind || k == subject.KindServer {
+				e.m.bySubject[i].Inc()
+			}
+		}
+		name := sub.String()
+		e.volume.add(name, now, en.Nrcpt, m.Sender)
+		// The server counts what no alert already names: mail of a
+		// subject whose alert is open is that alert's, and must neither
+		// alert twice nor become the server's habit.
+		if !e.volume.firing(name) {
+			e.volume.add(serverName, now, en.Nrcpt, "")
 		}
 	case postfixlog.KindExpired:
 		e.storm.add(now, "expired")
@@ -205,8 +249,16 @@ func (e *Engine) Entry(en *postfixlog.Entry) {
 				if at := strings.LastIndexByte(en.Recipient, '@'); at >= 0 {
 					e.volume.domain(acct, en.Recipient[at+1:], now)
 				}
-				if status == "bounced" {
-					e.volume.bounce(acct, now)
+				var bad VolCounts
+				if status == "bounced" && strings.HasPrefix(en.DSN, "5.1.") {
+					bad.Bounces = 1 // unknown user or domain: a harvested list
+				}
+				if (status == "bounced" || status == "deferred") && isReputationRefusal(en.Reply) {
+					bad.Refused = 1
+				}
+				if bad != (VolCounts{}) {
+					e.volume.bad(acct, now, bad)
+					e.volume.bad(serverName, now, bad)
 				}
 			}
 		}
@@ -214,12 +266,51 @@ func (e *Engine) Entry(en *postfixlog.Entry) {
 			e.blocklist.add(now, en.Reply, en.Relay, en.Recipient, en.DSN)
 		}
 	case postfixlog.KindSASLFail:
+		if en.AuthServerFault() {
+			e.m.authFaults.Inc()
+			return
+		}
 		ev := map[string]string{"method": en.SASLMethod}
 		e.byIP.add(en.ClientIP, now, ev)
+		if network, _, ok := e.nets.networkOf(en.ClientIP); ok {
+			e.byNet.add(network, now, map[string]string{"last_address": en.ClientIP})
+			if len(e.authWarned) < 100000 {
+				e.authWarned[strings.Clone(en.ClientIP)]++
+			}
+		}
 		if en.SASLUser != "" {
 			e.byUser.add(en.SASLUser, now, map[string]string{"last_address": en.ClientIP})
 		}
+	case postfixlog.KindDisconnect:
+		// auth=S/T: T-S failed AUTH commands. Those the failure lines
+		// already told are not counted twice; the rest (a client that
+		// gave up mid-AUTH, a failure line lost) count per network.
+		n := en.AuthFailed
+		if w := e.authWarned[en.ClientIP]; w > 0 {
+			d := min(w, n)
+			n -= d
+			if w-d > 0 && en.AuthFailed > 0 {
+				e.authWarned[en.ClientIP] = w - d
+			} else {
+				delete(e.authWarned, en.ClientIP)
+			}
+		}
+		if network, _, ok := e.nets.networkOf(en.ClientIP); ok && n > 0 {
+			for range min(n, 20) {
+				e.byNet.add(network, now, map[string]string{"last_address": en.ClientIP})
+			}
+		}
 	}
+}
+
+// isReputationRefusal: a receiving server refuses or defers our mail for
+// our reputation (blocklisted, user complaints, volume).
+func isReputationRefusal(reply string) bool {
+	if _, ok := ParseListing(reply); ok {
+		return true
+	}
+	return strings.Contains(reply, "[TSS") || strings.Contains(reply, " TSS0") || strings.Contains(reply, "S3150") ||
+		strings.Contains(reply, "4.7.28") || strings.Contains(reply, "5.7.28") || strings.Contains(reply, "unusual rate of unsolicited mail")
 }
 
 // advance moves the clock forward (never back: lines of different
@@ -241,7 +332,10 @@ func (e *Engine) advance(t time.Time) {
 }
 
 // Tick advances the clock to now without a line, so that alerts resolve
-// and windows slide while the log is quiet.
+// and windows slide while the log is quiet. The daemon calls it with the
+// wall clock only when it has read every line written so far: while it
+// reads a backlog (start, restart, lag), each line's own time is the
+// clock, as in replay.
 func (e *Engine) Tick(now time.Time) {
 	if y := now.Year(); y > 1970 && y < 2200 {
 		e.advance(now)
@@ -253,7 +347,8 @@ func (e *Engine) periodic() {
 	e.volume.tick(now)
 	e.byIP.tick(now)
 	e.byUser.tick(now)
-	e.manyIPs.tick(now)
+	e.byNet.tick(now)
+	e.nets.tick(now)
 	e.storm.check(now)
 	e.blocklist.tick(now)
 	var samples []vigie.Sample
@@ -274,6 +369,7 @@ func (e *Engine) periodic() {
 	if h := now.Unix() / 3600; h != e.hour {
 		e.hour = h
 		e.index.prune(now)
+		clear(e.authWarned) // a connection lasts minutes, not hours
 	}
 	e.m.tracked.Set(float64(e.index.Len()))
 	if len(samples) > 0 && !e.quiet {
@@ -283,8 +379,10 @@ func (e *Engine) periodic() {
 
 // Queue runs a postqueue -j snapshot through the queue-growth rule and
 // the index, and records the queue's depth.
+//
+// The snapshot's (wall-clock) time does not move the engine's clock: only
+// log lines do, and Tick once the log is caught up.
 func (e *Engine) Queue(s QueueSnapshot) {
-	e.Tick(s.Time)
 	e.index.syncQueue(s.Items, s.Time)
 	for _, q := range []string{"incoming", "active", "deferred", "hold", "maildrop"} {
 		e.m.queue.WithLabelValues(q).Set(float64(s.Depth[q]))
@@ -304,7 +402,15 @@ func (e *Engine) Queue(s QueueSnapshot) {
 
 // SetQuiet turns findings and samples off (true) or on: the watch reads
 // the log's history quietly on its first start, to learn habits.
-func (e *Engine) SetQuiet(q bool) { e.quiet = q }
+func (e *Engine) SetQuiet(q bool) { e.quiet = q; e.volume.learnAll = q }
+
+// MarkLegitimate learns the alert periods of subject (its string form)
+// that overlap [from, to]: an admin said the mail was the subject's own
+// (vigie incident resolve N --legitimate). It returns how many periods it
+// learned.
+func (e *Engine) MarkLegitimate(subj string, from, to time.Time) int {
+	return e.volume.markLegitimate(subj, from, to, e.now)
+}
 
 // Habits returns the accounts' learned habits, to save.
 func (e *Engine) Habits() Habits { return e.volume.habits() }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -56,30 +57,65 @@ func runScenario(t *testing.T, s mailgen.Scenario, cfg config.Mail) (*collector,
 
 func defaults() config.Mail { return config.Default().Mail }
 
-// A weekly newsletter of a few hundred mails is the account's habit: once
-// learned, it does not alert; normal accounts never do.
-func TestNewsletterIsHabit(t *testing.T) {
+// A weekly newsletter alerts the first time; an admin marks that alert
+// legitimate, and from then on it is habit: no alert the next weeks. Normal
+// accounts never alert.
+func TestNewsletterIsHabitOnceMarkedLegitimate(t *testing.T) {
 	s := mailgen.Scenario{Start: day0, End: day0.Add(29 * 24 * time.Hour), Seed: 1, Users: 15, PerUserPerDay: 30,
 		Newsletter: "news@example.org", NewsletterDay: time.Monday, NewsletterCount: 400}
-	c, e := runScenario(t, s, defaults())
-	for _, f := range c.fs {
-		if f.Subject != "news@example.org" {
-			t.Errorf("normal traffic alerted: %+v", f)
-		} else if f.Time.After(day0.Add(24 * time.Hour)) {
-			t.Errorf("the newsletter alerted again after its first week: %s %s", f.Time, f.Summary)
+	var buf bytes.Buffer
+	if _, err := s.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	c := &collector{}
+	e := NewEngine(EngineOptions{Config: defaults(), Emit: c.emit})
+	marked := 0
+	sc := bufio.NewScanner(&buf)
+	for sc.Scan() {
+		e.Line(sc.Text())
+		// The admin marks the first alert legitimate once it resolved.
+		if n := len(c.fs); marked == 0 && n > 0 && c.fs[n-1].Resolved && c.fs[n-1].Subject == "news@example.org" {
+			first := c.find(RuleAccountVolume, "news@example.org")[0]
+			if got := e.MarkLegitimate("news@example.org", first.Time, c.fs[n-1].Time); got != 1 {
+				t.Fatalf("MarkLegitimate learned %d periods, want 1", got)
+			}
+			marked = n
 		}
 	}
-	// The first, never-seen burst alerts, then resolves.
-	news := c.find(RuleAccountVolume, "news@example.org")
-	if len(news) < 2 || news[0].Resolved || !news[len(news)-1].Resolved {
-		t.Errorf("first newsletter: %+v", news)
+	if marked == 0 {
+		t.Fatalf("the first newsletter did not alert and resolve: %+v", c.fs)
+	}
+	for _, f := range c.fs[marked:] {
+		t.Errorf("alert after the newsletter was marked legitimate: %s %s %s", f.Time, f.Subject, f.Summary)
+	}
+	for _, f := range c.fs[:marked] {
+		if f.Subject != "news@example.org" {
+			t.Errorf("normal traffic alerted: %+v", f)
+		}
 	}
 	// The habit survives a restart.
 	h := e.Habits()
 	e2 := NewEngine(EngineOptions{Config: defaults()})
 	e2.RestoreHabits(h)
-	if got := e2.volume.habitOf(e2.volume.accounts["news@example.org"], day0.Add(29*24*time.Hour).Unix()/86400); got[mMsgs][wHour] < 400 {
+	if got, _ := e2.volume.habitOf(e2.volume.subjects["news@example.org"], day0.Add(29*24*time.Hour).Unix()/86400); got[mMsgs][wHour] < 400 {
 		t.Errorf("restored habit %v", got)
+	}
+}
+
+// Without the admin's word, an alert's period is never learned: the same
+// newsletter alerts every week.
+func TestAlertPeriodIsNotLearnedUnlessLegitimate(t *testing.T) {
+	s := mailgen.Scenario{Start: day0, End: day0.Add(15 * 24 * time.Hour), Seed: 1, Users: 15, PerUserPerDay: 30,
+		Newsletter: "news@example.org", NewsletterDay: time.Monday, NewsletterCount: 400}
+	c, _ := runScenario(t, s, defaults())
+	weeks := map[int]bool{}
+	for _, f := range c.find(RuleAccountVolume, "news@example.org") {
+		if !f.Resolved {
+			weeks[int(f.Time.Sub(day0)/(7*24*time.Hour))] = true
+		}
+	}
+	if !weeks[0] || !weeks[1] || !weeks[2] {
+		t.Errorf("weeks with an alert: %v, want 0, 1 and 2", weeks)
 	}
 }
 
@@ -143,8 +179,8 @@ func TestManyIPsBruteForceBlocklistStorm(t *testing.T) {
 	cfg.Storm.Failures = 20
 	e := NewEngine(EngineOptions{Config: cfg, Emit: c.emit})
 	t0 := day0.Add(10 * time.Hour)
-	for i := range 6 {
-		e.Line(line(t0.Add(time.Duration(i)*time.Minute), "submission/smtpd", "%010X: client=unknown[198.51.100.%d], sasl_method=PLAIN, sasl_username=carol", 0xA0000+i, i+1))
+	for i := range 6 { // six networks in six different places, none known to carol
+		e.Line(line(t0.Add(time.Duration(i)*time.Minute), "submission/smtpd", "%010X: client=unknown[%d.51.100.%d], sasl_method=PLAIN, sasl_username=carol", 0xA0000+i, 20+i*17, i+1))
 	}
 	for i := range 12 {
 		e.Line(line(t0.Add(time.Duration(i)*time.Second), "smtpd", "warning: unknown[192.0.2.50]: SASL LOGIN authentication failed: authentication failure, sasl_username=dave@example.org"))
@@ -185,7 +221,7 @@ func TestParseListing(t *testing.T) {
 		{"host x[52.101.8.34] said: 550 5.7.606 Access denied, banned sending IP [198.51.100.7]. To request removal", Listing{"198.51.100.7", "microsoft", "banned sending IP"}, true},
 		{"host mx[192.0.2.10] said: 554 5.7.1 Service unavailable; Client host [198.51.100.7] blocked using zen.spamhaus.org; https://x", Listing{"198.51.100.7", "zen.spamhaus.org", "blocked using zen.spamhaus.org"}, true},
 		{"host mx[192.0.2.10] said: 550 blocked using Spamhaus. To request removal", Listing{"server", "spamhaus", "blocked using spamhaus"}, true},
-		{"host mta7.am0.yahoodns.net[67.195.204.72] said: 421 4.7.0 [TSS04] Messages from 198.51.100.7 temporarily deferred", Listing{}, false},
+		{"host mta7.am0.yahoodns.net[67.195.204.72] said: 421 4.7.0 [TSS04] Messages from 198.51.100.7 temporarily deferred", Listing{"198.51.100.7", "yahoo", "TSS04"}, true},
 		{"host mx[192.0.2.10] said: 421 4.7.0 [TS01] Messages from 198.51.100.7 temporarily deferred due to user complaints - 4.16.55.1; see https://help.yahoo.com TSS04 x", Listing{"server", "yahoo", "TSS04"}, true},
 		{"connect to mx[192.0.2.10]:25: Connection refused", Listing{}, false},
 		{"(S31", Listing{}, false},
@@ -312,4 +348,29 @@ func atoi(t *testing.T, s string) int {
 		t.Fatalf("%q is not a number", s)
 	}
 	return n
+}
+
+// A remote refusal counts only when the address it names is ours, or when
+// it names none (then it is about the server that delivered: us).
+func TestRemoteRefusalAboutUsOnly(t *testing.T) {
+	ours := netip.MustParseAddr("198.51.100.7")
+	c := &collector{}
+	e := NewEngine(EngineOptions{Config: defaults(), Emit: c.emit, Ours: func(a netip.Addr) bool { return a == ours }})
+	t0 := day0.Add(10 * time.Hour)
+	refuse := func(i int, ip string) {
+		e.Line(line(t0.Add(time.Duration(i)*time.Second), "smtp", "%010X: to=<x%d@example.com>, relay=mx.example.com[192.0.2.10]:25, dsn=5.7.1, status=bounced (host mx.example.com[192.0.2.10] said: 554 5.7.1 Service unavailable; Client host [%s] blocked using zen.spamhaus.org (in reply to RCPT TO command))", 0xB0000+i, i, ip))
+	}
+	refuse(1, "203.0.113.9") // a forwarded message's origin, not us
+	if n := len(c.find(RuleRemoteBlocklist, "")); n != 0 {
+		t.Fatalf("a refusal naming another address alerted: %+v", c.fs)
+	}
+	refuse(2, "198.51.100.7")
+	e.Line(line(t0.Add(3*time.Second), "smtp", "%010X: to=<y@outlook.com>, relay=outlook-com.olc.protection.outlook.com[52.101.8.33]:25, dsn=5.7.1, status=bounced (host outlook-com.olc.protection.outlook.com[52.101.8.33] said: 550 5.7.1 Unfortunately, messages from our network weren't sent. Please contact your Internet service provider since part of their network is on our block list (S3150). (in reply to MAIL FROM command))", 0xC0000))
+	got := map[string]bool{}
+	for _, f := range c.find(RuleRemoteBlocklist, "") {
+		got[f.Subject] = true
+	}
+	if len(got) != 2 || !got["198.51.100.7"] || !got["server"] {
+		t.Errorf("refusals about us: %v", got)
+	}
 }

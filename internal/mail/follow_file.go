@@ -59,6 +59,10 @@ type FileFollower struct {
 	Stop func() bool
 	// Rotated is told of each rotation it followed ("rename", "truncate").
 	Rotated func(kind string)
+	// CaughtUp, when set, is called each time every line written so far
+	// has been handed over (and the cursor saved): only then may the
+	// wall clock close the detectors' windows.
+	CaughtUp func()
 }
 
 type openFile struct {
@@ -189,6 +193,9 @@ func (ff *FileFollower) Run(ctx context.Context) error {
 		}
 		if err := save(); err != nil {
 			return err
+		}
+		if ff.CaughtUp != nil {
+			ff.CaughtUp()
 		}
 		select {
 		case <-ctx.Done():

@@ -19,7 +19,8 @@ const WatchName = "mail"
 // Rule names, as they appear in findings and alerts.
 const (
 	RuleAccountVolume   = "account-volume"       // an account or uid sends far above its habit or a ceiling
-	RuleSASLManyIPs     = "sasl-many-ips"        // one SASL user logged in from many addresses
+	RuleSASLManyIPs     = "sasl-many-ips"        // one SASL user logged in from many networks new to it
+	RuleBruteForceNet   = "sasl-bruteforce-net"  // many authentication failures from one client network (spraying)
 	RuleBruteForceIP    = "sasl-bruteforce-ip"   // many authentication failures from one address
 	RuleBruteForceUser  = "sasl-bruteforce-user" // many authentication failures for one user name
 	RuleQueueGrowth     = "queue-growth"         // deferred mail piling up

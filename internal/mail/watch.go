@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/exec"
 	"sync"
@@ -38,6 +39,8 @@ type Options struct {
 	FromStart bool
 	// Delisting: see EngineOptions.Delisting.
 	Delisting DelistingFunc
+	// Ours: see EngineOptions.Ours.
+	Ours func(netip.Addr) bool
 	// TickEvery is how often the time-driven rules run (10s).
 	TickEvery time.Duration
 }
@@ -51,7 +54,7 @@ type Watch struct {
 	queue  bool
 	index  *Index
 
-	sight sight
+	sight sight // what it knows of its own input (health.go)
 
 	skipped   prometheus.Counter
 	rotations *prometheus.CounterVec
@@ -63,7 +66,20 @@ const (
 	stateCursor  = "cursor"
 	stateJournal = "journal_cursor"
 	stateHabits  = "habits"
+	// stateEngine is the detectors' state with the file cursor it was
+	// taken at (see engineState).
+	stateEngine = "engine"
 )
+
+// savedEngine is the value of stateEngine.
+type savedEngine struct {
+	Cursor *Cursor         `json:"cursor,omitempty"` // file source
+	State  json.RawMessage `json:"state"`
+}
+
+// snapshotEvery: the detectors' state is saved at most this often (and
+// at stop); after a crash the lines since are read again into it.
+const snapshotEvery = 30 * time.Second
 
 // New returns the mail watch, or nil when it is off: switched off, or auto
 // with neither the log file nor Postfix lines in the journal.
@@ -159,7 +175,7 @@ func (w *Watch) Run(ctx context.Context) error {
 			}
 		},
 		Metrics: w.o.Metrics, Index: w.index, LogQueue: !w.queue, Reference: w.o.Now(), Location: time.Local,
-		Delisting: w.o.Delisting,
+		Delisting: w.o.Delisting, Ours: w.o.Ours,
 	})
 	if b, err := st.GetState(ctx, WatchName, stateHabits); err == nil {
 		var h Habits
@@ -170,6 +186,37 @@ func (w *Watch) Run(ctx context.Context) error {
 		}
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
+	}
+	// The detectors' state and the cursor it was taken at: resuming from
+	// that cursor reads the lines after it into exactly that state.
+	var resumeAt *Cursor
+	if b, err := st.GetState(ctx, WatchName, stateEngine); err == nil {
+		var se savedEngine
+		if err := json.Unmarshal(b, &se); err != nil {
+			w.log.Warn("ignoring an unreadable saved mail state", "err", err)
+		} else if err := eng.Restore(se.State); err != nil {
+			w.log.Warn("ignoring an unreadable saved mail state", "err", err)
+		} else {
+			resumeAt = se.Cursor
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	var lastSnap time.Time
+	saveEngine := func(c *Cursor) {
+		mu.Lock()
+		b, err := eng.Snapshot()
+		mu.Unlock()
+		if err == nil {
+			b, err = json.Marshal(savedEngine{Cursor: c, State: b})
+		}
+		if err == nil {
+			err = st.PutState(context.WithoutCancel(ctx), WatchName, stateEngine, b)
+		}
+		if err != nil {
+			w.log.Error("saving the mail detectors' state", "err", err)
+		}
+		lastSnap = time.Now()
 	}
 	saveHabits := func() {
 		mu.Lock()
@@ -184,31 +231,57 @@ func (w *Watch) Run(ctx context.Context) error {
 	}
 
 	if w.source == "file" && !w.o.FromStart {
-		if err := w.learnHistory(ctx, eng); err != nil {
+		learned, err := w.learnHistory(ctx, eng)
+		if err != nil {
 			return err
 		}
 		saveHabits()
+		if learned != nil {
+			saveEngine(learned)
+			resumeAt = learned
+		}
 	}
+	var caughtUp bool // under mu: every line written so far was read
 
 	// The follower, the queue reader and the ticker belong to this watch:
 	// a panic in any of them (a parser bug on a hostile line) stops the
 	// three and returns as this watch's error, so the supervisor restarts
 	// the mail watch alone; the policy server and the other watches go on.
 	g, gctx := task.New(ctx)
-	g.Go("mail follower", func() error { return w.follow(gctx, &mu, eng) })
+	g.Go("mail follower", func() error {
+		return w.follow(gctx, &mu, eng, &caughtUp, resumeAt, func(c Cursor, final bool) {
+			if final || time.Since(lastSnap) >= snapshotEvery {
+				saveEngine(&c)
+			}
+		})
+	})
 	if w.queue {
 		g.Go("mail queue reader", func() error { w.readQueue(gctx, &mu, eng); return nil })
 	}
-	g.Go("mail ticker", func() error { return w.tick(gctx, &mu, eng, saveHabits) })
+	g.Go("mail ticker", func() error { return w.tick(gctx, &mu, eng, &caughtUp, saveHabits) })
 	w.log.Info("mail watch started", "source", w.source, "file", cfg.LogFile, "queue", w.queue)
 	err := g.Wait()
 	saveHabits()
+	// A clean stop: the follower saved its cursor after the last line it
+	// handed over, so the state now is the state at that cursor.
+	if w.source == "file" {
+		if b, err := st.GetState(context.WithoutCancel(ctx), WatchName, stateCursor); err == nil {
+			var c Cursor
+			if json.Unmarshal(b, &c) == nil {
+				saveEngine(&c)
+			}
+		}
+	} else {
+		saveEngine(nil)
+	}
 	return err
 }
 
-// tick runs the engine's time-driven rules every TickEvery and saves the
-// habits every ten minutes.
-func (w *Watch) tick(ctx context.Context, mu *sync.Mutex, eng *Engine, saveHabits func()) error {
+// tick runs the engine's time-driven rules every TickEvery while the log
+// is quiet, applies the alerts marked legitimate, and saves the habits
+// every ten minutes.
+func (w *Watch) tick(ctx context.Context, mu *sync.Mutex, eng *Engine, caughtUp *bool, saveHabits func()) error {
+	st := w.o.Store
 	tick := time.NewTicker(w.o.TickEvery)
 	defer tick.Stop()
 	last := w.o.Now()
@@ -219,7 +292,14 @@ func (w *Watch) tick(ctx context.Context, mu *sync.Mutex, eng *Engine, saveHabit
 		case <-tick.C:
 		}
 		mu.Lock()
-		eng.Tick(w.o.Now())
+		if *caughtUp {
+			eng.Tick(w.o.Now()) // the log is quiet: the wall clock moves the windows
+		}
+		if seq, err := applyMarks(ctx, st, eng, eng.legitSeq); err != nil {
+			w.log.Warn("reading the alerts marked legitimate", "err", err)
+		} else {
+			eng.legitSeq = seq
+		}
 		mu.Unlock()
 		if w.o.Now().Sub(last) >= 10*time.Minute {
 			saveHabits()
@@ -228,7 +308,12 @@ func (w *Watch) tick(ctx context.Context, mu *sync.Mutex, eng *Engine, saveHabit
 	}
 }
 
-func (w *Watch) follow(ctx context.Context, mu *sync.Mutex, eng *Engine) error {
+// follow reads the log into the engine. caughtUp (under mu) is set when
+// every line written so far was read, cleared by each new line. resumeAt,
+// when set, is the cursor the engine's restored state was taken at (it
+// wins over the newer saved cursor: the lines between are read again into
+// that state). snap is called after each cursor save with that cursor.
+func (w *Watch) follow(ctx context.Context, mu *sync.Mutex, eng *Engine, caughtUp *bool, resumeAt *Cursor, snap func(c Cursor, final bool)) error {
 	cfg := w.o.Config
 	st := w.o.Store
 	if w.source == "journal" {
@@ -245,6 +330,9 @@ func (w *Watch) follow(ctx context.Context, mu *sync.Mutex, eng *Engine) error {
 				w.sight.line(w.o.Now())
 				mu.Lock()
 				eng.Entry(e)
+				// The journal says nothing of its backlog's end: an
+				// entry stamped within a minute of now is live.
+				*caughtUp = w.o.Now().Sub(e.Time) < time.Minute
 				mu.Unlock()
 			}}
 		return jf.Run(ctx)
@@ -252,6 +340,9 @@ func (w *Watch) follow(ctx context.Context, mu *sync.Mutex, eng *Engine) error {
 	ff := &FileFollower{Path: cfg.LogFile, Poll: cfg.PollInterval, MaxLine: cfg.MaxLine, FromStart: w.o.FromStart, Logger: w.log,
 		Skip: w.skipped.Inc, Rotated: func(kind string) { w.rotations.WithLabelValues(kind).Inc() },
 		Load: func(ctx context.Context) (Cursor, bool, error) {
+			if resumeAt != nil {
+				return *resumeAt, true, nil
+			}
 			b, err := st.GetState(ctx, WatchName, stateCursor)
 			if errors.Is(err, store.ErrNotFound) {
 				return Cursor{}, false, nil
@@ -266,14 +357,24 @@ func (w *Watch) follow(ctx context.Context, mu *sync.Mutex, eng *Engine) error {
 			}
 			return c, true, nil
 		},
-		Save: func(ctx context.Context, c Cursor) error {
+		Save: func(sctx context.Context, c Cursor) error {
 			b, _ := json.Marshal(c)
-			return st.PutState(ctx, WatchName, stateCursor, b)
+			if err := st.PutState(sctx, WatchName, stateCursor, b); err != nil {
+				return err
+			}
+			snap(c, ctx.Err() != nil)
+			return nil
 		},
 		Line: func(line string) {
 			w.sight.line(w.o.Now())
 			mu.Lock()
 			eng.Line(line)
+			*caughtUp = false
+			mu.Unlock()
+		},
+		CaughtUp: func() {
+			mu.Lock()
+			*caughtUp = true
 			mu.Unlock()
 		}}
 	return ff.Run(ctx)
@@ -313,18 +414,18 @@ func (w *Watch) readQueue(ctx context.Context, mu *sync.Mutex, eng *Engine) {
 // then the current one, so that accounts start with a habit (a weekly
 // newsletter in last week's log) instead of none. It saves the cursor at
 // the end of what it read, where the follower takes over.
-func (w *Watch) learnHistory(ctx context.Context, eng *Engine) error {
+func (w *Watch) learnHistory(ctx context.Context, eng *Engine) (*Cursor, error) {
 	st := w.o.Store
 	if _, err := st.GetState(ctx, WatchName, stateCursor); !errors.Is(err, store.ErrNotFound) {
-		return err // nil when there is a cursor: not the first start
+		return nil, err // nil when there is a cursor: not the first start
 	}
 	path := w.o.Config.LogFile
 	cur, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil
+			return nil, nil
 		}
-		return err
+		return nil, err
 	}
 	defer cur.Close()
 	started := time.Now()
@@ -343,21 +444,22 @@ func (w *Watch) learnHistory(ctx context.Context, eng *Engine) error {
 	o := &openFile{f: cur}
 	fi, err := cur.Stat()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	o.dev, o.ino = fileID(fi)
 	o.head = headOf(cur)
 	if err := ff.drain(o); err != nil {
 		if ctx.Err() != nil {
-			return nil // stopped while learning: the next start learns again
+			return nil, nil // stopped while learning: the next start learns again
 		}
-		return err
+		return nil, err
 	}
-	b, _ := json.Marshal(o.cursor())
+	c := o.cursor()
+	b, _ := json.Marshal(c)
 	if err := st.PutState(ctx, WatchName, stateCursor, b); err != nil {
-		return err
+		return nil, err
 	}
 	w.log.Info("learned habits from the log's history", "lines", lines, "took", time.Since(started).Round(time.Millisecond),
 		"log_time", eng.Now())
-	return nil
+	return &c, nil
 }

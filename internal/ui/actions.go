@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/vigie/vigie/internal/mail"
 )
 
 // Every action goes through action(): the guard has checked the session
@@ -110,9 +112,24 @@ func (s *Server) ackIncident(ctx context.Context, actor string, r *http.Request,
 
 // resolveIncident resolves the incident and its active alerts; a later
 // finding re-opens it: that is the point.
+//
+// With legitimate=1 ("Resolve as legitimate"), the mail watch learns the
+// periods of its mail volume alerts as the senders' habit (see
+// mail.MarkIncidentLegitimate).
 func (s *Server) resolveIncident(ctx context.Context, actor string, r *http.Request, in params) (string, any, error) {
 	return s.incidentAction(ctx, r, func(id int64) (any, error) {
-		inc, err := s.o.Pipeline.ResolveIncident(ctx, id, actor, strings.TrimSpace(in["note"]))
+		note := strings.TrimSpace(in["note"])
+		if in["legitimate"] == "1" {
+			subjects, err := mail.MarkIncidentLegitimate(ctx, s.o.Store, id, actor, s.o.Now())
+			if err != nil {
+				return nil, err
+			}
+			if len(subjects) == 0 {
+				return nil, fmt.Errorf("incident %d has no mail volume alert to learn as legitimate", id)
+			}
+			note = strings.TrimSpace(fmt.Sprintf("marked legitimate: the mail of %s is learned as habit. %s", strings.Join(subjects, ", "), note))
+		}
+		inc, err := s.o.Pipeline.ResolveIncident(ctx, id, actor, note)
 		return toAPIIncident(inc), err
 	})
 }

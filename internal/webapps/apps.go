@@ -44,8 +44,18 @@ var (
 	reJoomlaMajor = regexp.MustCompile(`const\s+MAJOR_VERSION\s*=\s*(\d{1,4})\s*;`)
 	reJoomlaMinor = regexp.MustCompile(`const\s+MINOR_VERSION\s*=\s*(\d{1,4})\s*;`)
 	reJoomlaPatch = regexp.MustCompile(`const\s+PATCH_VERSION\s*=\s*(\d{1,4})\s*;`)
-	reJoomlaRel   = regexp.MustCompile(`(?:var|public)\s+\$RELEASE\s*=\s*['"](\d{1,3}\.\d{1,3})['"]`)
-	reJoomlaDev   = regexp.MustCompile(`(?:var|public)\s+\$DEV_LEVEL\s*=\s*['"](\d{1,4})['"]`)
+	// Joomla 1.0 to 3.4 declare `var|public $RELEASE = '3.4';`, 3.5 to
+	// 3.7 `const RELEASE = '3.6';` (with DEV_LEVEL alike); 3.8 and later
+	// MAJOR/MINOR/PATCH_VERSION integers.
+	reJoomlaRel = regexp.MustCompile(`(?:(?:var|public)\s+\$RELEASE|const\s+RELEASE)\s*=\s*['"](\d{1,3}\.\d{1,3})['"]`)
+	reJoomlaDev = regexp.MustCompile(`(?:(?:var|public)\s+\$DEV_LEVEL|const\s+DEV_LEVEL)\s*=\s*['"](\d{1,4}(?:-[A-Za-z0-9]{1,12})?)['"]`)
+	// Manifests: Joomla's administrator/manifests/files/joomla.xml, and
+	// the <version> of any extension manifest.
+	reXMLVersion = regexp.MustCompile(`<version>\s*([^<\s]{1,40})\s*</version>`)
+	// Drupal.org's packaging script appends the release to every .info
+	// and .info.yml file of a tarball: `version = "7.98"`, `version: '10.2.5'`.
+	reInfoVersion = regexp.MustCompile(`(?m)^version\s*[:=]\s*['"]?([0-9][^'"\s]{0,39})['"]?\s*$`)
+	reTYPO3Old    = regexp.MustCompile(`\$TYPO_VERSION\s*=\s*['"]([^'"]{1,40})['"]`)
 	reNextcloud   = regexp.MustCompile(`\$OC_VersionString\s*=\s*['"]([^'"]{1,40})['"]`)
 	reOwnCloud    = regexp.MustCompile(`\$vendor\s*=\s*['"]owncloud['"]`)
 	rePhpBB       = regexp.MustCompile(`define\(\s*['"]PHPBB_VERSION['"]\s*,\s*['"]([^'"]{1,40})['"]`)
@@ -76,7 +86,12 @@ var specs = []*appSpec{
 		layouts: []layout{
 			{file: "core/lib/Drupal.php", markers: []string{"core/includes/bootstrap.inc", "core/core.services.yml"}, re: reConstVer},
 			{file: "includes/bootstrap.inc", markers: []string{"misc/drupal.js"}, re: reDefineVer},       // 7
-			{file: "modules/system/system.module", markers: []string{"misc/drupal.js"}, re: reDefineVer}, // 6 and older
+			{file: "modules/system/system.module", markers: []string{"misc/drupal.js"}, re: reDefineVer}, // 5, 6
+			// Fallbacks: the version drupal.org's packaging wrote in the
+			// system module's info file (a tarball whose main file was
+			// patched or truncated).
+			{file: "core/modules/system/system.info.yml", markers: []string{"core/core.services.yml", "core/includes/bootstrap.inc"}, re: reInfoVersion},
+			{file: "modules/system/system.info", markers: []string{"misc/drupal.js"}, re: reInfoVersion},
 		},
 		secrets:  []string{"sites/*/settings.php", "sites/*/settings.local.php"},
 		content:  []string{"sites/default/files"},
@@ -88,7 +103,10 @@ var specs = []*appSpec{
 		layouts: []layout{
 			{file: "libraries/src/Version.php", markers: []string{"administrator/manifests/files/joomla.xml", "administrator/index.php"}, extract: joomlaConst},
 			{file: "libraries/cms/version/version.php", markers: []string{"administrator/manifests/files/joomla.xml", "administrator/index.php"}, extract: joomlaVar},
-			{file: "libraries/joomla/version.php", markers: []string{"administrator/index.php"}, extract: joomlaVar},
+			{file: "libraries/joomla/version.php", markers: []string{"administrator/index.php"}, extract: joomlaVar}, // 1.5 to 1.7
+			{file: "includes/version.php", markers: []string{"administrator/index.php"}, extract: joomlaVar},         // 1.0
+			// Fallback: the files manifest the installer and updater keep.
+			{file: "administrator/manifests/files/joomla.xml", markers: []string{"administrator/index.php"}, re: reXMLVersion},
 		},
 		secrets: []string{"configuration.php"},
 		content: []string{"images"},
@@ -129,6 +147,7 @@ var specs = []*appSpec{
 	{
 		id: "prestashop", name: "PrestaShop",
 		layouts: []layout{
+			{file: "src/Core/Version.php", markers: []string{"classes/ObjectModel.php"}, re: reConstVer}, // 1.7.7 and later
 			{file: "app/AppKernel.php", markers: []string{"classes/ObjectModel.php", "init.php"}, re: reConstVer},
 			{file: "config/settings.inc.php", markers: []string{"classes/ObjectModel.php"}, re: rePSDefine},
 		},
@@ -150,6 +169,7 @@ var specs = []*appSpec{
 			{file: "typo3/sysext/core/Classes/Information/Typo3Version.php", markers: []string{"typo3/sysext/core/ext_emconf.php"}, re: reConstVer},
 			{file: "vendor/typo3/cms-core/Classes/Information/Typo3Version.php", markers: []string{"vendor/typo3/cms-core/ext_emconf.php"}, re: reConstVer},
 			{file: "typo3/sysext/core/Classes/Core/SystemEnvironmentBuilder.php", markers: []string{"typo3/sysext/core/ext_emconf.php"}, re: reTYPO3Define},
+			{file: "t3lib/config_default.php", markers: []string{"t3lib/class.t3lib_div.php"}, re: reTYPO3Old}, // 4.x
 		},
 		secrets:  []string{"typo3conf/LocalConfiguration.php", "config/system/settings.php", "public/typo3conf/LocalConfiguration.php"},
 		content:  []string{"fileadmin", "public/fileadmin"},
@@ -178,7 +198,7 @@ var specs = []*appSpec{
 	{
 		id: "phpmyadmin", name: "phpMyAdmin",
 		layouts: []layout{
-			{file: "src/Version.php", markers: []string{"libraries/constants.php"}, re: reConstVer},
+			{file: "src/Version.php", markers: []string{"libraries/constants.php", "app/constants.php"}, re: reConstVer},
 			{file: "libraries/classes/Version.php", markers: []string{"libraries/constants.php", "libraries/vendor_config.php"}, re: reConstVer},
 			{file: "libraries/classes/Config.php", markers: []string{"libraries/vendor_config.php"}, re: rePMAConfig},
 			{file: "libraries/Config.class.php", markers: []string{"libraries/common.inc.php"}, re: rePMAConfig},

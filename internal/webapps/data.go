@@ -25,6 +25,10 @@ type Data struct {
 	Source string              `json:"source"` // where they come from
 	Notes  string              `json:"notes,omitempty"`
 	Apps   map[string]*AppData `json:"apps"`
+	// Extensions are the advisories on plugins, themes and modules, by
+	// kind then project slug (the directory name: wordpress.org and
+	// drupal.org project names, Joomla element names).
+	Extensions map[ExtensionKind]map[string][]*Advisory `json:"extensions,omitempty"`
 
 	date time.Time
 }
@@ -58,6 +62,9 @@ type Advisory struct {
 	// Attack names the access-log rule that exploits it, so a request
 	// matching that rule on an install in these ranges is linked to it.
 	Attack string `json:"attack,omitempty"`
+	// URL is the advisory's record (Wordfence's licence asks for the link
+	// to be kept with its data).
+	URL string `json:"url,omitempty"`
 }
 
 // A Range is introduced <= v < fixed, or introduced <= v <= last_affected.
@@ -67,6 +74,9 @@ type Range struct {
 	LastAffected string `json:"last_affected,omitempty"`
 
 	intro, fixed, last Version
+	// core is the Drupal core branch ("7.x") of a contrib range: 7.x-2.5
+	// and 8.x-2.5 are different releases of a module.
+	core string
 }
 
 //go:embed data/versions.json
@@ -104,7 +114,7 @@ func LoadData(path string) (*Data, error) {
 }
 
 // maxDataSize bounds what update-data accepts.
-const maxDataSize = 16 << 20
+const maxDataSize = 64 << 20
 
 // ParseData decodes and validates a data file: every version and date must
 // parse, every range must be ordered, and the apps this package detects
@@ -170,10 +180,91 @@ func ParseData(b []byte) (*Data, error) {
 			}
 		}
 	}
+	for kind, projects := range d.Extensions {
+		switch kind {
+		case KindWPPlugin, KindWPTheme, KindDrupal, KindJoomla:
+		default:
+			errs = append(errs, fmt.Errorf("extensions: unknown kind %q", kind))
+			continue
+		}
+		for slug, advs := range projects {
+			for _, adv := range advs {
+				if adv == nil || adv.ID == "" || len(adv.Ranges) == 0 {
+					errs = append(errs, fmt.Errorf("%s %s: an advisory has no id or no range", kind, slug))
+					continue
+				}
+				for i := range adv.Ranges {
+					if err := adv.Ranges[i].parseExt(kind); err != nil {
+						errs = append(errs, fmt.Errorf("%s %s %s: %w", kind, slug, adv.ID, err))
+					}
+				}
+			}
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("version data: %w", err)
 	}
 	return &d, nil
+}
+
+// parseExt parses an extension range; Drupal contrib versions carry
+// their core branch ("7.x-2.6"), which must be the same on both ends.
+func (r *Range) parseExt(kind ExtensionKind) error {
+	if kind != KindDrupal {
+		return r.parse()
+	}
+	cores := map[string]bool{}
+	for _, v := range []string{r.Introduced, r.Fixed, r.LastAffected} {
+		if c := drupalCore(v); c != "" {
+			cores[c] = true
+		}
+	}
+	if len(cores) > 1 {
+		return fmt.Errorf("range %s..%s%s spans two core branches", r.Introduced, r.Fixed, r.LastAffected)
+	}
+	for c := range cores {
+		r.core = c
+	}
+	orig := *r
+	r.Introduced, r.Fixed, r.LastAffected = stripDrupalCore(r.Introduced), stripDrupalCore(r.Fixed), stripDrupalCore(r.LastAffected)
+	err := r.parse()
+	r.Introduced, r.Fixed, r.LastAffected = orig.Introduced, orig.Fixed, orig.LastAffected
+	return err
+}
+
+// ExtensionAdvisories returns the ids of the advisories on the extension
+// kind/slug whose ranges contain version.
+func (d *Data) ExtensionAdvisories(kind ExtensionKind, slug, version string) []string {
+	if d == nil || version == "" {
+		return nil
+	}
+	advs := d.Extensions[kind][slug]
+	if len(advs) == 0 {
+		return nil
+	}
+	core := ""
+	if kind == KindDrupal {
+		core = drupalCore(version)
+		version = stripDrupalCore(version)
+	}
+	v, ok := ParseVersion(version)
+	if !ok {
+		return nil
+	}
+	var ids []string
+	for _, adv := range advs {
+		for i := range adv.Ranges {
+			r := &adv.Ranges[i]
+			if r.core != "" && core != "" && r.core != core {
+				continue
+			}
+			if r.Contains(v) {
+				ids = append(ids, adv.ID)
+				break
+			}
+		}
+	}
+	return ids
 }
 
 func (r *Range) parse() error {

@@ -34,6 +34,10 @@ func InstallFindings(in *Install, now time.Time) []vigie.Finding {
 	if len(in.Problems) > 0 {
 		ev["problems"] = strings.Join(in.Problems, "; ")
 	}
+	vulnExt := in.VulnerableExtensions()
+	if len(vulnExt) > 0 {
+		ev["extensions"] = strings.Join(vulnExt, "; ")
+	}
 	mk := func(rule string, sev vigie.Severity, summary string) vigie.Finding {
 		e := make(map[string]string, len(ev))
 		for k, v := range ev {
@@ -46,6 +50,9 @@ func InstallFindings(in *Install, now time.Time) []vigie.Finding {
 	switch in.Status {
 	case StatusVulnerable:
 		s := fmt.Sprintf("%s at %s (owner %s) is vulnerable: %s", app, in.Path, in.Owner, strings.Join(in.Advisories, ", "))
+		if len(vulnExt) > 0 {
+			s += " (through " + strings.Join(vulnExt, "; ") + ")"
+		}
 		if in.Abandoned {
 			s += "; and abandoned (no change since " + in.LastModified().Format(time.DateOnly) + ")"
 		}

@@ -3,6 +3,7 @@ package webapps
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -108,5 +109,51 @@ func FuzzParseData(f *testing.F) {
 		for id := range d.Apps {
 			d.Rate(id, "1.2.3", d.Time())
 		}
+	})
+}
+
+// FuzzImportWordfence: a feed is downloaded from the network; whatever it
+// holds, the import errs or yields advisories that pass ParseData.
+func FuzzImportWordfence(f *testing.F) {
+	if b, err := os.ReadFile("testdata/wordfence/feed.json"); err == nil {
+		f.Add(b)
+	}
+	f.Add([]byte(`{"a": {"id": "a", "software": [{"type": "theme", "slug": "t", "affected_versions": {"x": {"from_version": "1.0", "to_version": "*"}}}]}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ext, _, err := ImportWordfence(strings.NewReader(string(b)))
+		if err != nil {
+			return
+		}
+		d := EmbeddedData()
+		d.MergeExtensions(ext, "")
+		enc, err := d.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ParseData(enc); err != nil && len(enc) < maxDataSize {
+			t.Fatalf("imported advisories do not check: %v", err)
+		}
+	})
+}
+
+// FuzzExtensionHeaders: plugin, theme, module and manifest headers are
+// written by whoever wrote the plugin; what comes out is a clean version.
+func FuzzExtensionHeaders(f *testing.F) {
+	f.Add([]byte("/*\nPlugin Name: X\nVersion: 1.2.3\n*/"))
+	f.Add([]byte("Stable tag: 4.0.2\n"))
+	f.Add([]byte("version = \"7.x-2.5\"\n"))
+	f.Add([]byte("<extension><name>x</name><version>9.8.1</version></extension>"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, re := range []*regexp.Regexp{reHdrVersion, reStableTag, reXMLVersion} {
+			if v := sanitizeVersion(firstMatch(re, b)); v != "" && (len(v) > 40 || strings.ContainsAny(v, "<>\"' \n\x00")) {
+				t.Fatalf("bad version %q", v)
+			}
+		}
+		if v := firstMatch(reInfoVersion, b); v != "" && drupalVersionOK(v) && strings.ContainsAny(v, "<>\"' \n\x00") {
+			t.Fatalf("bad drupal version %q", v)
+		}
+		d := EmbeddedData()
+		d.ExtensionAdvisories(KindDrupal, "restws", string(b))
+		d.ExtensionAdvisories(KindWPPlugin, "backwpup", string(b))
 	})
 }

@@ -1,6 +1,9 @@
 package webapps
 
 import (
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -34,6 +37,21 @@ type Install struct {
 	ReadableSecrets []string `json:"readable_secrets,omitempty"`
 	// Problems say what could not be read or does not add up.
 	Problems []string `json:"problems,omitempty"`
+	// Extensions are its plugins, themes and modules with their versions
+	// and the advisories they are exposed to.
+	Extensions []Extension `json:"extensions,omitempty"`
+}
+
+// VulnerableExtensions lists the extensions with advisories, as
+// "wordpress-plugin backwpup 4.0.2 (CVE-2023-5775)".
+func (in *Install) VulnerableExtensions() []string {
+	var out []string
+	for _, e := range in.Extensions {
+		if len(e.Advisories) > 0 {
+			out = append(out, fmt.Sprintf("%s %s %s (%s)", e.Kind, e.Slug, e.Version, strings.Join(e.Advisories, ", ")))
+		}
+	}
+	return out
 }
 
 // LastModified is the newest of code and content modification.
@@ -54,6 +72,15 @@ func (in *Install) rate(d *Data, now time.Time, abandonedAfter time.Duration) {
 		exposures = append(exposures, v.Advisories...)
 	}
 	in.Advisories = append(exposures, in.extraAdvisories()...)
+	for i := range in.Extensions {
+		e := &in.Extensions[i]
+		e.Advisories = d.ExtensionAdvisories(e.Kind, e.Slug, e.Version)
+		for _, id := range e.Advisories {
+			if !slices.Contains(in.Advisories, id) {
+				in.Advisories = append(in.Advisories, id)
+			}
+		}
+	}
 	if len(in.Advisories) > 0 {
 		in.Status = StatusVulnerable
 	}

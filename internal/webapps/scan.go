@@ -346,6 +346,7 @@ func (s *scanner) detect(dir string, top map[string]bool) (*Install, *appSpec) {
 		}
 		in := &Install{Path: dir, App: spec.id, Name: spec.name, Version: version, VersionFile: found.file, Problems: problems}
 		s.inspect(in, spec, found, top["vendor"])
+		in.Extensions = s.extensions(spec.id, dir)
 		in.rate(s.o.Data, s.now, s.o.AbandonedAfter)
 		return in, spec
 	}

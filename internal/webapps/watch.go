@@ -220,6 +220,19 @@ func (w *Watch) scan(ctx context.Context, data *Data) {
 			p := filepath.Join(in.Path, in.VersionFile)
 			dirs[p] = fileStamp(p)
 		}
+		// A plugin updated or added (its header, its directory in
+		// plugins/) rescans too: plugins change far more often than cores.
+		for _, e := range in.Extensions {
+			if len(dirs) >= maxWatched || e.From == "" {
+				break
+			}
+			p := filepath.Join(in.Path, e.From)
+			dirs[p] = fileStamp(p)
+			parent := filepath.Dir(filepath.Dir(p))
+			if _, ok := dirs[parent]; !ok {
+				dirs[parent] = fileStamp(parent)
+			}
+		}
 	}
 	w.inv.Set(list)
 	w.stampsMu.Lock()

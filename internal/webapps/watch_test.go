@@ -245,3 +245,26 @@ func TestWatchStoresInstallsByStatus(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A plugin upgrade on a current WordPress is noticed within a check
+// interval: the install turns vulnerable when a vulnerable plugin version
+// lands, and back when it is updated.
+func TestWatchRescansOnPluginChange(t *testing.T) {
+	now := dataDate(t)
+	root := t.TempDir()
+	wp := filepath.Join(root, "blog")
+	writeFile(t, filepath.Join(wp, "wp-includes/version.php"), "<?php\n$wp_version = '6.8.3';\n")
+	writeFile(t, filepath.Join(wp, "wp-settings.php"), "<?php\n")
+	main := filepath.Join(wp, "wp-content/plugins/wp-file-manager/file_folder_manager.php")
+	writeFile(t, main, "<?php\n/*\nPlugin Name: WP File Manager\nVersion: 7.2\n*/\n")
+	_, c := startWatch(t, WatchOptions{Roots: []string{root}, Scan: ScanOptions{MaxDepth: 1},
+		CheckInterval: 50 * time.Millisecond, Now: func() time.Time { return now }})
+	time.Sleep(200 * time.Millisecond)
+	if has(c.all(), "install-vulnerable", wp, false) {
+		t.Fatal("vulnerable before the downgrade")
+	}
+	writeFile(t, main, "<?php\n/*\nPlugin Name: WP File Manager\nVersion: 6.8\n*/\n")
+	c.wait(t, "vulnerable through the plugin", func(fs []vigie.Finding) bool { return has(fs, "install-vulnerable", wp, false) })
+	writeFile(t, main, "<?php\n/*\nPlugin Name: WP File Manager\nVersion: 8.0.1\n*/\n")
+	c.wait(t, "resolved after the plugin update", func(fs []vigie.Finding) bool { return has(fs, "install-vulnerable", wp, true) })
+}

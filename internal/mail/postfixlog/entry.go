@@ -27,11 +27,12 @@ const (
 	KindBounce                 // bounce: QID: sender non-delivery notification: NEWQID
 	KindPostscreen             // postscreen: any line
 	KindDNSBL                  // dnsblog: addr IP listed by domain ZONE as ...
+	KindDisconnect             // smtpd: disconnect from name[ip] ... auth=S/T ...
 	kindCount
 )
 
 var kindNames = [kindCount]string{"not_postfix", "unknown", "other", "client", "pickup", "message_id", "queued",
-	"removed", "expired", "delivery", "reject", "sasl_fail", "bounce", "postscreen", "dnsbl"}
+	"removed", "expired", "delivery", "reject", "sasl_fail", "bounce", "postscreen", "dnsbl", "disconnect"}
 
 // String is the kind's name, also used as a metric label value.
 func (k Kind) String() string {
@@ -86,6 +87,13 @@ type Entry struct {
 
 	ChildQueueID string // bounce: the notification's queue id
 	DNSBLZone    string // dnsblog / postscreen
+
+	// AuthTotal and AuthFailed: a disconnect line's auth=S/T (T AUTH
+	// commands, T-S of them failed).
+	AuthTotal, AuthFailed int
+	// AuthBackendDown: this SASL failure came right after the same smtpd
+	// said the SASL back end was unreachable (see AuthServerFault).
+	AuthBackendDown bool
 }
 
 // Reset clears e for reuse.

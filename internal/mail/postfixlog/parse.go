@@ -18,7 +18,14 @@ type Options struct {
 
 // A Parser parses lines of one log in order. It is not safe for
 // concurrent use; it keeps the year of classic stamps.
-type Parser struct{ clk clock }
+type Parser struct {
+	clk clock
+	// The smtpd process that last said its SASL back end was unreachable
+	// ("cannot connect to saslauthd server"), and when: its next failure
+	// is the back end's fault, not the password's.
+	authDownPID int
+	authDownAt  time.Time
+}
 
 // NewParser returns a parser for one log.
 func NewParser(o Options) *Parser {
@@ -63,6 +70,12 @@ func (p *Parser) Parse(line string, e *Entry) {
 		}
 	}
 	ParseMessage(tag, pid, rest[colon+2:], e)
+	switch {
+	case e.Kind == KindOther && strings.HasPrefix(e.Message, "warning: SASL authentication failure: cannot connect to saslauthd server"):
+		p.authDownPID, p.authDownAt = pid, t
+	case e.Kind == KindSASLFail && pid != 0 && pid == p.authDownPID && !t.Before(p.authDownAt) && t.Sub(p.authDownAt) <= 2*time.Second:
+		e.AuthBackendDown = true
+	}
 }
 
 // ParseMessage parses the message of a line whose header was read
@@ -134,8 +147,11 @@ func ParseMessage(program string, pid int, msg string, e *Entry) {
 }
 
 // isQueueID accepts Postfix short ids (upper-case hex, from 6 characters)
-// and long ids (the 52-character alphabet without vowels, a 'z' after the
-// time part, from 12 characters).
+// and long ids (enable_long_queue_ids): 6 characters of seconds and 4 of
+// microseconds in a 52-character alphabet without vowels (which has a
+// 'z'), the separator 'z' at offset 10, then the inode number. The
+// separator is found by its place, not as the first 'z': the time part
+// holds a 'z' in about one id in eight.
 func isQueueID(s string) bool {
 	if len(s) < 6 || len(s) > 32 {
 		return false
@@ -151,10 +167,9 @@ func isQueueID(s string) bool {
 	if hex {
 		return true
 	}
-	if len(s) < 12 {
+	if len(s) < 12 || s[10] != 'z' {
 		return false
 	}
-	z := -1
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
@@ -164,14 +179,11 @@ func isQueueID(s string) bool {
 			case 'E', 'I', 'O', 'U', 'e', 'i', 'o', 'u':
 				return false
 			}
-			if c == 'z' && z < 0 {
-				z = i
-			}
 		default:
 			return false
 		}
 	}
-	return z >= 10
+	return true
 }
 
 // splitQueueID splits "QID: rest".
@@ -439,8 +451,12 @@ func parseNoQueueID(msg string, e *Entry) {
 		e.Kind = KindOther
 		return
 	}
+	if strings.HasPrefix(msg, "disconnect from ") {
+		parseDisconnect(msg[len("disconnect from "):], e)
+		return
+	}
 	switch {
-	case strings.HasPrefix(msg, "connect from "), strings.HasPrefix(msg, "disconnect from "),
+	case strings.HasPrefix(msg, "connect from "),
 		strings.HasPrefix(msg, "lost connection "), strings.HasPrefix(msg, "timeout after "),
 		strings.HasPrefix(msg, "statistics: "), strings.HasPrefix(msg, "Anonymous TLS connection"),
 		strings.HasPrefix(msg, "Trusted TLS connection"), strings.HasPrefix(msg, "Untrusted TLS connection"),
@@ -491,4 +507,48 @@ func parseDNSBLog(msg string, e *Entry) {
 		}
 		e.DNSBLZone = rest
 	}
+}
+
+// parseDisconnect reads smtpd's "disconnect from name[ip] ehlo=1 auth=0/1
+// quit=1 commands=2/3" (Postfix 3.0+): auth=S/T is T AUTH commands of
+// which S succeeded.
+func parseDisconnect(rest string, e *Entry) {
+	e.Kind = KindDisconnect
+	client := rest
+	if sp := strings.IndexByte(rest, ' '); sp >= 0 {
+		client = rest[:sp]
+	}
+	e.ClientName, e.ClientIP = splitClient(client)
+	i := strings.Index(rest, " auth=")
+	if i < 0 {
+		return
+	}
+	v := rest[i+len(" auth="):]
+	if sp := strings.IndexByte(v, ' '); sp >= 0 {
+		v = v[:sp]
+	}
+	ok, total, found := strings.Cut(v, "/")
+	if !found {
+		// auth=1: every AUTH command succeeded.
+		n, good := digitsN(v)
+		if good {
+			e.AuthTotal = n
+		}
+		return
+	}
+	s, ok1 := digitsN(ok)
+	t, ok2 := digitsN(total)
+	if ok1 && ok2 && s <= t {
+		e.AuthTotal, e.AuthFailed = t, t-s
+	}
+}
+
+// AuthServerFault reports whether a SASL failure is the authentication
+// back end's fault, not the client's: Dovecot down or restarting
+// ("Connection lost to authentication server"), or Cyrus saslauthd
+// unreachable (the same smtpd said so just before). Such failures say
+// nothing about the password tried: a back-end outage must not make every
+// member a brute-forcer.
+func (e *Entry) AuthServerFault() bool {
+	return e.Kind == KindSASLFail && (e.AuthBackendDown || strings.HasPrefix(e.Reply, "Connection lost to authentication server"))
 }

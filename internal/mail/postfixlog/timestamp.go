@@ -55,6 +55,12 @@ func digitsN(s string) (int, bool) {
 // classic parses "Mmm dd hh:mm:ss" (day space-padded or not) at the start
 // of line and returns the time and the rest after the following space.
 func (c *clock) classic(line string) (time.Time, string, bool) {
+	// "Aug 3 15:30:49": a day not padded to two characters (some syslog
+	// daemons and journalctl -o short write it so). Read it as " 3".
+	if len(line) > 15 && line[3] == ' ' && line[4] >= '1' && line[4] <= '9' && line[5] == ' ' {
+		t, rest, ok := c.classic(line[:4] + " " + line[4:])
+		return t, rest, ok
+	}
 	if len(line) < 16 || line[3] != ' ' || line[6] != ' ' || line[15] != ' ' {
 		return time.Time{}, "", false
 	}
