@@ -154,7 +154,8 @@ func TestHTTPEndpoints(t *testing.T) {
 	h := start(t, nil)
 	base := "http://" + h.app.HTTPAddr().String()
 	for path, want := range map[string]string{
-		"/healthz":       "ok",
+		"/healthz":       `"status":"ok"`,
+		"/readyz":        "ready",
 		"/metrics":       "vigie_build_info{",
 		"/api/v1/alerts": `"alerts": []`,
 	} {
