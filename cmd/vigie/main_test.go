@@ -14,11 +14,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vigie/vigie/internal/testutil/postfixtest"
 )
 
 var binary string
 
 func TestMain(m *testing.M) {
+	// the containment tests run sendmail as a web site's uid through this binary
+	postfixtest.RunHelper()
 	dir, err := os.MkdirTemp("", "vigie-bin-")
 	if err != nil {
 		panic(err)

@@ -128,6 +128,9 @@ blocklist:
 policy:
   enabled: on
   listen: [%s]
+  milter: {listen: "", local_listen: ""}
+  over_limit: {action: DEFER_IF_PERMIT, text: 4.7.1 Sending limit reached}
+  containment: off
   limits:
     - {window: 1m, messages: 100}
 `, nd.name, storeYAML, nd.policyAddr)), 0o600)

@@ -17,8 +17,8 @@ import (
 
 // buildPolicy runs the Postfix policy server when policy.enabled is on,
 // or auto and Postfix is configured to ask it: its main.cf or master.cf
-// names one of the policy.listen addresses in a check_policy_service.
-// Under auto, when it starts nothing, the log says why and what to do:
+// names one of the policy.listen addresses in a check_policy_service, or
+// a policy.milter address in smtpd_milters or non_smtpd_milters. Under auto, when it starts nothing, the log says why and what to do:
 // Postfix told to ask a server that is not there would be worse than
 // silent, and a config_dir pointing elsewhere must not look like "off".
 func buildPolicy(d Deps) ([]Watch, error) {
@@ -28,6 +28,11 @@ func buildPolicy(d Deps) ([]Watch, error) {
 	}
 	dir := mailqueue.ConfigDirectory(context.Background(), d.Config.Postfix.ConfigDir, "")
 	asks, why := PostfixAsksVigie(dir, p.Listen)
+	if !asks {
+		if ok, w := postfixNamesMilter(dir, []string{p.Milter.Listen, p.Milter.LocalListen}); ok {
+			asks, why = true, w
+		}
+	}
 	if !p.Enabled.On(asks) {
 		d.Logger.Info("policy server off (policy.enabled: auto): "+why, "component", "policy", "postfix_config_dir", dir)
 		return nil, nil
@@ -74,4 +79,25 @@ func PostfixAsksVigie(dir string, listen []string) (bool, string) {
 	default:
 		return false, fmt.Sprintf("Postfix in %s asks no policy server: add the lines 'vigie postfix-config' prints, or set policy.enabled: on", dir)
 	}
+}
+
+// postfixNamesMilter says whether main.cf or master.cf in dir names one of
+// vigie's milter addresses in a *_milters setting.
+func postfixNamesMilter(dir string, addrs []string) (bool, string) {
+	for _, f := range []string{"main.cf", "master.cf"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil || !bytes.Contains(b, []byte("_milters")) {
+			continue
+		}
+		for _, l := range addrs {
+			if l == "" {
+				continue
+			}
+			addr := strings.TrimPrefix(l, "unix:")
+			if bytes.Contains(b, []byte(addr)) {
+				return true, fmt.Sprintf("%s names vigie's milter %s", filepath.Join(dir, f), l)
+			}
+		}
+	}
+	return false, ""
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vigie/vigie/internal/config"
 	"github.com/vigie/vigie/internal/mail"
+	"github.com/vigie/vigie/internal/mail/subject"
 	"github.com/vigie/vigie/internal/mailqueue"
 	"github.com/vigie/vigie/internal/policy"
 	"github.com/vigie/vigie/internal/store"
@@ -30,20 +31,33 @@ func (m *mailActions) as(actor string) *policy.Actions {
 	return &policy.Actions{Store: m.store, Queue: m.tools, Index: m.index, Actor: actor}
 }
 
-// Hold suspends the account (its new mail is held by the policy server)
-// and holds what it already queued.
+// Hold suspends the subject (account is its string form: a SASL account,
+// uid:N or client:ADDRESS; its new mail is held by the gate) and holds
+// what it already queued.
 func (m *mailActions) Hold(ctx context.Context, actor, account string, alertID int64) error {
+	subj, err := subject.Parse(account)
+	if err != nil {
+		return err
+	}
 	a := m.as(actor)
-	_, serr := a.Suspend(ctx, account, "held from the dashboard", alertID)
-	_, qerr := a.QueueAction(ctx, mailqueue.Hold, mailqueue.Criteria{SASLUser: account, UID: -1}, false, alertID)
+	_, serr := a.Suspend(ctx, subj, "held from the dashboard", alertID)
+	_, qerr := a.QueueAction(ctx, mailqueue.Hold, policy.CriteriaFor(subj), false, alertID)
 	return errors.Join(serr, qerr)
 }
 
-// Release lifts the suspension and releases the account's held mail.
+// Release lifts the suspension and releases the subject's held mail: the
+// one button that undoes a containment.
 func (m *mailActions) Release(ctx context.Context, actor, account string, alertID int64) error {
+	subj, err := subject.Parse(account)
+	if err != nil {
+		return err
+	}
 	a := m.as(actor)
-	_, rerr := a.Resume(ctx, account)
-	_, qerr := a.QueueAction(ctx, mailqueue.Release, mailqueue.Criteria{SASLUser: account, UID: -1}, false, alertID)
+	_, rerr := a.Resume(ctx, subj)
+	res, qerr := a.QueueAction(ctx, mailqueue.Release, policy.CriteriaFor(subj), false, alertID)
+	if qerr == nil && len(res.Messages) > 0 {
+		qerr = m.tools.Flush(ctx)
+	}
 	return errors.Join(rerr, qerr)
 }
 

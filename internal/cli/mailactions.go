@@ -3,13 +3,16 @@ package cli
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/vigie/vigie/internal/config"
 	"github.com/vigie/vigie/internal/mail"
+	"github.com/vigie/vigie/internal/mail/subject"
 	"github.com/vigie/vigie/internal/mailqueue"
 	"github.com/vigie/vigie/internal/policy"
 	"github.com/vigie/vigie/internal/store"
@@ -18,11 +21,11 @@ import (
 // mailActionCommands are the containment commands of `vigie mail`.
 func mailActionCommands() []*command {
 	return []*command{
-		{name: "suspend", summary: "suspend a SASL account: its new mail is held (or refused) by the policy server", run: mailSuspend},
-		{name: "resume", summary: "lift an account's suspension", run: mailResume},
-		{name: "hold", summary: "hold the queued mail of an account, sender or local uid", run: queueCommand(mailqueue.Hold)},
-		{name: "release", summary: "release held mail of an account, sender or local uid", run: queueCommand(mailqueue.Release)},
-		{name: "purge", summary: "delete the queued mail of an account, sender or local uid", run: queueCommand(mailqueue.Purge)},
+		{name: "suspend", summary: "suspend a SASL account, uid or SMTP client: vigie holds its new mail", run: mailSuspend},
+		{name: "resume", summary: "lift a suspension", run: mailResume},
+		{name: "hold", summary: "hold the queued mail of an account, uid, client or sender", run: queueCommand(mailqueue.Hold)},
+		{name: "release", summary: "release held mail of an account, uid, client or sender", run: queueCommand(mailqueue.Release)},
+		{name: "purge", summary: "delete the queued mail of an account, uid, client or sender", run: queueCommand(mailqueue.Purge)},
 	}
 }
 
@@ -74,82 +77,132 @@ func parseMixed(f *flags, args []string) (pos []string, code int, ok bool) {
 	}
 }
 
-// actor names the admin in the audit log.
+// subjectFlags are --sasl-user, --uid and --client: the subject a
+// command acts on.
+type subjectFlags struct {
+	user   *string
+	uid    *int
+	client *string
+}
+
+func addSubjectFlags(f *flags) subjectFlags {
+	return subjectFlags{
+		user:   f.String("sasl-user", "", "the SASL account"),
+		uid:    f.Int("uid", -1, "the local user id (sendmail, web apps)"),
+		client: f.String("client", "", "the unauthenticated SMTP client address (e.g. 127.0.0.1)"),
+	}
+}
+
+// subject reads the one subject given, by flag or (for compatibility) as
+// the one positional USER, a SASL account.
+func (sf subjectFlags) subject(pos []string) (subject.Subject, error) {
+	var out []subject.Subject
+	if *sf.user != "" {
+		out = append(out, subject.SASL(*sf.user))
+	}
+	if *sf.uid >= 0 {
+		out = append(out, subject.UID(*sf.uid))
+	}
+	if *sf.client != "" {
+		a, err := netip.ParseAddr(*sf.client)
+		if err != nil {
+			return subject.Subject{}, fmt.Errorf("--client: %q is not an IP address", *sf.client)
+		}
+		out = append(out, subject.Client(a))
+	}
+	for _, p := range pos {
+		if strings.TrimSpace(p) != "" {
+			out = append(out, subject.SASL(p))
+		}
+	}
+	if len(out) != 1 {
+		return subject.Subject{}, errors.New("expected one of --sasl-user USER, --uid N or --client ADDRESS")
+	}
+	return out[0], nil
+}
+
 func mailSuspend(ctx context.Context, env *Env, args []string) int {
-	f := newFlags(env, "vigie mail suspend", "[--config FILE] [--reason TEXT] [--no-hold] USER", `
-Suspends the SASL account USER: from now on the policy server answers every
-message of USER with policy.suspended.action (HOLD by default, so nothing is
-lost), within a second, on every vigie sharing this store. The account's mail
-already in the queue is held too, unless --no-hold. The suspension survives
-restarts; 'vigie mail resume USER' lifts it. Recorded in the audit log and in
-the timeline of the incidents about USER.`)
+	f := newFlags(env, "vigie mail suspend", "[--config FILE] [--reason TEXT] [--no-hold] (--sasl-user USER | --uid N | --client ADDRESS | USER)", `
+Suspends a subject: a SASL account, a local uid (mail sent with sendmail,
+e.g. a web site), or an unauthenticated SMTP client of
+policy.unauthenticated_networks. From now on vigie's gate holds every new
+message of it (the milter, for every path; the policy server answers
+policy.suspended.action, HOLD by default), within a second, on every vigie
+sharing this store. Its mail already in the queue is held too, unless
+--no-hold. Nothing is lost: 'vigie mail release' sends held mail. The
+suspension survives restarts; 'vigie mail resume' lifts it. Recorded in the
+audit log and in the timeline of the incidents about the subject.`)
 	cfgPath := f.configFlag()
+	sf := addSubjectFlags(f)
 	reason := f.String("reason", "suspended by hand", "why, for the audit log")
-	noHold := f.Bool("no-hold", false, "do not hold the account's mail already in the queue")
+	noHold := f.Bool("no-hold", false, "do not hold the subject's mail already in the queue")
 	pos, code, ok := parseMixed(f, args)
 	if !ok {
 		return code
 	}
-	if len(pos) != 1 || strings.TrimSpace(pos[0]) == "" {
-		return f.usageError("expected one USER (a SASL account name)")
+	subj, err := sf.subject(pos)
+	if err != nil {
+		return f.usageError("%v", err)
 	}
-	user := pos[0]
 	a, code, ok := openActions(ctx, env, *cfgPath)
 	if !ok {
 		return code
 	}
 	defer a.close()
-	changed, err := a.actions.Suspend(ctx, user, *reason, 0)
+	name := strconv.Quote(subj.String())
+	changed, err := a.actions.Suspend(ctx, subj, *reason, 0)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "vigie mail suspend: %v\n", err)
 		return exitFail
 	}
 	if changed {
-		fmt.Fprintf(env.Stdout, "suspended %s: new mail is answered %s\n", strconv.Quote(user), a.cfg.Policy.Suspended.Action)
+		fmt.Fprintf(env.Stdout, "suspended %s: its new mail is held (undo: vigie mail resume %s)\n", name, policy.SubjectFlag(subj))
 	} else {
-		fmt.Fprintf(env.Stdout, "%s was already suspended\n", strconv.Quote(user))
+		fmt.Fprintf(env.Stdout, "%s was already suspended\n", name)
 	}
 	if *noHold {
 		return exitOK
 	}
-	res, err := a.actions.QueueAction(ctx, mailqueue.Hold, mailqueue.Criteria{SASLUser: user, UID: -1}, false, 0)
+	res, err := a.actions.QueueAction(ctx, mailqueue.Hold, policy.CriteriaFor(subj), false, 0)
 	if err != nil {
-		fmt.Fprintf(env.Stderr, "vigie mail suspend: the account is suspended, but holding its queued mail failed: %v\n", err)
+		fmt.Fprintf(env.Stderr, "vigie mail suspend: suspended, but holding its queued mail failed: %v\n", err)
 		return exitFail
 	}
-	fmt.Fprintf(env.Stdout, "held %d queued messages of %s\n", len(res.Messages), strconv.Quote(user))
+	fmt.Fprintf(env.Stdout, "held %d queued messages of %s\n", len(res.Messages), name)
 	return exitOK
 }
 
 func mailResume(ctx context.Context, env *Env, args []string) int {
-	f := newFlags(env, "vigie mail resume", "[--config FILE] USER", `
-Lifts the suspension of the SASL account USER: its new mail is counted
-against its limits again. Mail held during the suspension stays held:
-release it with 'vigie mail release --sasl-user USER' (or purge it).`)
+	f := newFlags(env, "vigie mail resume", "[--config FILE] (--sasl-user USER | --uid N | --client ADDRESS | USER)", `
+Lifts the suspension of a subject: its new mail is counted against its
+limits again. Mail held during the suspension stays held: release it with
+'vigie mail release' and the same flag (or purge it).`)
 	cfgPath := f.configFlag()
+	sf := addSubjectFlags(f)
 	pos, code, ok := parseMixed(f, args)
 	if !ok {
 		return code
 	}
-	if len(pos) != 1 || strings.TrimSpace(pos[0]) == "" {
-		return f.usageError("expected one USER (a SASL account name)")
+	subj, err := sf.subject(pos)
+	if err != nil {
+		return f.usageError("%v", err)
 	}
-	user := pos[0]
 	a, code, ok := openActions(ctx, env, *cfgPath)
 	if !ok {
 		return code
 	}
 	defer a.close()
-	changed, err := a.actions.Resume(ctx, user)
+	name := strconv.Quote(subj.String())
+	changed, err := a.actions.Resume(ctx, subj)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "vigie mail resume: %v\n", err)
 		return exitFail
 	}
 	if !changed {
-		fmt.Fprintf(env.Stdout, "%s was not suspended\n", strconv.Quote(user))
+		fmt.Fprintf(env.Stdout, "%s was not suspended\n", name)
 		return exitOK
 	}
-	fmt.Fprintf(env.Stdout, "resumed %s; its held mail stays held: vigie mail release --sasl-user %s\n", strconv.Quote(user), strconv.Quote(user))
+	fmt.Fprintf(env.Stdout, "resumed %s; its held mail stays held: vigie mail release %s\n", name, policy.SubjectFlag(subj))
 	return exitOK
 }
 
@@ -161,14 +214,14 @@ func queueCommand(op mailqueue.Op) func(ctx context.Context, env *Env, args []st
 
 var queueHelp = map[mailqueue.Op]string{
 	mailqueue.Hold: `
-Holds the queued mail of one SASL account, envelope sender or local uid
+Holds the queued mail of one SASL account, local uid, SMTP client or envelope sender
 (postsuper -h): it stays in the hold queue, undelivered, until released or
 purged.`,
 	mailqueue.Release: `
-Releases held mail of one SASL account, envelope sender or local uid
+Releases held mail of one SASL account, local uid, SMTP client or envelope sender
 (postsuper -H) and asks Postfix to deliver it now (postqueue -f).`,
 	mailqueue.Purge: `
-Deletes the queued mail of one SASL account, envelope sender or local uid
+Deletes the queued mail of one SASL account, local uid, SMTP client or envelope sender
 (postsuper -d). Asks for confirmation unless --yes.`,
 }
 
@@ -176,15 +229,16 @@ const selectionHelp = `
 
 The queue is read with postqueue -j. The sender is in the queue itself; the
 SASL account of a message comes from what the policy server recorded when
-the message passed, else from its queue file (postcat); the local uid of
-mail submitted with sendmail comes from the Received header Postfix's pickup
-added. Queue ids are validated and given to postsuper on its standard input;
+the message passed (the milter or the policy server), else from its queue
+file (postcat); the local uid of mail submitted with sendmail comes from the
+Received header Postfix's pickup added; an SMTP client's mail is its
+unauthenticated mail from that address. Queue ids are validated and given to postsuper on its standard input;
 no shell is involved. Recorded in the audit log and in the timeline of the
 incidents about the account or sender.`
 
 func mailQueue(ctx context.Context, env *Env, op mailqueue.Op, args []string) int {
 	path := "vigie mail " + string(op)
-	usage := "[--config FILE] (--sasl-user USER | --sender ADDRESS | --uid N) [--dry-run]"
+	usage := "[--config FILE] (--sasl-user USER | --uid N | --client ADDRESS | --sender ADDRESS) [--dry-run]"
 	if op == mailqueue.Purge {
 		usage += " [--yes]"
 	}
@@ -193,6 +247,7 @@ func mailQueue(ctx context.Context, env *Env, op mailqueue.Op, args []string) in
 	user := f.String("sasl-user", "", "the SASL account whose mail to act on")
 	sender := f.String("sender", "", "the envelope sender whose mail to act on")
 	uid := f.Int("uid", -1, "the local user id (sendmail, web apps) whose mail to act on")
+	client := f.String("client", "", "the unauthenticated SMTP client address whose mail to act on")
 	dry := f.Bool("dry-run", false, "list the messages, change nothing")
 	var yes *bool
 	if op == mailqueue.Purge {
@@ -205,6 +260,13 @@ func mailQueue(ctx context.Context, env *Env, op mailqueue.Op, args []string) in
 		return f.usageError("unexpected arguments %q", f.Args())
 	}
 	crit := mailqueue.Criteria{SASLUser: *user, Sender: *sender, UID: *uid}
+	if *client != "" {
+		a, err := netip.ParseAddr(*client)
+		if err != nil {
+			return f.usageError("--client: %q is not an IP address", *client)
+		}
+		crit.Client = a.Unmap()
+	}
 	if err := crit.Check(); err != nil {
 		return f.usageError("%v", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/vigie/vigie/internal/policy"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/store/sqlite"
+	"github.com/vigie/vigie/internal/testutil"
 )
 
 // runActionCLI runs the command line with stdin and SUDO_USER=ops, stdout and
@@ -34,11 +35,13 @@ func TestMailActionUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"mail", "hold"}, "choose exactly one of --sasl-user, --sender and --uid"},
+		{[]string{"mail", "hold"}, "choose exactly one of --sasl-user, --sender, --uid and --client"},
+		{[]string{"mail", "hold", "--client", "not-an-ip"}, "--client: \"not-an-ip\" is not an IP address"},
+		{[]string{"mail", "suspend", "--uid", "33", "--client", "127.0.0.1"}, "expected one of --sasl-user USER, --uid N or --client ADDRESS"},
 		{[]string{"mail", "release", "--sasl-user", "a", "--sender", "b"}, "choose exactly one"},
 		{[]string{"mail", "purge", "--uid", "x"}, "invalid value"},
-		{[]string{"mail", "suspend"}, "expected one USER"},
-		{[]string{"mail", "resume", "a", "b"}, "expected one USER"},
+		{[]string{"mail", "suspend"}, "expected one of --sasl-user USER, --uid N or --client ADDRESS"},
+		{[]string{"mail", "resume", "a", "b"}, "expected one of"},
 		{[]string{"mail", "hold", "--sender", "a", "extra"}, "unexpected arguments"},
 	}
 	for _, c := range cases {
@@ -56,7 +59,7 @@ func TestMailActionUsage(t *testing.T) {
 // store, with the admin named in the audit log.
 func TestSuspendResume(t *testing.T) {
 	data := t.TempDir()
-	if code, out := runActionCLI(t, "", "--data", data, "mail", "suspend", "mallory@example.org", "--no-hold", "--reason", "phished"); code != exitOK || !strings.Contains(out, "new mail is answered HOLD") {
+	if code, out := runActionCLI(t, "", "--data", data, "mail", "suspend", "mallory@example.org", "--no-hold", "--reason", "phished"); code != exitOK || !strings.Contains(out, "its new mail is held (undo: vigie mail resume --sasl-user mallory@example.org)") {
 		t.Fatalf("suspend: exit %d\n%s", code, out)
 	}
 	if code, out := runActionCLI(t, "", "--data", data, "mail", "suspend", "MALLORY@example.org", "--no-hold"); code != exitOK || !strings.Contains(out, "already suspended") {
@@ -77,8 +80,28 @@ func TestSuspendResume(t *testing.T) {
 	if code, out := runActionCLI(t, "", "--data", data, "mail", "resume", "mallory@example.org"); code != exitOK || !strings.Contains(out, "was not suspended") {
 		t.Errorf("resume again: exit %d\n%s", code, out)
 	}
+	// a uid and a client are subjects too; a SASL account named "uid:33"
+	// is not the uid
+	if code, out := runActionCLI(t, "", "--data", data, "mail", "suspend", "--uid", "33", "--no-hold"); code != exitOK || !strings.Contains(out, `suspended "uid:33"`) {
+		t.Errorf("suspend --uid: exit %d\n%s", code, out)
+	}
+	if code, out := runActionCLI(t, "", "--data", data, "mail", "suspend", "--sasl-user", "uid:33", "--no-hold"); code != exitOK || !strings.Contains(out, `suspended "sasl:uid:33"`) {
+		t.Errorf("suspend --sasl-user uid:33: exit %d\n%s", code, out)
+	}
+	if code, out := runActionCLI(t, "", "--data", data, "mail", "suspend", "--client", "::ffff:127.0.0.1", "--no-hold"); code != exitOK || !strings.Contains(out, `suspended "client:127.0.0.1"`) {
+		t.Errorf("suspend --client: exit %d\n%s", code, out)
+	}
+	m, _ = policy.LoadSuspensions(context.Background(), db)
+	for _, k := range []string{"uid:33", "sasl:uid:33", "client:127.0.0.1"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("no suspension %q in %v", k, m)
+		}
+	}
+	if code, out := runActionCLI(t, "", "--data", data, "mail", "resume", "--uid", "33"); code != exitOK || !strings.Contains(out, "vigie mail release --uid 33") {
+		t.Errorf("resume --uid: exit %d\n%s", code, out)
+	}
 	audit, _ := db.ListAudit(context.Background(), store.AuditQuery{Actor: "ops"})
-	if len(audit) != 2 {
+	if len(audit) != 6 {
 		t.Errorf("audit: %+v", audit)
 	}
 }
@@ -97,5 +120,47 @@ func TestPostfixConfig(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "smtpd_data_restrictions = check_policy_service unix:/var/spool/postfix/private/vigie") ||
 		!strings.Contains(out, "unix:private/vigie") {
 		t.Errorf("unix socket, DATA: exit %d\n%s", code, out)
+	}
+}
+
+// --check asks the real postconf: an empty main.cf lacks everything; the
+// lines postfix-config prints satisfy it; a master.cf service that
+// overrides smtpd_milters without vigie is reported.
+func TestPostfixConfigCheck(t *testing.T) {
+	testutil.RequireProgram(t, "postconf")
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "v.yaml")
+	etc := filepath.Join(dir, "etc")
+	os.MkdirAll(etc, 0o755)
+	os.WriteFile(cfg, []byte("postfix:\n  config_dir: "+etc+"\n"), 0o644)
+	os.WriteFile(filepath.Join(etc, "main.cf"), []byte("compatibility_level = 3.6\n"), 0o644)
+	os.WriteFile(filepath.Join(etc, "master.cf"), []byte("smtp inet n - n - - smtpd\n"), 0o644)
+	code, out := runActionCLI(t, "", "postfix-config", "--check", "--config", cfg)
+	for _, want := range []string{"MISSING smtpd_milters: lacks inet:127.0.0.1:10041", "MISSING non_smtpd_milters: lacks inet:127.0.0.1:10042",
+		"MISSING milter_default_action: should be accept", "MISSING smtpd_end_of_data_restrictions: lacks check_policy_service inet:127.0.0.1:10040",
+		"MISSING milter_mail_macros: lacks {client_addr}"} {
+		if code != exitFail || !strings.Contains(out, want) {
+			t.Errorf("empty main.cf: exit %d, lacks %q:\n%s", code, want, out)
+		}
+	}
+	// the printed lines, added to main.cf
+	_, printed := runActionCLI(t, "", "postfix-config", "--config", cfg)
+	main := "compatibility_level = 3.6\n"
+	for _, l := range strings.Split(printed, "\n") {
+		if strings.HasPrefix(l, "# ---- master.cf") {
+			break
+		}
+		if l != "" && !strings.HasPrefix(l, "#") {
+			main += l + "\n"
+		}
+	}
+	os.WriteFile(filepath.Join(etc, "main.cf"), []byte(main), 0o644)
+	if code, out := runActionCLI(t, "", "postfix-config", "--check", "--config", cfg); code != exitOK || !strings.Contains(out, "ok: every path") {
+		t.Errorf("with the printed lines: exit %d\n%s", code, out)
+	}
+	os.WriteFile(filepath.Join(etc, "master.cf"), []byte("smtp inet n - n - - smtpd\nsubmission inet n - n - - smtpd\n  -o smtpd_milters=inet:127.0.0.1:8891\n"), 0o644)
+	if code, out := runActionCLI(t, "", "postfix-config", "--check", "--config", cfg); code != exitFail ||
+		!strings.Contains(out, "MISSING master.cf service submission/inet overrides smtpd_milters: lacks inet:127.0.0.1:10041") {
+		t.Errorf("override without vigie: exit %d\n%s", code, out)
 	}
 }

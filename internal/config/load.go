@@ -72,6 +72,7 @@ func (p *parser) sorted() Errors {
 var (
 	unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
 	durationType    = reflect.TypeOf(time.Duration(0))
+	containmentType = reflect.TypeOf(Containment{})
 )
 
 // walk records where each key is and reports keys the Go type does not
@@ -83,8 +84,10 @@ func (p *parser) walk(n *yaml.Node, t reflect.Type, path string) {
 	if n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
 	}
-	if reflect.PointerTo(t).Implements(unmarshalerType) {
-		return // Secret, Switch: they check their own shape
+	// Secret, Switch, a scalar containment: they check their own shape; a
+	// containment mapping is checked here, key by key
+	if reflect.PointerTo(t).Implements(unmarshalerType) && !(t == containmentType && n.Kind == yaml.MappingNode) {
+		return
 	}
 	// The decoder refuses bare integers for durations (is 30 seconds or
 	// nanoseconds?), but 0 is unambiguous and how people write "never".

@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+
+	"go.yaml.in/yaml/v3"
 	"net/netip"
 	"strings"
 	"time"
@@ -35,11 +37,19 @@ type Policy struct {
 	// sender). An account override wins over a domain one.
 	Accounts map[string][]Limit `yaml:"accounts"`
 	Domains  map[string][]Limit `yaml:"domains"`
-	// Unauthenticated mail is counted only from these networks, keyed by
-	// UnauthenticatedKey (sender or client); other unauthenticated mail
-	// (inbound mail from the Internet) is not counted.
+	// Unauthenticated mail is counted only from these networks, per client
+	// address (UnauthenticatedKey must be "client": a per-sender count let
+	// a web app forging a new sender per message through); other
+	// unauthenticated mail (inbound mail from the Internet) is not counted.
 	UnauthenticatedNetworks []string `yaml:"unauthenticated_networks"`
 	UnauthenticatedKey      string   `yaml:"unauthenticated_key"`
+	// Allow lists subjects (a SASL account, uid:N, client:ADDR) that are
+	// neither limited nor contained automatically: a newsletter account.
+	// An admin can still suspend them by hand.
+	Allow []string `yaml:"allow"`
+	// Milter is the gate every path passes (smtpd_milters and
+	// non_smtpd_milters).
+	Milter Milter `yaml:"milter"`
 	// OverLimit is the answer for a message over a limit.
 	OverLimit Action `yaml:"over_limit"`
 	// Suspended is the answer for every message of a suspended account.
@@ -65,19 +75,51 @@ type Action struct {
 	Text   string `yaml:"text"`
 }
 
-// Containment decides what happens when the mail watch says an account is
-// compromised.
+// Milter is where Postfix's milter clients connect: Listen for
+// smtpd_milters (SMTP mail), LocalListen for non_smtpd_milters (sendmail
+// mail). Two addresses, so that a message's path is known from where
+// Postfix connected. Empty: that milter is not served.
+type Milter struct {
+	Listen      string `yaml:"listen"`
+	LocalListen string `yaml:"local_listen"`
+	// Timeout: past it the milter accepts the message (fail-open).
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Containment decides what happens when a critical compromise alert
+// fires: `containment: off` is a whole line.
 type Containment struct {
-	// Automatic suspends the account and holds its queued mail at once.
-	// Off: the alert's incident timeline says what the admin should run.
+	// Automatic suspends the subject (its new mail is held) and holds its
+	// queued mail at once. Off: the alert's incident timeline says what
+	// the admin should run.
 	Automatic bool `yaml:"automatic"`
-	// Rules are the mail watch rules whose firing alert (subject: the SASL
-	// account) means "compromised".
+	// Rules are the mail watch rules whose critical alert means
+	// "compromised" (the policy server's own critical over-limit alert
+	// always does).
 	Rules []string `yaml:"rules"`
+	// OverLimitMessages: a subject that keeps sending after this many of
+	// its messages were answered over_limit within its first window is
+	// compromised (the over-limit alert turns critical).
+	OverLimitMessages int `yaml:"over_limit_messages"`
 	// PollInterval is how often firing alerts are looked for in the store.
 	PollInterval time.Duration `yaml:"poll_interval"`
 	// HoldQueued also holds the account's mail already in the queue.
 	HoldQueued bool `yaml:"hold_queued"`
+}
+
+// UnmarshalYAML accepts `containment: off` (or on) as well as the
+// mapping.
+func (c *Containment) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		var sw Switch
+		if err := sw.UnmarshalYAML(n); err != nil || sw == SwitchAuto {
+			return fmt.Errorf("line %d: policy.containment: expected on, off or a mapping, got %q", n.Line, n.Value)
+		}
+		c.Automatic = sw == SwitchOn
+		return nil
+	}
+	type plain Containment
+	return n.Decode((*plain)(c))
 }
 
 // Postfix says how to reach the Postfix queue tools.
@@ -104,21 +146,24 @@ func defaultPolicy() Policy {
 		IdleTimeout:     6 * time.Minute,
 		DecisionTimeout: 100 * time.Millisecond,
 		Limits: []Limit{
-			{Window: time.Minute, Messages: 30, Recipients: 300},
+			{Window: time.Minute, Messages: 20, Recipients: 300},
 			{Window: time.Hour, Messages: 300, Recipients: 2000},
 			{Window: 24 * time.Hour, Messages: 1000, Recipients: 5000},
 		},
 		Accounts:                map[string][]Limit{},
 		Domains:                 map[string][]Limit{},
 		UnauthenticatedNetworks: []string{"127.0.0.0/8", "::1/128"},
-		UnauthenticatedKey:      "sender",
-		OverLimit:               Action{Action: "DEFER_IF_PERMIT", Text: "4.7.1 Sending limit reached for this account, try again later"},
+		UnauthenticatedKey:      "client",
+		Allow:                   []string{},
+		Milter:                  Milter{Listen: "127.0.0.1:10041", LocalListen: "127.0.0.1:10042", Timeout: 2 * time.Second},
+		OverLimit:               Action{Action: "HOLD", Text: "Sending limit reached: held by vigie for review"},
 		Suspended:               Action{Action: "HOLD", Text: "Account suspended by vigie"},
 		Containment: Containment{
-			Automatic:    false,
-			Rules:        []string{"account-volume", "sasl-many-ips"},
-			PollInterval: time.Second,
-			HoldQueued:   true,
+			Automatic:         true,
+			Rules:             []string{"account-volume", "sasl-many-ips"},
+			OverLimitMessages: 10,
+			PollInterval:      time.Second,
+			HoldQueued:        true,
 		},
 		RecordRetention: 120 * time.Hour,
 		Postfix: Postfix{
@@ -165,7 +210,33 @@ func (p *Policy) validate(c *checker) {
 			c.bad(fmt.Sprintf("policy.unauthenticated_networks[%d]", i), "expected a network such as 127.0.0.0/8, got %q", n)
 		}
 	}
-	c.oneOf("policy.unauthenticated_key", p.UnauthenticatedKey, "sender", "client")
+	if p.UnauthenticatedKey == "sender" {
+		c.bad("policy.unauthenticated_key", "sender is no longer accepted: a web app forging a new sender per message passed every per-sender limit; unauthenticated mail is limited per client")
+	} else {
+		c.oneOf("policy.unauthenticated_key", p.UnauthenticatedKey, "client")
+	}
+	for i, a := range p.Allow {
+		if strings.TrimSpace(a) == "" {
+			c.bad(fmt.Sprintf("policy.allow[%d]", i), "expected a subject: a SASL account, uid:N or client:ADDRESS")
+		}
+	}
+	for _, m := range []struct{ key, addr string }{{"policy.milter.listen", p.Milter.Listen}, {"policy.milter.local_listen", p.Milter.LocalListen}} {
+		if m.addr == "" {
+			continue
+		}
+		if path, ok := strings.CutPrefix(m.addr, "unix:"); ok {
+			if !strings.HasPrefix(path, "/") {
+				c.bad(m.key, "expected an absolute socket path after unix:, got %q", m.addr)
+			}
+		} else if err := checkLoopback(m.addr); err != nil {
+			c.bad(m.key, "%v (Postfix runs on this machine: listen on loopback or a unix socket)", err)
+		}
+	}
+	if p.Milter.Listen != "" && p.Milter.Listen == p.Milter.LocalListen {
+		c.bad("policy.milter.local_listen", "must differ from policy.milter.listen: the address tells SMTP mail from sendmail mail")
+	}
+	c.positive("policy.milter.timeout", p.Milter.Timeout)
+	c.atLeast("policy.containment.over_limit_messages", p.Containment.OverLimitMessages, 1)
 	checkAction(c, "policy.over_limit", p.OverLimit)
 	checkAction(c, "policy.suspended", p.Suspended)
 	c.positive("policy.containment.poll_interval", p.Containment.PollInterval)

@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPolicyErrors(t *testing.T) {
@@ -30,5 +31,34 @@ func TestPolicyErrors(t *testing.T) {
 	cfg, err := Parse("c.yaml", []byte("policy:\n  enabled: on\n  listen: [127.0.0.1:1, unix:/run/vigie.sock]\n  accounts:\n    news@example.org: [{window: 1h, messages: 5000}]\n"))
 	if err != nil || cfg.Policy.Enabled != SwitchOn || len(cfg.Policy.Accounts["news@example.org"]) != 1 {
 		t.Errorf("good policy section: %v %+v", err, cfg.Policy)
+	}
+}
+
+// `containment: off` is one line; the mapping still works and its keys
+// are checked; a per-sender key for unauthenticated mail is refused.
+func TestContainmentOneLine(t *testing.T) {
+	cfg, err := Parse("c.yaml", []byte("policy:\n  containment: off\n  allow: [news@example.org, uid:1001]\n"))
+	if err != nil || cfg.Policy.Containment.Automatic || len(cfg.Policy.Containment.Rules) == 0 || len(cfg.Policy.Allow) != 2 {
+		t.Fatalf("containment: off: %v %+v", err, cfg)
+	}
+	if !Default().Policy.Containment.Automatic {
+		t.Error("containment is not on by default")
+	}
+	cfg, err = Parse("c.yaml", []byte("policy:\n  containment:\n    automatic: false\n    over_limit_messages: 5\n"))
+	if err != nil || cfg.Policy.Containment.Automatic || cfg.Policy.Containment.OverLimitMessages != 5 || cfg.Policy.Containment.PollInterval != time.Second {
+		t.Fatalf("mapping: %v %+v", err, cfg.Policy.Containment)
+	}
+	for _, bad := range []struct{ yaml, want string }{
+		{"policy:\n  containment:\n    automatc: true\n", "c.yaml:3: policy.containment.automatc: unknown key"},
+		{"policy:\n  containment: maybe\n", "policy.containment"},
+		{"policy:\n  containment: auto\n", "policy.containment"},
+		{"policy:\n  unauthenticated_key: sender\n", "c.yaml:2: policy.unauthenticated_key: sender is no longer accepted"},
+		{"policy:\n  milter: {listen: 127.0.0.1:1, local_listen: 127.0.0.1:1}\n", "policy.milter.local_listen: must differ"},
+		{"policy:\n  milter: {listen: 0.0.0.0:10041}\n", "policy.milter.listen"},
+	} {
+		_, err := Parse("c.yaml", []byte(bad.yaml))
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q: %v, want %q", bad.yaml, err, bad.want)
+		}
 	}
 }

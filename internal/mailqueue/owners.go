@@ -2,6 +2,7 @@ package mailqueue
 
 import (
 	"context"
+	"fmt"
 	"sync"
 )
 
@@ -116,4 +117,23 @@ func (q *QueueFiles) owner(ctx context.Context, id string) (Owner, bool) {
 		return Owner{}, false
 	}
 	return ParsePostcat(out)
+}
+
+// UIDOf reads the uid of a locally submitted message from its queue file,
+// while it is still being received (the milter asks at end of message):
+// the first Received header, which pickup wrote. An error when the file
+// has no such header (it did not come through pickup).
+func (t *Tools) UIDOf(ctx context.Context, id string) (int, error) {
+	if !ValidQueueID(id) {
+		return -1, fmt.Errorf("invalid queue id %q", id)
+	}
+	q := QueueFiles{Tools: t}
+	o, ok := q.owner(ctx, id)
+	if !ok {
+		return -1, fmt.Errorf("postcat -q %s: nothing read", id)
+	}
+	if o.UID < 0 {
+		return -1, fmt.Errorf("queue file %s has no pickup Received header", id)
+	}
+	return o.UID, nil
 }

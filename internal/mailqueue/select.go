@@ -3,16 +3,18 @@ package mailqueue
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"strconv"
 	"strings"
 )
 
-// Criteria choose the messages of one account, sender or local user.
-// Exactly one must be set.
+// Criteria choose the messages of one account, sender, local user or
+// SMTP client. Exactly one must be set.
 type Criteria struct {
 	SASLUser string
 	Sender   string
-	UID      int // -1: not set
+	UID      int        // -1: not set
+	Client   netip.Addr // an unauthenticated SMTP client; invalid: not set
 }
 
 // Check reports a criteria set that selects nothing or too much.
@@ -27,8 +29,11 @@ func (c Criteria) Check() error {
 	if c.UID >= 0 {
 		n++
 	}
+	if c.Client.IsValid() {
+		n++
+	}
 	if n != 1 {
-		return errors.New("choose exactly one of --sasl-user, --sender and --uid")
+		return errors.New("choose exactly one of --sasl-user, --sender, --uid and --client")
 	}
 	return nil
 }
@@ -40,6 +45,8 @@ func (c Criteria) String() string {
 		return "sasl_user=" + c.SASLUser
 	case c.Sender != "":
 		return "sender=" + c.Sender
+	case c.Client.IsValid():
+		return "client=" + c.Client.String()
 	default:
 		return "uid=" + strconv.Itoa(c.UID)
 	}
@@ -85,11 +92,20 @@ func Select(ctx context.Context, msgs []Message, c Criteria, op Op, ix OwnerInde
 			continue
 		}
 		if c.SASLUser != "" && o.SASLUser != "" && strings.EqualFold(o.SASLUser, c.SASLUser) ||
-			c.UID >= 0 && o.UID == c.UID {
+			c.UID >= 0 && o.UID == c.UID ||
+			c.Client.IsValid() && o.SASLUser == "" && sameAddr(o.Client, c.Client) {
 			out = append(out, m)
 		}
 	}
 	return out, nil
+}
+
+// sameAddr: an owner's client address (as Postfix or a record wrote it)
+// is c. Authenticated mail from that address is not the client's: a
+// webmail on 127.0.0.1 logs its users in.
+func sameAddr(s string, c netip.Addr) bool {
+	a, err := netip.ParseAddr(s)
+	return err == nil && a.Unmap().WithZone("") == c.Unmap().WithZone("")
 }
 
 // IDs returns the queue ids of msgs.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigie/vigie/internal/mail/subject"
 	"github.com/vigie/vigie/internal/mailqueue"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/vigie"
@@ -33,12 +34,14 @@ func (a *Actions) now() time.Time {
 	return time.Now().UTC()
 }
 
-// Suspend suspends name (a SASL account). It reports false if it already
-// was. alertID links the suspension to the alert that caused it (0: none).
-func (a *Actions) Suspend(ctx context.Context, name, reason string, alertID int64) (bool, error) {
-	if strings.TrimSpace(name) == "" {
-		return false, errors.New("suspend: empty account name")
+// Suspend suspends a subject: the gate holds its new mail. It reports
+// false if it already was. alertID links the suspension to the alert that
+// caused it (0: none). The whole server is not a subject one can suspend.
+func (a *Actions) Suspend(ctx context.Context, subj subject.Subject, reason string, alertID int64) (bool, error) {
+	if !subj.Account() || subj.Kind == subject.KindSASL && strings.TrimSpace(subj.User) == "" {
+		return false, fmt.Errorf("suspend: %q is not an account, a uid or a client", subj.String())
 	}
+	name := subj.Key().String()
 	unlock, err := a.lockSuspensions(ctx)
 	if err != nil {
 		return false, fmt.Errorf("suspend %q: %w", name, err)
@@ -48,22 +51,35 @@ func (a *Actions) Suspend(ctx context.Context, name, reason string, alertID int6
 	if err != nil {
 		return false, fmt.Errorf("suspend %q: %w", name, err)
 	}
-	k := suspensionKey(name)
+	k := SuspensionKey(subj)
 	if _, ok := m[k]; ok {
 		return false, nil
 	}
 	m[k] = Suspension{Name: name, By: a.Actor, At: a.now(), Reason: reason, AlertID: alertID}
 	err = saveSuspensions(ctx, a.Store, m)
-	rerr := a.record(ctx, "mail.suspend", name, reason, err, alertID, fmt.Sprintf("%s suspended account %q: every new message is answered with the suspended action (%s)", a.Actor, name, reason))
+	rerr := a.record(ctx, "mail.suspend", name, name, reason, err, alertID,
+		fmt.Sprintf("%s suspended %s %q: vigie holds every new message of it (%s); undo: `vigie mail resume %s`", a.Actor, kindWord(subj), name, reason, SubjectFlag(subj)))
 	if err != nil {
 		return false, fmt.Errorf("suspend %q: %w", name, err)
 	}
 	return true, rerr
 }
 
-// Resume lifts a suspension. It reports false if name was not suspended.
+// kindWord names a subject's kind in a sentence.
+func kindWord(s subject.Subject) string {
+	switch s.Kind {
+	case subject.KindUID:
+		return "local user"
+	case subject.KindClient:
+		return "SMTP client"
+	}
+	return "account"
+}
+
+// Resume lifts a suspension. It reports false if subj was not suspended.
 // Mail held meanwhile stays held until released.
-func (a *Actions) Resume(ctx context.Context, name string) (bool, error) {
+func (a *Actions) Resume(ctx context.Context, subj subject.Subject) (bool, error) {
+	name := subj.Key().String()
 	unlock, err := a.lockSuspensions(ctx)
 	if err != nil {
 		return false, fmt.Errorf("resume %q: %w", name, err)
@@ -73,13 +89,13 @@ func (a *Actions) Resume(ctx context.Context, name string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("resume %q: %w", name, err)
 	}
-	k := suspensionKey(name)
+	k := SuspensionKey(subj)
 	if _, ok := m[k]; !ok {
 		return false, nil
 	}
 	delete(m, k)
 	err = saveSuspensions(ctx, a.Store, m)
-	rerr := a.record(ctx, "mail.resume", name, "", err, 0, fmt.Sprintf("%s resumed account %q; its held mail stays held until `vigie mail release --sasl-user`", a.Actor, name))
+	rerr := a.record(ctx, "mail.resume", name, name, "", err, 0, fmt.Sprintf("%s resumed %s %q; its held mail stays held until `vigie mail release %s`", a.Actor, kindWord(subj), name, SubjectFlag(subj)))
 	if err != nil {
 		return false, fmt.Errorf("resume %q: %w", name, err)
 	}
@@ -103,6 +119,60 @@ type QueueResult struct {
 	Criteria mailqueue.Criteria
 	Messages []mailqueue.Message
 	DryRun   bool
+	// Confirmed is how many of Messages Postfix's queue (postqueue -j)
+	// showed in the state op put them in, read right after it (Checked:
+	// the queue could be read).
+	Confirmed int
+	Checked   bool
+}
+
+// confirm reads the queue back: how many of msgs are now where op puts
+// them (held: in the hold queue; released: out of it; purged: gone), as
+// Postfix reports it rather than as vigie asked.
+func (a *Actions) confirm(ctx context.Context, op mailqueue.Op, msgs []mailqueue.Message) (int, bool) {
+	now, err := a.Queue.List(ctx)
+	if err != nil {
+		return 0, false
+	}
+	where := map[string]string{}
+	for _, m := range now {
+		where[m.ID] = m.Queue
+	}
+	n := 0
+	for _, m := range msgs {
+		q, present := where[m.ID]
+		switch {
+		case op == mailqueue.Hold && q == "hold",
+			op == mailqueue.Release && (!present || q != "hold"),
+			op == mailqueue.Purge && !present:
+			n++
+		}
+	}
+	return n, true
+}
+
+func confirmWord(op mailqueue.Op) string {
+	switch op {
+	case mailqueue.Hold:
+		return "in the hold queue"
+	case mailqueue.Release:
+		return "out of the hold queue"
+	}
+	return "gone"
+}
+
+// criteriaSubject is the subject string form of queue criteria (alerts
+// name subjects that way); for a sender, "sender=ADDRESS": no subject.
+func criteriaSubject(c mailqueue.Criteria) string {
+	switch {
+	case c.SASLUser != "":
+		return subject.SASL(c.SASLUser).String()
+	case c.Client.IsValid():
+		return subject.Client(c.Client).String()
+	case c.UID >= 0:
+		return subject.UID(c.UID).String()
+	}
+	return "sender=" + c.Sender
 }
 
 // Find lists the queued messages op would act on.
@@ -131,12 +201,23 @@ func (a *Actions) QueueAction(ctx context.Context, op mailqueue.Op, c mailqueue.
 		return res, nil
 	}
 	err = a.Queue.Apply(ctx, op, mailqueue.IDs(msgs))
+	if err == nil && len(msgs) > 0 {
+		res.Confirmed, res.Checked = a.confirm(ctx, op, msgs)
+	}
 	detail := fmt.Sprintf("%s: %d messages", c, len(msgs))
 	if len(msgs) > 0 {
 		detail += " (" + idList(msgs, 20) + ")"
 	}
-	rerr := a.record(ctx, "mail."+string(op), c.String(), detail, err, alertID,
-		fmt.Sprintf("%s: %s %d queued messages of %s", a.Actor, pastTense(op), len(msgs), c))
+	text := fmt.Sprintf("%s: %s %d queued messages of %s", a.Actor, pastTense(op), len(msgs), c)
+	if len(msgs) > 0 {
+		text += " (queue ids " + idList(msgs, 20) + ")"
+		if res.Checked {
+			text += fmt.Sprintf("; Postfix's queue then showed %d of them %s", res.Confirmed, confirmWord(op))
+		}
+	}
+	// the target is the subject's string form, as in alerts and
+	// suspensions, so that an incident's checklist finds it
+	rerr := a.record(ctx, "mail."+string(op), criteriaSubject(c), criteriaSubject(c), detail, err, alertID, text)
 	if err != nil {
 		return res, fmt.Errorf("mail %s %s: %w", op, c, err)
 	}
@@ -170,7 +251,7 @@ func idList(msgs []mailqueue.Message, n int) string {
 // record writes the audit entry and the timeline entries of an action.
 // Failing to record does not undo the action: the error says it was done
 // but not recorded.
-func (a *Actions) record(ctx context.Context, action, target, detail string, actErr error, alertID int64, text string) error {
+func (a *Actions) record(ctx context.Context, action, target, subj, detail string, actErr error, alertID int64, text string) error {
 	result := "ok"
 	if actErr != nil {
 		result = actErr.Error()
@@ -181,7 +262,7 @@ func (a *Actions) record(ctx context.Context, action, target, detail string, act
 	if _, err := a.Store.AddAudit(ctx, vigie.AuditEntry{Time: now, Actor: a.Actor, Action: action, Target: target, Detail: detail, Result: result}); err != nil {
 		errs = append(errs, err)
 	}
-	for _, id := range a.incidentsAbout(ctx, target, alertID) {
+	for _, id := range a.incidentsAbout(ctx, subj, alertID) {
 		_, err := a.Store.AddTimeline(ctx, vigie.TimelineEntry{IncidentID: id, Time: now, Kind: vigie.TimelineAction, Actor: a.Actor,
 			Text: text, AlertID: alertID, Data: map[string]string{"action": action, "target": target, "result": result}})
 		if err != nil {
@@ -195,8 +276,9 @@ func (a *Actions) record(ctx context.Context, action, target, detail string, act
 }
 
 // incidentsAbout returns the open incidents concerned: the alert's, and
-// those of active alerts whose subject is the target account or sender.
-func (a *Actions) incidentsAbout(ctx context.Context, target string, alertID int64) []int64 {
+// those of active alerts whose subject is subj (a subject's string form,
+// or a sender address).
+func (a *Actions) incidentsAbout(ctx context.Context, subj string, alertID int64) []int64 {
 	seen := map[int64]bool{}
 	var out []int64
 	add := func(id int64) {
@@ -210,20 +292,15 @@ func (a *Actions) incidentsAbout(ctx context.Context, target string, alertID int
 			add(al.IncidentID)
 		}
 	}
-	// targets are "alice", "sasl_user=alice", "sender=a@b" or "uid=33";
-	// alerts name the account, the address or the uid alone
-	name := target
-	for _, p := range []string{"sasl_user=", "sender=", "uid="} {
-		if v, ok := strings.CutPrefix(target, p); ok {
-			name = v
-		}
+	if subj == "" {
+		return out
 	}
 	alerts, err := a.Store.ListAlerts(ctx, store.AlertQuery{States: []vigie.AlertState{vigie.AlertFiring, vigie.AlertAcknowledged}})
 	if err != nil {
 		return out
 	}
 	for _, al := range alerts {
-		if strings.EqualFold(al.Subject, name) || strings.EqualFold(al.Subject, target) {
+		if strings.EqualFold(al.Subject, subj) {
 			add(al.IncidentID)
 		}
 	}

@@ -2,11 +2,13 @@ package policy
 
 import (
 	"context"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vigie/vigie/internal/alert"
+	"github.com/vigie/vigie/internal/milter"
 	"github.com/vigie/vigie/internal/vigie"
 )
 
@@ -54,11 +56,13 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 func TestContainmentAdvises(t *testing.T) {
 	db := openStore(t, t.TempDir())
 	p := alert.New(alert.Options{Store: db})
-	r := start(t, Options{Config: testConfig(), Store: db, Sink: p})
+	cfg := testConfig()
+	cfg.Containment.Automatic = false
+	r := start(t, Options{Config: cfg, Store: db, Sink: p})
 	compromise(t, p, "account-volume", "eve@example.org")
 	compromise(t, p, "some-other-rule", "frank@example.org")
 	waitUntil(t, "the advice in the timeline", func() bool {
-		return strings.Contains(timelineText(t, r, "eve@example.org"), "vigie mail suspend eve@example.org")
+		return strings.Contains(timelineText(t, r, "eve@example.org"), "vigie mail suspend --sasl-user eve@example.org")
 	})
 	if tl := timelineText(t, r, "eve@example.org"); !strings.Contains(tl, "vigie mail hold --sasl-user eve@example.org") ||
 		!strings.Contains(tl, "automatic containment is off") {
@@ -97,9 +101,11 @@ func TestContainmentSuspends(t *testing.T) {
 	if a := c.ask(t, eom("eve@example.org", "E00002", 1)); a != "action=HOLD Account suspended by vigie" {
 		t.Errorf("after containment: %s", a)
 	}
-	if tl := timelineText(t, r, "Eve@Example.org"); !strings.Contains(tl, `vigie: vigie suspended account "Eve@Example.org"`) {
-		t.Errorf("timeline:\n%s", tl)
-	}
+	waitUntil(t, "the containment in the timeline", func() bool {
+		tl := timelineText(t, r, "Eve@Example.org")
+		return strings.Contains(tl, `vigie: vigie suspended account "Eve@Example.org"`) &&
+			strings.Contains(tl, "contained after mail/sasl-many-ips (critical): suspended account Eve@Example.org: its new mail is held")
+	})
 	audit, _ := db.ListAudit(context.Background(), storeAuditAll())
 	if len(audit) != 1 || audit[0].Actor != "vigie" || audit[0].Action != "mail.suspend" || !strings.Contains(audit[0].Target, "Eve") {
 		t.Errorf("audit: %+v", audit)
@@ -112,4 +118,83 @@ func TestContainmentSuspends(t *testing.T) {
 		t.Errorf("acted again after a restart: %+v", audit)
 	}
 	_ = r2
+}
+
+func milterMsg(path milter.Path, user string, uid int, client string, qid string) *milter.Message {
+	m := &milter.Message{Path: path, SASLUser: user, UID: uid, Sender: "x@forged.example", Recipients: 1, QueueID: qid}
+	if client != "" {
+		m.Client = netip.MustParseAddr(client)
+	}
+	return m
+}
+
+// Containing uid:33 holds the uid's sendmail mail, not the mail of a SASL
+// account literally named "uid:33"; a client is contained by address
+// whatever sender it forges; a warning contains nothing; an allowed
+// subject is not contained and the timeline says why.
+func TestContainmentEveryKind(t *testing.T) {
+	db := openStore(t, t.TempDir())
+	p := alert.New(alert.Options{Store: db})
+	cfg := testConfig()
+	cfg.Containment.HoldQueued = false // the Postfix integration tests cover the queue
+	cfg.Allow = []string{"news@example.org"}
+	r := start(t, Options{Config: cfg, Store: db, Sink: p})
+	ctx := context.Background()
+	if err := p.Emit(ctx, vigie.Finding{Watch: "mail", Rule: "account-volume", Subject: "bob@example.org", Severity: vigie.SeverityWarning, Summary: "a little above habit"}); err != nil {
+		t.Fatal(err)
+	}
+	compromise(t, p, "account-volume", "uid:33")
+	compromise(t, p, "account-volume", "client:127.0.0.1")
+	compromise(t, p, "account-volume", "news@example.org")
+	waitUntil(t, "uid:33 and client:127.0.0.1 suspended", func() bool {
+		m := *r.s.suspended.Load()
+		_, a := m["uid:33"]
+		_, b := m["client:127.0.0.1"]
+		return a && b
+	})
+	waitUntil(t, "the allow-list note", func() bool {
+		return strings.Contains(timelineText(t, r, "news@example.org"), "not contained: news@example.org is on policy.allow")
+	})
+	time.Sleep(200 * time.Millisecond)
+	if m := *r.s.suspended.Load(); len(m) != 2 {
+		t.Errorf("suspensions: %v (a warning or an allowed subject was contained)", m)
+	}
+	cases := []struct {
+		m    *milter.Message
+		want milter.Verdict
+	}{
+		{milterMsg(milter.PathLocal, "", 33, "", "L00001"), milter.Hold},
+		{milterMsg(milter.PathLocal, "", 34, "", "L00002"), milter.Accept},
+		{milterMsg(milter.PathSMTP, "uid:33", -1, "192.0.2.7", "S00001"), milter.Accept},
+		{milterMsg(milter.PathSMTP, "", -1, "127.0.0.1", "S00002"), milter.Hold},
+		{milterMsg(milter.PathSMTP, "", -1, "::ffff:127.0.0.1", "S00003"), milter.Hold},
+		{milterMsg(milter.PathSMTP, "", -1, "127.0.0.2", "S00004"), milter.Accept},
+		{milterMsg(milter.PathSMTP, "bob@example.org", -1, "127.0.0.1", "S00005"), milter.Accept}, // webmail: bob, not the client
+	}
+	for _, c := range cases {
+		if d := r.s.Check(ctx, c.m); d.Verdict != c.want {
+			t.Errorf("%+v: %v, want %v", *c.m, d.Verdict, c.want)
+		}
+	}
+	c := dial(t, r.addr)
+	if a := c.ask(t, eom("uid:33", "P00001", 1)); a != "action=DUNNO" {
+		t.Errorf("a SASL account named uid:33: %s", a)
+	}
+	if tl := timelineText(t, r, "uid:33"); !strings.Contains(tl, `suspended local user "uid:33"`) || !strings.Contains(tl, "vigie mail release --uid 33") {
+		t.Errorf("uid:33 timeline:\n%s", tl)
+	}
+	if tl := timelineText(t, r, "client:127.0.0.1"); !strings.Contains(tl, "vigie mail release --client 127.0.0.1") {
+		t.Errorf("client timeline:\n%s", tl)
+	}
+	// the containment is a critical alert of its own, saying how to undo it
+	alerts, _ := db.ListAlerts(ctx, storeAlertsAll())
+	var contained []string
+	for _, a := range alerts {
+		if a.Rule == RuleContained {
+			contained = append(contained, a.Subject+" "+a.Severity.String()+" "+a.Summary)
+		}
+	}
+	if len(contained) != 2 || !strings.Contains(strings.Join(contained, "\n"), "critical vigie suspended local user uid:33: its new mail is held") {
+		t.Errorf("contained alerts:\n%s", strings.Join(contained, "\n"))
+	}
 }

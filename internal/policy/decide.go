@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vigie/vigie/internal/mail/subject"
 )
 
 const dunno = "DUNNO"
@@ -33,19 +35,16 @@ func (s *Server) Decide(r *Request) (action, text string) {
 		s.badLog.log(s.log, "policy: request without request=smtpd_access_policy; answering DUNNO", "request", r.Request, "attributes", r.Attributes)
 		return dunno, ""
 	}
-	kind, name := s.subject(r)
-	if name == "" {
+	subj := s.subject(r)
+	if subj.IsZero() {
 		return dunno, "" // inbound mail from elsewhere: not ours to count
 	}
 	now := s.now()
-	if _, ok := (*s.suspended.Load())[name]; ok {
-		a := s.cfg.Suspended
-		if a.Action == "HOLD" {
-			s.record(r, now)
-		}
-		return a.Action, a.Text
-	}
 	if r.ProtocolState != s.cfg.Stage {
+		// other stages only check the suspension (and count nothing)
+		if s.isSuspended(SuspensionKey(subj)) {
+			return s.cfg.Suspended.Action, s.cfg.Suspended.Text
+		}
 		if s.otherStage.CompareAndSwap(false, true) {
 			s.log.Warn("policy: a request at another stage than policy.stage is answered DUNNO and not counted; "+
 				"if Postfix asks vigie only at this stage, nothing is counted: check `vigie postfix-config`",
@@ -53,22 +52,30 @@ func (s *Server) Decide(r *Request) (action, text string) {
 		}
 		return dunno, ""
 	}
-	deadline := start.Add(s.cfg.DecisionTimeout).UnixNano()
-	v := s.limiter.Take(kind+":"+name, r.RecipientCount, now, deadline)
-	if !v.Locked {
-		s.m.failOpen["busy"].Inc()
-		return dunno, ""
-	}
-	if v.Over {
+	g := s.count(subj, r.RecipientCount, r.QueueID, now, start.Add(s.cfg.DecisionTimeout).UnixNano())
+	switch g.outcome {
+	case suspended:
+		a := s.cfg.Suspended
+		if a.Action == "HOLD" {
+			s.record(r, now)
+			if g.fresh {
+				s.held(subj, r.QueueID, now)
+			}
+		}
+		return a.Action, a.Text
+	case over:
 		a := s.cfg.OverLimit
 		if a.Action == "HOLD" {
 			s.record(r, now)
 		}
-		s.overLimit(overLimit{kind: kind, name: name, verdict: v, queueID: r.QueueID, client: r.ClientAddress, sender: r.Sender, at: now})
+		if !g.fresh {
+			return a.Action, a.Text
+		}
+		s.overLimit(overLimit{subj: subj, verdict: g.verdict, queueID: r.QueueID, client: r.ClientAddress, sender: r.Sender, at: now, action: a.Action})
 		return a.Action, a.Text
 	}
 	s.record(r, now)
-	if s.shared != nil && s.shared.stale.Load() {
+	if g.outcome == passed && s.shared != nil && s.shared.stale.Load() {
 		// allowed on this node's counts alone: the other nodes' are old
 		s.m.failOpen["shared-state"].Inc()
 		s.shared.staleAnswers.Add(1)
@@ -77,26 +84,18 @@ func (s *Server) Decide(r *Request) (action, text string) {
 }
 
 // subject says whom a message is counted for: its SASL account; for
-// unauthenticated mail from the permitted networks its sender (or client
-// address); for other mail nobody.
-func (s *Server) subject(r *Request) (kind, name string) {
+// unauthenticated mail from the permitted networks its client address
+// (never its sender: a web app forges a new one per message); for other
+// mail nobody.
+func (s *Server) subject(r *Request) subject.Subject {
 	if r.SASLUsername != "" {
-		return "sasl", strings.ToLower(r.SASLUsername)
+		return subject.SASL(strings.ToLower(r.SASLUsername))
 	}
 	ip, err := netip.ParseAddr(r.ClientAddress)
-	if err != nil {
-		return "", ""
+	if err != nil || !s.inNets(ip) {
+		return subject.Subject{}
 	}
-	ip = ip.Unmap()
-	for _, n := range s.nets {
-		if n.Contains(ip) {
-			if s.cfg.UnauthenticatedKey == "sender" && r.Sender != "" {
-				return "sender", strings.ToLower(r.Sender)
-			}
-			return "client", ip.String()
-		}
-	}
-	return "", ""
+	return subject.Client(ip)
 }
 
 // record remembers which account queued r's message, for `vigie mail
@@ -112,18 +111,15 @@ func (s *Server) record(r *Request, now time.Time) {
 // overLimit is one message refused (or held) for a limit, on its way to
 // the alert pipeline.
 type overLimit struct {
-	kind, name              string
+	subj                    subject.Subject
 	verdict                 Verdict
 	queueID, client, sender string
 	at                      time.Time
+	action                  string
 }
 
 func (o *overLimit) summary(action string) string {
-	who := "account " + o.name
-	if o.kind != "sasl" {
-		who = o.kind + " " + o.name
-	}
-	return fmt.Sprintf("%s reached its limit of %d %s per %s; vigie answers %s to its new mail", who,
+	return fmt.Sprintf("%s %s reached its limit of %d %s per %s; vigie answers %s to its new mail", kindWord(o.subj), o.subj,
 		limitOf(o.verdict), o.verdict.What, o.verdict.Limit.Window, action)
 }
 
@@ -136,7 +132,7 @@ func limitOf(v Verdict) int {
 
 func (o *overLimit) evidence(action string) map[string]string {
 	return map[string]string{
-		"kind": o.kind, "window": o.verdict.Limit.Window.String(), "limit": strconv.Itoa(limitOf(o.verdict)),
+		"kind": o.subj.Kind.String(), "window": o.verdict.Limit.Window.String(), "limit": strconv.Itoa(limitOf(o.verdict)),
 		"counted": o.verdict.What, "in_window": strconv.FormatUint(o.verdict.Count, 10), "action": action,
 		"queue_id": o.queueID, "client_address": o.client, "sender": o.sender,
 	}

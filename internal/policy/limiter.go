@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vigie/vigie/internal/config"
+	"github.com/vigie/vigie/internal/mail/subject"
 )
 
 // Limits resolves which windows apply to a subject: its own override, else
@@ -65,14 +66,13 @@ type Limiter struct {
 }
 
 // MaxSubjects bounds how many subjects have their own windows (about
-// 1.5 KB each with the default limits). Past it, a new subject shares the
-// windows of its kind's overflow subject, "sender:*", which then reaches
-// its limits quickly: a flood of forged senders is stopped, not counted
-// one by one.
+// 1.5 KB each with the default limits). Past it a new subject is let
+// through uncounted (fail-open) and counted in
+// vigie_policy_fail_open_total{reason="subjects-cap"}, never refused:
+// subjects are SASL users, uids and clients (forged envelope senders no
+// longer make new ones), so the cap is a memory bound that real traffic
+// does not reach, and idle subjects leave within their longest window.
 const MaxSubjects = 200_000
-
-// overflowName is the subject new subjects share when there are too many.
-const overflowName = "*"
 
 type shard struct {
 	mu    sync.Mutex
@@ -117,8 +117,14 @@ func shardOf(key string) int {
 	return int(h % shardCount)
 }
 
+// newCounter makes the windows of key, a subject's string form
+// (subject.String): a SASL user's limits are looked up by its name, the
+// other kinds' by their string form ("uid:33", "client:127.0.0.1").
 func (l *Limiter) newCounter(key string) *counter {
-	_, name, _ := strings.Cut(key, ":")
+	name := key
+	if subj, err := subject.Parse(key); err == nil && subj.Kind == subject.KindSASL {
+		name = strings.ToLower(subj.User)
+	}
 	ls := l.limits.For(name)
 	c := &counter{limits: ls, rings: make([]*ring, len(ls)), pushed: make([]int64, len(ls))}
 	for i, lim := range ls {
@@ -134,11 +140,14 @@ type Verdict struct {
 	What   string       // "messages" or "recipients"
 	Count  uint64       // what the window already holds
 	Locked bool         // false: the shard was busy past the deadline, nothing decided
+	// Uncounted: a new subject past MaxSubjects, let through (fail-open)
+	Uncounted bool
 }
 
 // Take checks a message of rcpts recipients for key at now and, if it fits
 // every window, counts it. It waits for the shard at most until deadline
-// (Unix nanoseconds, 0: no deadline).
+// (Unix nanoseconds, 0: no deadline). A new subject past MaxSubjects is
+// not counted: Verdict.Uncounted.
 func (l *Limiter) Take(key string, rcpts int, now time.Time, deadline int64) Verdict {
 	if rcpts < 1 {
 		rcpts = 1
@@ -147,18 +156,11 @@ func (l *Limiter) Take(key string, rcpts int, now time.Time, deadline int64) Ver
 	if !lockBy(&sh.mu, deadline) {
 		return Verdict{}
 	}
+	defer sh.mu.Unlock()
 	c := sh.m[key]
 	if c == nil && l.subjects.Load() >= l.maxSubjects {
-		sh.mu.Unlock()
-		kind, _, _ := strings.Cut(key, ":")
-		key = kind + ":" + overflowName
-		sh = &l.shards[shardOf(key)]
-		if !lockBy(&sh.mu, deadline) {
-			return Verdict{}
-		}
-		c = sh.m[key]
+		return Verdict{Locked: true, Uncounted: true}
 	}
-	defer sh.mu.Unlock()
 	if c == nil {
 		c = l.newCounter(key)
 		sh.m[key] = c

@@ -19,9 +19,10 @@ type serverMetrics struct {
 	suspended       prometheus.Gauge
 	contained       *prometheus.CounterVec
 	syncs           map[string]prometheus.Counter
+	milterAnswers   *prometheus.CounterVec
 }
 
-var failOpenReasons = []string{"not-ready", "busy", "internal-error", "shared-state"}
+var failOpenReasons = []string{"not-ready", "busy", "internal-error", "shared-state", "subjects-cap", "unknown-uid"}
 var badReasons = []string{"framing", "request", "idle", "read"}
 
 func newServerMetrics(m *metrics.Factory) *serverMetrics {
@@ -45,7 +46,9 @@ func newServerMetrics(m *metrics.Factory) *serverMetrics {
 		suspended: m.Gauge(prometheus.GaugeOpts{Name: "vigie_policy_suspended_accounts",
 			Help: "Accounts suspended, as last read from the store."}),
 		contained: m.CounterVec(prometheus.CounterOpts{Name: "vigie_policy_containment_total",
-			Help: "Compromise alerts handled, by outcome (suspended, advised, error)."}, "outcome"),
+			Help: "Compromise alerts handled, by outcome (suspended, advised, allowed, error)."}, "outcome"),
+		milterAnswers: m.CounterVec(prometheus.CounterOpts{Name: "vigie_policy_milter_answers_total",
+			Help: "Messages the milter decided about, by path (smtp, local) and verdict (accept, hold, tempfail)."}, "path", "verdict"),
 	}
 	sy := m.CounterVec(prometheus.CounterOpts{Name: "vigie_policy_shared_syncs_total",
 		Help: "Exchanges of counters with the shared store (several nodes), by result (ok, error)."}, "result")

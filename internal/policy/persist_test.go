@@ -28,10 +28,10 @@ func TestCountersSurviveACrash(t *testing.T) {
 	for i := range 3 {
 		got = append(got, cb.ask(t, eom("alice", fmt.Sprintf("D%04d", i), 1)))
 	}
-	if got[0] != "action=DUNNO" || got[1] != "action=DUNNO" || !strings.HasPrefix(got[2], "action=DEFER_IF_PERMIT") {
+	if got[0] != "action=DUNNO" || got[1] != "action=DUNNO" || !strings.HasPrefix(got[2], "action=HOLD") {
 		t.Errorf("after restart: %q (limit 5, 3 already sent)", got)
 	}
-	if u := b.s.limiter.Usage("sasl:alice", time.Now()); len(u) != 1 || u[0].Messages != 5 {
+	if u := b.s.limiter.Usage("alice", time.Now()); len(u) != 1 || u[0].Messages != 5 {
 		t.Errorf("usage: %+v", u)
 	}
 }
@@ -70,28 +70,34 @@ func TestRingSlides(t *testing.T) {
 	}
 }
 
-// Past MaxSubjects, new subjects share one overflow window per kind, so
-// forged senders cannot exhaust memory and a flood of them is stopped.
+// Past MaxSubjects, a new subject is let through uncounted (fail-open),
+// however many come: the cap bounds memory and never refuses a
+// legitimate new subject; existing subjects keep their own windows.
 func TestSubjectCap(t *testing.T) {
 	l := NewLimiter(Limits{Default: []config.Limit{{Window: time.Minute, Messages: 3}}})
 	l.maxSubjects = 10
 	now := time.Now()
 	for i := range 10 {
-		if v := l.Take(fmt.Sprintf("sender:s%d@x", i), 1, now, 0); v.Over {
-			t.Fatalf("subject %d over", i)
+		if v := l.Take(fmt.Sprintf("user%d@x", i), 1, now, 0); v.Over || v.Uncounted {
+			t.Fatalf("subject %d: %+v", i, v)
 		}
 	}
-	var over int
-	for i := range 10 {
-		if l.Take(fmt.Sprintf("sender:forged%d@x", i), 1, now, 0).Over {
-			over++
+	for i := range 1000 {
+		v := l.Take(fmt.Sprintf("new%d@x", i), 1, now, 0)
+		if v.Over || !v.Uncounted || !v.Locked {
+			t.Fatalf("new subject %d past the cap: %+v (want let through, uncounted)", i, v)
 		}
 	}
-	if over != 7 || l.subjects.Load() != 11 {
-		t.Errorf("over %d (want 7: the shared window allows 3), subjects %d", over, l.subjects.Load())
+	if l.subjects.Load() != 10 {
+		t.Errorf("subjects %d, want 10", l.subjects.Load())
 	}
-	// existing subjects keep their own windows
-	if v := l.Take("sender:s1@x", 1, now, 0); v.Over {
-		t.Error("an existing subject lost its window")
+	// existing subjects keep their own windows, and their limits
+	for range 2 {
+		if v := l.Take("user1@x", 1, now, 0); v.Over || v.Uncounted {
+			t.Errorf("an existing subject lost its window: %+v", v)
+		}
+	}
+	if v := l.Take("user1@x", 1, now, 0); !v.Over {
+		t.Errorf("an existing subject's limit no longer applies: %+v", v)
 	}
 }

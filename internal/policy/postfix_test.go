@@ -56,6 +56,7 @@ func newRig(t *testing.T, policyYAML string) *rig {
 policy:
   enabled: on
   listen: [127.0.0.1:%d]
+  milter: {listen: "", local_listen: ""}
   %s
 `, r.ConfDir, policyPort, policyYAML)), 0o644)
 	cfg, err := config.Load(r.cfgFile)
@@ -79,11 +80,10 @@ policy:
 	return r
 }
 
-// With the default answer, DEFER_IF_PERMIT, the message over the limit
-// gets a 4xx at the end of its data and the client keeps it; nothing is
-// queued.
+// With the answer DEFER_IF_PERMIT, the message over the limit gets a 4xx
+// at the end of its data and the client keeps it; nothing is queued.
 func TestPostfixDefersOverLimitMail(t *testing.T) {
-	r := newRig(t, "limits: [{window: 1h, messages: 3}]")
+	r := newRig(t, "limits: [{window: 1h, messages: 3}]\n  over_limit: {action: DEFER_IF_PERMIT, text: 4.7.1 Sending limit reached for this account}")
 	c := r.Dial(t)
 	defer c.Close()
 	if err := c.Auth(smtp.PlainAuth("", "alice@example.org", "alice-secret", "127.0.0.1")); err != nil {

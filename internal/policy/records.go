@@ -28,6 +28,9 @@ type record struct {
 
 type recordValue struct {
 	User, Sender, Client string
+	// UID is the local user of mail submitted with sendmail (seen by the
+	// milter), in decimal; "": unknown (no fifth field).
+	UID string
 }
 
 const (
@@ -68,7 +71,11 @@ type minuteRecords struct {
 // appendRecord adds one line; tabs and newlines in hostile values are
 // replaced so they cannot forge a record.
 func (m *minuteRecords) appendRecord(id string, v recordValue) {
-	for i, f := range []string{id, v.User, v.Sender, v.Client} {
+	fields := []string{id, v.User, v.Sender, v.Client}
+	if v.UID != "" {
+		fields = append(fields, v.UID)
+	}
+	for i, f := range fields {
 		if i > 0 {
 			m.data = append(m.data, '\t')
 		}
@@ -95,10 +102,14 @@ func parseMinute(b []byte) map[string]recordValue {
 			b = nil
 		}
 		f := bytes.Split(line, []byte{'\t'})
-		if len(f) != 4 || len(f[0]) == 0 {
+		if len(f) < 4 || len(f) > 5 || len(f[0]) == 0 {
 			continue
 		}
-		out[string(f[0])] = recordValue{User: string(f[1]), Sender: string(f[2]), Client: string(f[3])}
+		v := recordValue{User: string(f[1]), Sender: string(f[2]), Client: string(f[3])}
+		if len(f) == 5 {
+			v.UID = string(f[4])
+		}
+		out[string(f[0])] = v
 	}
 	return out
 }
@@ -311,7 +322,11 @@ func (x *StoreIndex) Owners(ctx context.Context, msgs []mailqueue.Message) (map[
 				cache[m] = recs
 			}
 			if v, ok := recs[msg.ID]; ok {
-				out[msg.ID] = mailqueue.Owner{SASLUser: v.User, Sender: v.Sender, Client: v.Client, UID: -1}
+				uid, err := strconv.Atoi(v.UID)
+				if err != nil || uid < 0 {
+					uid = -1
+				}
+				out[msg.ID] = mailqueue.Owner{SASLUser: v.User, Sender: v.Sender, Client: v.Client, UID: uid}
 				break
 			}
 		}

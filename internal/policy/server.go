@@ -19,8 +19,10 @@ import (
 
 	"github.com/vigie/vigie/internal/alert"
 	"github.com/vigie/vigie/internal/config"
+	"github.com/vigie/vigie/internal/mail/subject"
 	"github.com/vigie/vigie/internal/mailqueue"
 	"github.com/vigie/vigie/internal/metrics"
+	"github.com/vigie/vigie/internal/milter"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/task"
 )
@@ -65,6 +67,14 @@ type Server struct {
 	badLog    logLimiter
 	// otherStage: a request at another stage was seen (logged once)
 	otherStage atomic.Bool
+	// recent: answers by queue id, so the milter and the policy server
+	// count a message once
+	recent *recentAnswers
+	// allow: policy.allow, by SuspensionKey
+	allow map[string]bool
+	// heldBy: what the gate held of each suspended subject
+	heldBy heldLog
+	tools  *mailqueue.Tools
 }
 
 // New builds a server; nothing listens until Run or Serve.
@@ -84,6 +94,16 @@ func New(o Options) (*Server, error) {
 		limiter:  NewLimiter(NewLimits(&o.Config)),
 		findings: make(chan overLimit, 1024),
 		readyCh:  make(chan struct{}),
+		recent:   newRecentAnswers(),
+		allow:    map[string]bool{},
+		heldBy:   heldLog{m: map[string]*heldCount{}},
+	}
+	for _, a := range o.Config.Allow {
+		subj, err := subject.Parse(strings.TrimSpace(a))
+		if err != nil || !subj.Account() {
+			return nil, fmt.Errorf("policy: allow: %q is not a subject (a SASL account, uid:N or client:ADDRESS)", a)
+		}
+		s.allow[SuspensionKey(subj)] = true
 	}
 	for _, n := range o.Config.UnauthenticatedNetworks {
 		p, err := netip.ParsePrefix(n)
@@ -94,6 +114,7 @@ func New(o Options) (*Server, error) {
 	}
 	s.rec = newRecorder(o.Store, s.log, o.Now, o.Config.RecordRetention, s.m.recordsDropped)
 	tools := ToolsFor(&o.Config.Postfix)
+	s.tools = tools
 	s.actions = &Actions{Store: o.Store, Queue: tools, Now: o.Now, Actor: "vigie",
 		Index: OwnerIndex(o.Store, tools, o.LogIndex)}
 	if sc, ok := o.Store.(store.SharedCounters); ok {
@@ -121,21 +142,56 @@ func (s *Server) Name() string { return "policy" }
 // then every request is answered DUNNO (fail-open) and counted.
 func (s *Server) Ready() <-chan struct{} { return s.readyCh }
 
-// Run listens on the configured addresses and serves until ctx is done.
+// Run listens on the configured addresses (the policy server's and the
+// milter's) and serves until ctx is done.
 func (s *Server) Run(ctx context.Context) error {
 	var lns []net.Listener
+	closeAll := func() {
+		for _, l := range lns {
+			l.Close()
+		}
+	}
 	for _, addr := range s.cfg.Listen {
 		ln, err := listen(addr)
 		if err != nil {
-			for _, l := range lns {
-				l.Close()
-			}
+			closeAll()
 			return fmt.Errorf("policy: listen %s: %w", addr, err)
 		}
 		s.log.Info("policy server listening", "addr", addr)
 		lns = append(lns, ln)
 	}
-	return s.Serve(ctx, lns...)
+	var milters Milters
+	for _, m := range []struct {
+		addr string
+		ln   *net.Listener
+	}{{s.cfg.Milter.Listen, &milters.SMTP}, {s.cfg.Milter.LocalListen, &milters.Local}} {
+		if m.addr == "" {
+			continue
+		}
+		ln, err := listen(m.addr)
+		if err != nil {
+			closeAll()
+			if milters.SMTP != nil {
+				milters.SMTP.Close()
+			}
+			return fmt.Errorf("policy: milter listen %s: %w", m.addr, err)
+		}
+		s.log.Info("milter listening", "addr", m.addr)
+		*m.ln = ln
+	}
+	return s.ServeAll(ctx, milters, lns...)
+}
+
+// Milters are the milter's listeners: SMTP for smtpd_milters, Local for
+// non_smtpd_milters; nil: not served.
+type Milters struct {
+	SMTP, Local net.Listener
+}
+
+// Serve serves the policy protocol on lns (closing them when ctx is done)
+// and runs the background loops; it returns when all of them stopped.
+func (s *Server) Serve(ctx context.Context, lns ...net.Listener) error {
+	return s.ServeAll(ctx, Milters{}, lns...)
 }
 
 func listen(addr string) (net.Listener, error) {
@@ -156,13 +212,13 @@ func listen(addr string) (net.Listener, error) {
 	return net.Listen("tcp", addr)
 }
 
-// Serve serves on lns (closing them when ctx is done) and runs the
-// background loops; it returns when all of them stopped. The loops and the
-// accept loops belong to this watch (package task): a panic in one of
-// them, or a listener that fails for good, stops the others and returns
-// as the watch's error, so the supervisor shows the policy watch down and
-// restarts it, listening again.
-func (s *Server) Serve(ctx context.Context, lns ...net.Listener) error {
+// ServeAll serves the policy protocol on lns and the milter on ms, and
+// runs the background loops; it returns when all of them stopped. The
+// loops, the accept loops and the milters belong to this watch (package
+// task): a panic in one of them, or a listener that fails for good, stops
+// the others and returns as the watch's error, so the supervisor shows the
+// policy watch down and restarts it, listening again.
+func (s *Server) ServeAll(ctx context.Context, ms Milters, lns ...net.Listener) error {
 	g, gctx := task.New(ctx)
 	run := func(name string, f func(context.Context)) {
 		g.Go(name, func() error { f(gctx); return nil })
@@ -171,6 +227,21 @@ func (s *Server) Serve(ctx context.Context, lns ...net.Listener) error {
 	run("policy recorder", s.rec.run)
 	run("policy findings", s.emitFindings)
 	run("policy containment", s.containLoop)
+	ml := &milter.Server{Gate: s, Logger: s.log, Timeout: s.cfg.Milter.Timeout, UIDOf: s.tools.UIDOf}
+	for _, m := range []struct {
+		ln   net.Listener
+		path milter.Path
+	}{{ms.SMTP, milter.PathSMTP}, {ms.Local, milter.PathLocal}} {
+		if m.ln == nil {
+			continue
+		}
+		g.Go("policy milter "+m.path.String(), func() error {
+			if err := ml.Serve(gctx, m.ln, m.path); err != nil && gctx.Err() == nil {
+				return fmt.Errorf("policy: milter %s stopped: %w", m.path, err)
+			}
+			return nil
+		})
+	}
 	var conns sync.WaitGroup
 	for _, ln := range lns {
 		g.Go("policy listener "+ln.Addr().String(), func() error { return s.accept(gctx, ln, &conns) })

@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"fmt"
+	"github.com/vigie/vigie/internal/mail/subject"
 	"strings"
 	"testing"
 	"time"
@@ -61,12 +62,12 @@ func TestRecipientLimitAndOverrides(t *testing.T) {
 		want  string
 	}{
 		{"alice", 15, "action=DUNNO"},
-		{"alice", 6, "action=DEFER_IF_PERMIT " + cfg.OverLimit.Text}, // 21 > 20 recipients
+		{"alice", 6, "action=" + cfg.OverLimit.Action + " " + cfg.OverLimit.Text}, // 21 > 20 recipients
 		{"alice", 5, "action=DUNNO"},
 		{"big@example.org", 1000, "action=DUNNO"}, // override: no recipient limit
 		{"x@small.example", 1, "action=DUNNO"},
 		{"y@small.example", 1, "action=DUNNO"}, // domain limit is per account
-		{"x@small.example", 1, "action=DEFER_IF_PERMIT " + cfg.OverLimit.Text},
+		{"x@small.example", 1, "action=" + cfg.OverLimit.Action + " " + cfg.OverLimit.Text},
 	}
 	for i, tc := range cases {
 		if got := c.ask(t, eom(tc.user, fmt.Sprintf("Q%04d", i), tc.rcpts)); got != tc.want {
@@ -89,15 +90,23 @@ func TestUnauthenticatedSubjects(t *testing.T) {
 			t.Fatalf("inbound: %s", a)
 		}
 	}
-	// from this machine: counted by sender
+	// from this machine: counted per client, whatever sender it forges
 	if a := ask("127.0.0.1", "www-data@host.example"); a != "action=DUNNO" {
 		t.Fatal(a)
 	}
-	if a := ask("127.0.0.1", "www-data@host.example"); !strings.HasPrefix(a, "action=DEFER_IF_PERMIT") {
-		t.Fatal(a)
+	for i := range 3 {
+		if a := ask("127.0.0.1", fmt.Sprintf("forged%d@elsewhere.example", i)); !strings.HasPrefix(a, "action=HOLD") {
+			t.Fatalf("forged sender %d: %s", i, a)
+		}
 	}
-	if a := ask("::ffff:127.0.0.1", "other@host.example"); a != "action=DUNNO" {
-		t.Fatal(a)
+	if a := ask("::ffff:127.0.0.1", "other@host.example"); !strings.HasPrefix(a, "action=HOLD") {
+		t.Fatalf("the same client, IPv4-mapped: %s", a)
+	}
+	if a := ask("127.0.0.2", "other@host.example"); a != "action=DUNNO" {
+		t.Fatalf("another client: %s", a)
+	}
+	if u := r.s.limiter.Usage("client:127.0.0.1", time.Now()); len(u) != 1 || u[0].Messages != 1 {
+		t.Errorf("usage of client:127.0.0.1: %+v", u)
 	}
 }
 
@@ -106,10 +115,10 @@ func TestSuspensionAndResume(t *testing.T) {
 	r := start(t, Options{Config: testConfig(), Store: db})
 	c := dial(t, r.addr)
 	act := &Actions{Store: db, Actor: "admin", Queue: &mailqueue.Tools{}}
-	if ok, err := act.Suspend(context.Background(), "Mallory@Example.org", "test", 0); err != nil || !ok {
+	if ok, err := act.Suspend(context.Background(), subject.SASL("Mallory@Example.org"), "test", 0); err != nil || !ok {
 		t.Fatal(ok, err)
 	}
-	if ok, _ := act.Suspend(context.Background(), "mallory@example.org", "again", 0); ok {
+	if ok, _ := act.Suspend(context.Background(), subject.SASL("mallory@example.org"), "again", 0); ok {
 		t.Error("suspended twice")
 	}
 	r.s.refreshSuspensions(context.Background())
@@ -119,7 +128,7 @@ func TestSuspensionAndResume(t *testing.T) {
 			t.Errorf("%s: %s", state, a)
 		}
 	}
-	if ok, err := act.Resume(context.Background(), "MALLORY@example.org"); err != nil || !ok {
+	if ok, err := act.Resume(context.Background(), subject.SASL("MALLORY@example.org")); err != nil || !ok {
 		t.Fatal(ok, err)
 	}
 	r.s.refreshSuspensions(context.Background())

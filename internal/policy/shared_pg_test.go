@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"fmt"
+	"github.com/vigie/vigie/internal/mail/subject"
 	"os"
 	"strings"
 	"testing"
@@ -48,7 +49,7 @@ func TestSharedServersOnPostgres(t *testing.T) {
 		t.Errorf("b answered %q after 3 messages through a, want 2 DUNNO then refused (limit 5)", got)
 	}
 
-	if _, err := (&Actions{Store: dbA, Actor: "admin"}).Suspend(ctx, "bob", "test", 0); err != nil {
+	if _, err := (&Actions{Store: dbA, Actor: "admin"}).Suspend(ctx, subject.SASL("bob"), "test", 0); err != nil {
 		t.Fatal(err)
 	}
 	end := time.Now().Add(time.Second)

@@ -107,3 +107,17 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 `)
 	return b.String()
 }
+
+// MilterMain are the main.cf lines that send SMTP mail to the milter at
+// smtpAddr and sendmail mail to the one at localAddr (host:port), failing
+// open, as `vigie postfix-config` prints them.
+func MilterMain(smtpAddr, localAddr string) []string {
+	return []string{
+		"smtpd_milters = inet:" + smtpAddr,
+		"non_smtpd_milters = inet:" + localAddr,
+		"milter_default_action = accept",
+		"milter_mail_macros = i {auth_type} {auth_authen} {auth_author} {mail_addr} {mail_host} {mail_mailer} {client_addr}",
+		"milter_connect_timeout = 5s",
+		"milter_command_timeout = 10s",
+	}
+}

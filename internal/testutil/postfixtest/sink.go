@@ -21,6 +21,20 @@ type Sink struct {
 	rcpt RcptFunc
 	mu   sync.Mutex
 	by   map[string]int
+	msgs []SinkMessage
+}
+
+// SinkMessage is one message the sink received: its envelope sender and
+// its Subject header.
+type SinkMessage struct {
+	From, Subject string
+}
+
+// Messages are the messages received so far, in order.
+func (s *Sink) Messages() []SinkMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]SinkMessage(nil), s.msgs...)
 }
 
 // Count is how many messages from sender the sink has received.
@@ -93,6 +107,7 @@ func (s *Sink) serve(c net.Conn) {
 				continue
 			}
 			reply("354 go ahead")
+			subject, inHeaders := "", true
 			for {
 				l, err := r.ReadString('\n')
 				if err != nil {
@@ -101,9 +116,16 @@ func (s *Sink) serve(c net.Conn) {
 				if l == ".\r\n" || l == ".\n" {
 					break
 				}
+				if strings.TrimRight(l, "\r\n") == "" {
+					inHeaders = false
+				}
+				if v, ok := strings.CutPrefix(l, "Subject: "); ok && inHeaders && subject == "" {
+					subject = strings.TrimRight(v, "\r\n")
+				}
 			}
 			s.mu.Lock()
 			s.by[from]++
+			s.msgs = append(s.msgs, SinkMessage{From: from, Subject: subject})
 			s.mu.Unlock()
 			reply("250 2.0.0 queued")
 		case cmd == "QUIT":
