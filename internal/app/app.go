@@ -139,6 +139,9 @@ func New(ctx context.Context, o Options) (*App, error) {
 		Store: db, Logger: o.Logger, Metrics: m, Now: o.Now, Node: cfg.Node,
 		ResolveAfter: cfg.Alerts.ResolveAfter, NotifyTimeout: cfg.Alerts.NotifyTimeout,
 	}))
+	// The self-watch exists from the start: /healthz answers from it
+	// while the watches are being built.
+	a.self = a.newSelfWatch(cfg)
 	return a, nil
 }
 
@@ -245,7 +248,6 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	a.mu.Lock()
 	a.runCtx = ctx
-	a.self = a.newSelfWatch(cfg)
 	a.watches = a.startAll(ctx, append(watches, Watch(a.self)))
 	a.mu.Unlock()
 	a.log.Info("vigie running", "version", a.o.Version, "node", cfg.Node, "data", a.o.DataDir, "watches", len(watches))

