@@ -5,7 +5,7 @@ BIN      ?= bin/vigie
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X github.com/vigie/vigie/internal/buildinfo.version=$(VERSION)
 
-.PHONY: all build run test test-deps vet unit bench fuzz clean
+.PHONY: all build run test test-deps vet unit bench fuzz clean eval
 
 all: build
 
@@ -31,6 +31,12 @@ vet:
 # Quick loop while coding: no installs, integration tests skip what is absent.
 unit:
 	$(GO) test -short ./...
+
+# The mail scenario suite: four weeks of a realistic association's traffic,
+# with and without each attack; prints time to detect, attack messages out
+# before the first alert and false alerts per week (docs/mail-habits.md).
+eval:
+	go run ./internal/mail/eval/cmd/mail-eval
 
 # Benchmarks print throughput and ratios against peers; they never fail.
 bench:

@@ -335,7 +335,13 @@ func TestContainStolenPassword(t *testing.T) {
 	tl := r.checkRecord(t, manon)
 	t.Logf("timeline:\n%s", tl)
 
-	// the password is changed; one command sends what was held
+	// the password is changed: the thief's next login fails; then one
+	// command sends what was held
+	r.SetPassword(t, "manon@example.org", "manon-new-secret")
+	postfixtest.WaitFor(t, 10*time.Second, "the old password refused", func() (bool, string) {
+		err := r.submit("manon@example.org", "manon@example.org", "victim@spam.example", "spam after the change")
+		return err != nil && strings.Contains(err.Error(), "535"), fmt.Sprint(err)
+	})
 	out := r.vigie(t, "mail", "release", "--sasl-user", "manon@example.org")
 	if !strings.Contains(out, fmt.Sprintf("released %d messages", held)) {
 		t.Errorf("release:\n%s", out)

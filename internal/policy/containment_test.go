@@ -2,12 +2,14 @@ package policy
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vigie/vigie/internal/alert"
+	"github.com/vigie/vigie/internal/config"
 	"github.com/vigie/vigie/internal/milter"
 	"github.com/vigie/vigie/internal/vigie"
 )
@@ -196,5 +198,42 @@ func TestContainmentEveryKind(t *testing.T) {
 	}
 	if len(contained) != 2 || !strings.Contains(strings.Join(contained, "\n"), "critical vigie suspended local user uid:33: its new mail is held") {
 		t.Errorf("contained alerts:\n%s", strings.Join(contained, "\n"))
+	}
+}
+
+// The milter and the policy server share one count: a message both see
+// (same queue id) is counted once, whichever asks first; a message only
+// one sees is counted by it.
+func TestMilterAndPolicyCountOnce(t *testing.T) {
+	cfg := testConfig()
+	cfg.Limits = []config.Limit{{Window: time.Minute, Messages: 3}}
+	r := start(t, Options{Config: cfg, Store: openStore(t, t.TempDir())})
+	c := dial(t, r.addr)
+	ctx := context.Background()
+	for i := range 3 {
+		qid := fmt.Sprintf("B%05d", i)
+		if i%2 == 0 {
+			r.s.Check(ctx, milterMsg(milter.PathSMTP, "dora@example.org", -1, "192.0.2.1", qid))
+			if a := c.ask(t, eom("dora@example.org", qid, 1)); a != "action=DUNNO" {
+				t.Fatalf("message %d, policy after milter: %s", i, a)
+			}
+		} else {
+			if a := c.ask(t, eom("dora@example.org", qid, 1)); a != "action=DUNNO" {
+				t.Fatalf("message %d, policy first: %s", i, a)
+			}
+			if d := r.s.Check(ctx, milterMsg(milter.PathSMTP, "dora@example.org", -1, "192.0.2.1", qid)); d.Verdict != milter.Accept {
+				t.Fatalf("message %d, milter after policy: %v", i, d.Verdict)
+			}
+		}
+	}
+	if u := r.s.limiter.Usage("dora@example.org", time.Now()); len(u) != 1 || u[0].Messages != 3 {
+		t.Fatalf("usage after 3 messages seen twice each: %+v", u)
+	}
+	// the fourth is over the limit for both
+	if d := r.s.Check(ctx, milterMsg(milter.PathSMTP, "dora@example.org", -1, "192.0.2.1", "B00003")); d.Verdict != milter.Hold {
+		t.Errorf("fourth message, milter: %v", d.Verdict)
+	}
+	if a := c.ask(t, eom("dora@example.org", "B00003", 1)); !strings.HasPrefix(a, "action=HOLD") {
+		t.Errorf("fourth message, policy: %s", a)
 	}
 }

@@ -3,6 +3,8 @@ package policy
 import (
 	"context"
 	"log/slog"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,4 +53,34 @@ func TestRecordsFindOwners(t *testing.T) {
 	if got, _ := ix.Owners(context.Background(), msgs); len(got) != 0 {
 		t.Errorf("after expiry: %+v", got)
 	}
+}
+
+// A record line is hostile text (account, sender, client) written by
+// appendRecord and read by parseMinute: whatever the values, one message
+// is one record, read back under its own queue id with its uid, and
+// damaged stored bytes never crash the reader.
+func FuzzRecords(f *testing.F) {
+	f.Add("AAAAA1", "alice", "a@x", "192.0.2.1", "33", []byte("X\ta\tb\tc\t7\nY\t\t\t\n"))
+	f.Add("AAAAA2", "evil\nBBBBB9\tbob", "e@x", "", "", []byte("\t\t\t\n\n\t"))
+	f.Fuzz(func(t *testing.T, id, user, sender, client, uid string, stored []byte) {
+		parseMinute(stored) // damaged records: no panic
+		if id == "" || strings.ContainsAny(id, "\t\n ") {
+			return
+		}
+		if uid != "" {
+			if _, err := strconv.Atoi(uid); err != nil || strings.ContainsAny(uid, "\t\n") {
+				return
+			}
+		}
+		var m minuteRecords
+		m.appendRecord(id, recordValue{User: user, Sender: sender, Client: client, UID: uid})
+		got := parseMinute(m.data)
+		if len(got) != 1 {
+			t.Fatalf("one record became %d: %q", len(got), m.data)
+		}
+		v, ok := got[id]
+		if !ok || v.UID != uid {
+			t.Fatalf("record %q read back as %+v", m.data, got)
+		}
+	})
 }

@@ -76,3 +76,32 @@ service anvil {
 	})
 	return sock
 }
+
+// SetPassword changes a SASL user's password in Dovecot's passwd-file, as
+// an admin does after a password was stolen; Dovecot reads the file again
+// at the next login.
+func (l *Lab) SetPassword(t testing.TB, user, password string) {
+	t.Helper()
+	path := filepath.Join(l.Dir, "dovecot", "passwd")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	found := false
+	for _, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+		if name, _, ok := strings.Cut(line, ":"); ok && name == user {
+			line, found = fmt.Sprintf("%s:{PLAIN}%s::::::", user, password), true
+		}
+		out.WriteString(line + "\n")
+	}
+	if !found {
+		t.Fatalf("no SASL user %q", user)
+	}
+	// a new file, renamed over the old: Dovecot never reads half of it
+	tmp := path + ".new"
+	writeFile(t, tmp, out.String())
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
