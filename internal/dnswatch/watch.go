@@ -55,6 +55,7 @@ type Watch struct {
 	// afterSweep, when set (tests), sees every sweep and the domains it
 	// covered.
 	afterSweep func(res *Result, domains []string)
+	sight      sweepSight // for Health (health.go)
 }
 
 type watchMetrics struct {
@@ -125,6 +126,7 @@ func (w *Watch) Run(ctx context.Context) error {
 		return err
 	}
 	defer mon.Close()
+	w.sight.start(w.c.Now())
 	rep := &Reporter{Sink: w.c.Sink, State: w.c.Store, Now: w.c.Now, Logger: w.log}
 	var sh *share
 	var gained <-chan struct{}
@@ -277,6 +279,7 @@ func (w *Watch) sweepOnce(ctx context.Context, mon *Monitor, rep *Reporter, full
 		}
 		w.log.Error("recording the sweep's findings", "err", err)
 	}
+	w.sight.done(w.c.Now(), time.Since(start), mon.SweepSize())
 	if w.afterSweep != nil {
 		w.afterSweep(res, mon.Swept())
 	}

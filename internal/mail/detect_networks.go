@@ -110,6 +110,9 @@ func (l *loginNetworks) add(user, ip string, now time.Time) {
 // newHoods counts the neighbourhoods of the user's new networks that no
 // known network shares.
 func (l *loginNetworks) newHoods(u *UserNetworks) (hoods []string, nets int) {
+	if len(u.Recent) == 0 {
+		return nil, 0
+	}
 	known := map[string]bool{}
 	for n := range u.Known {
 		known[l.hoodOf(n)] = true

@@ -278,7 +278,10 @@ func (e *Engine) Entry(en *postfixlog.Entry) {
 				e.authWarned[strings.Clone(en.ClientIP)]++
 			}
 		}
-		if en.SASLUser != "" {
+		// Per user name, only for names of real accounts (seen logged
+		// in): a dictionary attack on "admin" or "test" is noise the
+		// per-address and per-network rules already weigh.
+		if en.SASLUser != "" && e.knownUser(en.SASLUser) {
 			e.byUser.add(en.SASLUser, now, map[string]string{"last_address": en.ClientIP})
 		}
 	case postfixlog.KindDisconnect:
@@ -301,6 +304,16 @@ func (e *Engine) Entry(en *postfixlog.Entry) {
 			}
 		}
 	}
+}
+
+// knownUser reports whether a SASL user name has logged in (or sent)
+// within the habit memory.
+func (e *Engine) knownUser(name string) bool {
+	if _, ok := e.nets.users[name]; ok {
+		return true
+	}
+	_, ok := e.volume.subjects[name]
+	return ok
 }
 
 // isReputationRefusal: a receiving server refuses or defers our mail for

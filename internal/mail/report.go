@@ -11,7 +11,23 @@ import (
 )
 
 // Report is a pflogsumm-style summary of a Postfix log, built with the
-// same parser as the watch.
+// same parser as the watch. Its grand totals count what pflogsumm counts
+// on the same log (TestReportMatchesPflogsumm compares them):
+//
+//   - received: messages that entered, one per smtpd client= or pickup
+//     line (not qmgr's from= lines, which come again at every retry of a
+//     deferred message and for bounces Postfix makes itself);
+//   - delivered: recipients with status=sent, except those "forwarded as"
+//     to another queue id (a content filter), which are forwarded;
+//   - deferred: messages deferred at least once, also those queued before
+//     the log began (deferrals: every deferred attempt);
+//   - bounced: recipients with status=bounced;
+//   - rejected: smtpd and postscreen NOQUEUE rejects, cleanup and milter
+//     rejects (not reject_warning).
+//
+// SASL failures are counted as vigie's detectors count them: a failure
+// the SASL back end caused (Dovecot or saslauthd unreachable) is counted
+// apart (pflogsumm lists every SASL warning among smtpd's warnings).
 type Report struct {
 	Lines      int       `json:"lines"`
 	NotPostfix int       `json:"not_postfix"`
@@ -19,8 +35,9 @@ type Report struct {
 	First      time.Time `json:"first"`
 	Last       time.Time `json:"last"`
 
-	Received  int `json:"received"`  // messages queued
-	Delivered int `json:"delivered"` // recipients delivered (status=sent)
+	Received  int `json:"received"`  // messages received (smtpd client= and pickup lines)
+	Delivered int `json:"delivered"` // recipients delivered (status=sent, not forwarded)
+	Forwarded int `json:"forwarded"` // recipients handed on ("forwarded as", e.g. to a content filter)
 	Deferred  int `json:"deferred"`  // deferral attempts
 	Bounced   int `json:"bounced"`   // recipients bounced
 	Expired   int `json:"expired"`   // messages returned after the queue lifetime
@@ -28,6 +45,7 @@ type Report struct {
 
 	DeferredMessages    int `json:"deferred_messages"` // distinct messages deferred at least once
 	SASLFailures        int `json:"sasl_failures"`
+	SASLBackendFailures int `json:"sasl_backend_failures"` // the SASL back end's fault, not the client's
 	BounceNotifications int `json:"bounce_notifications"`
 	Postscreen          int `json:"postscreen"`
 	DNSBL               int `json:"dnsbl"`
@@ -63,7 +81,8 @@ type reportAccount struct {
 
 type reportMsg struct {
 	acct     int32 // index in accounts, -1: none
-	counted  bool
+	received bool  // its client= or pickup line was counted
+	counted  bool  // its first qmgr from= line was counted
 	deferred bool
 }
 
@@ -134,13 +153,17 @@ func (p *Reporter) Line(line string) {
 		r.Last = e.Time
 	}
 	switch e.Kind {
-	case postfixlog.KindClient:
-		if e.SASLUser != "" {
-			p.msg(e.QueueID, true).acct = p.acct(e.SASLUser)
+	case postfixlog.KindClient, postfixlog.KindPickup:
+		m := p.msg(e.QueueID, true)
+		if !m.received {
+			m.received = true
+			r.Received++
+			p.hour(e.Time).Received++
 		}
-	case postfixlog.KindPickup:
-		if e.UID >= 0 {
-			p.msg(e.QueueID, true).acct = p.acct(UIDSubject(e.UID))
+		if e.SASLUser != "" {
+			m.acct = p.acct(e.SASLUser)
+		} else if e.Kind == postfixlog.KindPickup && e.UID >= 0 {
+			m.acct = p.acct(UIDSubject(e.UID))
 		}
 	case postfixlog.KindQueued:
 		m := p.msg(e.QueueID, true)
@@ -148,15 +171,13 @@ func (p *Reporter) Line(line string) {
 			return
 		}
 		m.counted = true
-		r.Received++
-		p.hour(e.Time).Received++
 		if m.acct >= 0 {
 			a := p.accounts[m.acct]
 			a.Messages++
 			a.Recipients += e.Nrcpt
 		}
 	case postfixlog.KindDelivery:
-		m := p.msg(e.QueueID, false)
+		m := p.msg(e.QueueID, true) // also a message queued before the log began
 		var a *reportAccount
 		if m != nil && m.acct >= 0 {
 			a = p.accounts[m.acct]
@@ -170,6 +191,10 @@ func (p *Reporter) Line(line string) {
 		h := p.hour(e.Time)
 		switch e.Status {
 		case "sent":
+			if strings.Contains(e.Reply, "forwarded as ") {
+				r.Forwarded++
+				break
+			}
 			r.Delivered++
 			h.Delivered++
 		case "deferred":
@@ -197,7 +222,11 @@ func (p *Reporter) Line(line string) {
 		r.Rejected++
 		p.hour(e.Time).Rejected++
 	case postfixlog.KindSASLFail:
-		r.SASLFailures++
+		if e.AuthServerFault() {
+			r.SASLBackendFailures++
+		} else {
+			r.SASLFailures++
+		}
 	case postfixlog.KindBounce:
 		r.BounceNotifications++
 	case postfixlog.KindPostscreen:
@@ -242,8 +271,9 @@ func (r *Report) WriteText(w io.Writer, escape func(string) string, top int) err
 	for _, row := range []struct {
 		n    int
 		what string
-	}{{r.Received, "received (queued)"}, {r.Delivered, "delivered"}, {r.Deferred, "deferred"}, {r.DeferredMessages, "messages deferred at least once"},
-		{r.Bounced, "bounced"}, {r.Expired, "expired"}, {r.Rejected, "rejected"}, {r.SASLFailures, "SASL authentication failures"},
+	}{{r.Received, "received"}, {r.Delivered, "delivered"}, {r.Forwarded, "forwarded"}, {r.DeferredMessages, "deferred (messages)"},
+		{r.Deferred, "deferrals"}, {r.Bounced, "bounced"}, {r.Expired, "expired"}, {r.Rejected, "rejected"},
+		{r.SASLFailures, "SASL authentication failures"}, {r.SASLBackendFailures, "SASL failures of the back end (not counted as attacks)"},
 		{r.BounceNotifications, "bounce notifications"}, {r.Postscreen, "postscreen lines"}, {r.DNSBL, "DNSBL hits (dnsblog)"},
 		{r.Unknown, "Postfix lines not understood"}, {r.NotPostfix, "other lines"}} {
 		fmt.Fprintf(b, "  %9d  %s\n", row.n, row.what)

@@ -133,6 +133,8 @@ func ParseMessage(program string, pid int, msg string, e *Entry) {
 		e.MessageID = trimAngle(body[len("message-id="):])
 	case strings.HasPrefix(body, "reject: "):
 		parseReject(body[len("reject: "):], e)
+	case strings.HasPrefix(body, "milter-reject: "):
+		parseReject(body[len("milter-reject: "):], e)
 	case strings.HasPrefix(body, "sender non-delivery notification: "),
 		strings.HasPrefix(body, "sender delivery status notification: "),
 		strings.HasPrefix(body, "postmaster non-delivery notification: "),
