@@ -23,6 +23,7 @@ func dnsCommand() *command {
 		{name: "baseline", summary: "record the current state of every domain as expected", run: dnsBaseline},
 		{name: "approve", summary: "accept changed values as the new expected state", run: dnsApprove},
 		{name: "revert-plan", summary: "list an incident's domains with their expected and observed NS", run: dnsRevertPlan},
+		{name: "update-rdap-bootstrap", summary: "replace the RDAP bootstrap file (each TLD's RDAP server) from a file or URL", run: dnsUpdateRDAPBootstrap},
 	}}
 }
 

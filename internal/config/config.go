@@ -23,6 +23,9 @@ type Config struct {
 	Store   Store       `yaml:"store"`
 	Alerts  Alerts      `yaml:"alerts"`
 	Notify  Notify      `yaml:"notify"`
+	// Self is vigie watching itself; Heartbeat its outbound ping.
+	Self      Self      `yaml:"self"`
+	Heartbeat Heartbeat `yaml:"heartbeat"`
 
 	Blocklist Blocklist `yaml:"blocklist"`
 
@@ -159,7 +162,9 @@ func Default() *Config {
 			NotifyTimeout: 10 * time.Second,
 			Grouping:      Grouping{BlocklistWindow: 72 * time.Hour, CTWindow: 48 * time.Hour},
 		},
-		Notify: defaultNotify(),
+		Notify:    defaultNotify(),
+		Self:      defaultSelf(),
+		Heartbeat: defaultHeartbeat(),
 
 		Blocklist: defaultBlocklist(),
 

@@ -59,6 +59,8 @@ func (cfg *Config) validate() []fieldError {
 	c.positive("alerts.grouping.blocklist_window", cfg.Alerts.Grouping.BlocklistWindow)
 	c.positive("alerts.grouping.ct_window", cfg.Alerts.Grouping.CTWindow)
 	cfg.Notify.validate(c)
+	cfg.Self.validate(c)
+	cfg.Heartbeat.validate(c)
 	// Watch sections: one line each.
 	cfg.Blocklist.validate(c)
 	cfg.Web.validate(c)
