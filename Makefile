@@ -19,8 +19,11 @@ test-deps:
 	./scripts/install-test-deps.sh
 
 # Every test; integration tests fail (not skip) when their program is missing.
+# Then every fuzz target for TEST_FUZZTIME on top of its kept corpus.
+TEST_FUZZTIME ?= 2s
 test: test-deps vet
 	VIGIE_INTEGRATION=require $(GO) test -count=1 -timeout 20m ./...
+	./scripts/fuzz.sh $(TEST_FUZZTIME)
 
 vet:
 	$(GO) vet ./...

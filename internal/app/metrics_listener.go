@@ -18,7 +18,8 @@ func (a *App) uiServer(cfg *config.Config) *ui.Server {
 	return ui.New(ui.Options{Store: a.store, Gatherer: a.o.Registry, Logger: a.log, Pipeline: a.pipeline, Mail: a.o.Mail,
 		Login: cfg.HTTP.LoginRequired(), SecureCookies: cfg.HTTP.TLSCert != "" || cfg.HTTP.ReverseProxy,
 		ReverseProxy: cfg.HTTP.ReverseProxy, SessionLifetime: cfg.HTTP.SessionLifetime, Now: a.o.Now,
-		MetricsToken: cfg.HTTP.MetricsToken.Value(), MetricsListener: cfg.HTTP.MetricsListen != ""})
+		MetricsToken: cfg.HTTP.MetricsToken.Value(), MetricsListener: cfg.HTTP.MetricsListen != "",
+		Health: a.health, Ready: a.isReady})
 }
 
 // serveMetrics starts http.metrics_listen, the listener that serves
