@@ -5,7 +5,7 @@ BIN      ?= bin/vigie
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X github.com/vigie/vigie/internal/buildinfo.version=$(VERSION)
 
-.PHONY: all build run test test-deps vet unit bench fuzz clean eval
+.PHONY: all build run test test-deps vet unit bench fuzz clean eval deb
 
 all: build
 
@@ -19,8 +19,11 @@ test-deps:
 	./scripts/install-test-deps.sh
 
 # Every test; integration tests fail (not skip) when their program is missing.
+# Then every fuzz target for TEST_FUZZTIME on top of its kept corpus.
+TEST_FUZZTIME ?= 2s
 test: test-deps vet
 	VIGIE_INTEGRATION=require $(GO) test -count=1 -timeout 20m ./...
+	./scripts/fuzz.sh $(TEST_FUZZTIME)
 
 vet:
 	$(GO) vet ./...
@@ -44,5 +47,9 @@ FUZZTIME ?= 20s
 fuzz:
 	./scripts/fuzz.sh $(FUZZTIME)
 
+# The Debian package (dpkg-deb): dist/out/vigie_VERSION_ARCH.deb.
+deb:
+	./scripts/build-deb.sh dist/out
+
 clean:
-	rm -rf bin
+	rm -rf bin dist/out

@@ -115,7 +115,7 @@ func TestRunOnEmbeddedDefaultsAndStopOnSIGTERM(t *testing.T) {
 	if !strings.HasPrefix(d.addr, "127.0.0.1:") {
 		t.Errorf("listening on %s, want 127.0.0.1", d.addr)
 	}
-	if code, body := d.get(t, "/healthz"); code != 200 || body != "ok\n" {
+	if code, body := d.get(t, "/healthz"); code != 200 || !strings.Contains(body, `"status":"ok"`) {
 		t.Errorf("/healthz = %d %q", code, body)
 	}
 	if code, body := d.get(t, "/metrics"); code != 200 || !strings.Contains(body, "vigie_build_info") || !strings.Contains(body, "process_cpu_seconds_total") {

@@ -3,6 +3,7 @@ package alert
 import (
 	"slices"
 
+	"github.com/vigie/vigie/internal/selfwatch"
 	"github.com/vigie/vigie/internal/vigie"
 )
 
@@ -20,7 +21,10 @@ func (r *Route) matches(a *vigie.Alert) bool {
 	return (len(r.Watches) == 0 || slices.Contains(r.Watches, a.Watch)) && a.Severity >= r.MinSeverity
 }
 
-// routeFilter is what notifier name accepts under routes.
+// routeFilter is what notifier name accepts under routes. The self-watch's
+// alerts (vigie is blind somewhere, a notifier is failing) go to every
+// notifier whatever the routes: the admin must hear of them wherever they
+// listen.
 func routeFilter(name string, routes []Route) func(a *vigie.Alert) bool {
 	var mine []Route
 	for _, r := range routes {
@@ -32,6 +36,9 @@ func routeFilter(name string, routes []Route) func(a *vigie.Alert) bool {
 		return func(*vigie.Alert) bool { return true }
 	}
 	return func(a *vigie.Alert) bool {
+		if a.Watch == selfwatch.Name {
+			return true
+		}
 		for i := range mine {
 			if mine[i].matches(a) {
 				return true

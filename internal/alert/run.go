@@ -218,3 +218,21 @@ func (p *Pipeline) Acknowledge(ctx context.Context, alertID int64, actor string)
 	}
 	return a, nil
 }
+
+// NotifierHealth is one notifier's delivery state.
+type NotifierHealth struct {
+	Name         string
+	FailingSince time.Time // zero: its last try succeeded (or none yet)
+	LastError    string
+	LastOK       time.Time
+}
+
+// Notifiers says how each notifier's deliveries go, for the self-watch.
+func (p *Pipeline) Notifiers() []NotifierHealth {
+	out := make([]NotifierHealth, 0, len(p.dispatchers))
+	for _, d := range p.dispatchers {
+		since, lastErr, ok := d.Health()
+		out = append(out, NotifierHealth{Name: d.Name(), FailingSince: since, LastError: lastErr, LastOK: ok})
+	}
+	return out
+}

@@ -24,10 +24,14 @@ import (
 
 	"github.com/vigie/vigie/internal/alert"
 	"github.com/vigie/vigie/internal/config"
+	"github.com/vigie/vigie/internal/incident"
 	"github.com/vigie/vigie/internal/metrics"
+	"github.com/vigie/vigie/internal/notify"
 	"github.com/vigie/vigie/internal/notify/setup"
+	"github.com/vigie/vigie/internal/selfwatch"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/ui"
+	"github.com/vigie/vigie/internal/vigie"
 	"github.com/vigie/vigie/internal/watch"
 	"github.com/vigie/vigie/internal/watches"
 )
@@ -72,6 +76,7 @@ type App struct {
 	cfg     *config.Config
 	watches []*supervised
 	runCtx  context.Context
+	self    *selfwatch.Watch
 
 	watchUp       *prometheus.GaugeVec
 	watchRestarts *prometheus.CounterVec
@@ -144,7 +149,15 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.pipeline = alert.New(built.Options(alert.Options{
 		Store: db, Logger: o.Logger, Metrics: m, Now: o.Now, Node: cfg.Node, Watches: o.Watches,
 		ResolveAfter: cfg.Alerts.ResolveAfter, NotifyTimeout: cfg.Alerts.NotifyTimeout,
+		// Notifications tell each incident as its report does, with a
+		// link to its page (http.external_url).
+		Brief: func(ctx context.Context, in vigie.Incident) (*notify.Brief, error) {
+			return incident.Brief(ctx, db, in, o.Now(), cfg.HTTP.DashboardURL())
+		},
 	}))
+	// The self-watch exists from the start: /healthz answers from it
+	// while the watches are being built.
+	a.self = a.newSelfWatch(cfg)
 	return a, nil
 }
 
@@ -235,9 +248,10 @@ func (a *App) Run(ctx context.Context) error {
 
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); a.pipeline.Run(bg, cfg.Alerts.CheckInterval, time.Second) }()
 	go func() { defer wg.Done(); a.housekeep(bg, cfg.Store.SampleRetention) }()
+	go func() { defer wg.Done(); a.heartbeat(bg, cfg.Heartbeat) }()
 
 	watches, err := a.buildWatches(cfg)
 	if err != nil {
@@ -250,7 +264,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	a.mu.Lock()
 	a.runCtx = ctx
-	a.watches = a.startAll(ctx, watches)
+	a.watches = a.startAll(ctx, append(watches, Watch(a.self)))
 	a.mu.Unlock()
 	a.log.Info("vigie running", "version", a.o.Version, "node", cfg.Node, "data", a.o.DataDir, "watches", len(watches))
 	close(a.ready)
@@ -299,6 +313,9 @@ func (a *App) startAll(ctx context.Context, ws []Watch) []*supervised {
 	out := make([]*supervised, 0, len(ws))
 	for _, w := range ws {
 		a.log.Info("watch starting", "watch", w.Name())
+		// The series exists from the start at 0, so rate() and alert rules
+		// see the first restart (Prometheus cannot see a counter born at 1).
+		a.watchRestarts.WithLabelValues(w.Name())
 		out = append(out, a.supervise(ctx, w))
 	}
 	return out
@@ -339,7 +356,7 @@ func (a *App) Reload(cfg *config.Config) error {
 	if a.o.LogLevel != nil {
 		a.o.LogLevel.Set(parseLevel(cfg.Log.Level))
 	}
-	a.watches = a.startAll(a.runCtx, ws)
+	a.watches = a.startAll(a.runCtx, append(ws, Watch(a.self)))
 	// Keep what actually runs, so the next reload compares against it.
 	applied := *cfg
 	applied.DataDir, applied.Node, applied.HTTP = a.cfg.DataDir, a.cfg.Node, a.cfg.HTTP

@@ -154,7 +154,8 @@ func TestHTTPEndpoints(t *testing.T) {
 	h := start(t, nil)
 	base := "http://" + h.app.HTTPAddr().String()
 	for path, want := range map[string]string{
-		"/healthz":       "ok",
+		"/healthz":       `"status":"ok"`,
+		"/readyz":        "ready",
 		"/metrics":       "vigie_build_info{",
 		"/api/v1/alerts": `"alerts": []`,
 	} {
@@ -224,7 +225,7 @@ func TestReloadSwapsWatchesAndRejectsBadBuilds(t *testing.T) {
 	}
 	level := h.app.cfg.Log.Level
 	h.app.mu.Unlock()
-	if len(running) != 1 || running[0] != "w-debug" || level != "debug" {
+	if len(running) != 2 || running[0] != "w-debug" || running[1] != "vigie" || level != "debug" {
 		t.Errorf("after a rejected reload: watches %v, level %s; want the debug ones", running, level)
 	}
 	if ok := testutil.ToFloat64(h.app.reloads.WithLabelValues("ok")); ok != 1 {

@@ -19,7 +19,7 @@ func (a *App) uiServer(cfg *config.Config) *ui.Server {
 		Login: cfg.HTTP.LoginRequired(), SecureCookies: cfg.HTTP.TLSCert != "" || cfg.HTTP.ReverseProxy,
 		ReverseProxy: cfg.HTTP.ReverseProxy, SessionLifetime: cfg.HTTP.SessionLifetime, Now: a.o.Now,
 		MetricsToken: cfg.HTTP.MetricsToken.Value(), MetricsListener: cfg.HTTP.MetricsListen != "",
-		Watches: a.o.Watches, Running: a.running})
+		Health: a.health, Ready: a.isReady, Watches: a.o.Watches, Running: a.running})
 }
 
 // serveMetrics starts http.metrics_listen, the listener that serves

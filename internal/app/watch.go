@@ -19,7 +19,9 @@ func (a *App) running() map[string]bool {
 	defer a.mu.Unlock()
 	out := make(map[string]bool, len(a.watches))
 	for _, s := range a.watches {
-		out[s.name] = out[s.name] || s.up.Load()
+		s.mu.Lock()
+		out[s.name] = out[s.name] || s.up
+		s.mu.Unlock()
 	}
 	return out
 }

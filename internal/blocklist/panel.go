@@ -49,7 +49,7 @@ func blocklistMatrix(alerts []vigie.Alert) *matrixPanel {
 	listed := map[string]map[string]bool{}
 	for _, a := range alerts {
 		target, zone := a.Subject, EvidenceZone.Of(a.Evidence)
-		if t, z, ok := vigie.SplitBlocklistKey(a.Key); ok && zone == "" {
+		if t, z, ok := vigie.ParseBlocklistKey(a.Key); ok && zone == "" {
 			target, zone = t, z
 		}
 		if zone == "" {

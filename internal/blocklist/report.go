@@ -15,7 +15,7 @@ func report() *watch.Report {
 		Owns: func(a *vigie.Alert) bool { return vigie.IsBlocklistKey(a.Key) },
 		Read: func(_ context.Context, a *vigie.Alert, _ func(context.Context) ([]vigie.Finding, error)) (watch.Reading, error) {
 			target, list := a.Subject, ""
-			if t, l, ok := vigie.SplitBlocklistKey(a.Key); ok {
+			if t, l, ok := vigie.ParseBlocklistKey(a.Key); ok {
 				target, list = t, l
 			}
 			return watch.Reading{Listings: []watch.Listing{{Target: target, List: list, State: a.State, Since: a.FirstSeen}}}, nil

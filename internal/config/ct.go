@@ -47,6 +47,13 @@ type CT struct {
 	BatchSize int `yaml:"batch_size"`
 	// Concurrency is the number of requests in flight per log.
 	Concurrency int `yaml:"concurrency"`
+	// MaxBehind: a log this watch follows that is more entries than this
+	// behind its head is an alert of the vigie watch (vigie is blind to
+	// what was logged since). 0: off.
+	MaxBehind int64 `yaml:"max_behind"`
+	// MissedPolls: a followed log not polled successfully for this many
+	// poll intervals is an alert of the vigie watch. 0: off.
+	MissedPolls int `yaml:"missed_polls"`
 	// RateLimit is the most requests per second per log.
 	RateLimit float64 `yaml:"rate_limit"`
 	// MaxRetries bounds the retries of one request after 429/5xx.
@@ -92,6 +99,8 @@ func defaultCT() CT {
 		Logs:                   DefaultCTLogs(),
 		Start:                  "end",
 		PollInterval:           time.Minute,
+		MaxBehind:              1000000,
+		MissedPolls:            5,
 		BatchSize:              256,
 		Concurrency:            2,
 		RateLimit:              10,
@@ -163,6 +172,10 @@ func (c *CT) validate(ch *checker) {
 	ch.atLeast("ct.concurrency", c.Concurrency, 1)
 	ch.atLeast("ct.max_retries", c.MaxRetries, 0)
 	ch.atLeast("ct.verify_every", c.VerifyEvery, 1)
+	if c.MaxBehind < 0 {
+		ch.bad("ct.max_behind", "expected a number of entries, 0 for off, got %d", c.MaxBehind)
+	}
+	ch.atLeast("ct.missed_polls", c.MissedPolls, 0)
 	if c.RateLimit < 0 {
 		ch.bad("ct.rate_limit", "expected requests per second, 0 for no limit, got %v", c.RateLimit)
 	}

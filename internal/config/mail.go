@@ -25,6 +25,12 @@ type Mail struct {
 	PollInterval time.Duration `yaml:"poll_interval"`
 	// MaxLine: longer lines are counted and skipped.
 	MaxLine int `yaml:"max_line"`
+	// SilentAfter: the watch reports itself blind (an alert of the vigie
+	// watch, /healthz 503) when the log has not advanced for this long
+	// while Postfix's queue changed meanwhile: mail flows but vigie does
+	// not see it (rsyslog stopped, the file moved, logrotate without a
+	// reload). 0 turns the check off.
+	SilentAfter time.Duration `yaml:"silent_after"`
 	// MyNetworks are the networks Postfix relays for without
 	// authentication (its mynetworks): their clients' mail is outbound
 	// mail of ours, counted to the client's address. Loopback always is.
@@ -146,6 +152,7 @@ func defaultMail() Mail {
 		LogFile:      "/var/log/mail.log",
 		Journalctl:   "journalctl",
 		PollInterval: 250 * time.Millisecond,
+		SilentAfter:  10 * time.Minute,
 		MaxLine:      65536,
 		MyNetworks:   []string{},
 		Queue:        MailQueue{Enabled: SwitchAuto, Interval: 30 * time.Second, Postqueue: "postqueue", TopSenders: 10},
@@ -183,6 +190,9 @@ func (m *Mail) validate(c *checker) {
 		c.bad("mail.log_file", "source is file but no log_file is set")
 	}
 	c.positive("mail.poll_interval", m.PollInterval)
+	if m.SilentAfter < 0 {
+		c.bad("mail.silent_after", "expected a duration, 0 to turn the check off, got %s", m.SilentAfter)
+	}
 	c.atLeast("mail.max_line", m.MaxLine, 1024)
 	for i, n := range m.MyNetworks {
 		if _, err := ParseNetwork(n); err != nil {

@@ -39,6 +39,9 @@ type follower struct {
 var errBadLog = errors.New("log misbehaves")
 
 func (f *follower) run(ctx context.Context) error {
+	if !f.once {
+		f.w.noteFollowing(f.log.Name, true)
+	}
 	if err := f.load(ctx); err != nil {
 		return err
 	}
@@ -52,6 +55,7 @@ func (f *follower) run(ctx context.Context) error {
 			return err
 		}
 		if err != nil {
+			f.w.noteFailure(f.log.Name, err)
 			f.lg.Warn("ct log poll failed", "log", f.log.Name, "err", err)
 		}
 		if err := sleepCtx(ctx, delay); err != nil {
@@ -150,6 +154,7 @@ func (f *follower) poll(ctx context.Context) error {
 		}
 	}
 	m.position.WithLabelValues(f.log.Name).Set(float64(f.st.Frontier.Size))
+	f.w.notePoll(f.log.Name, head.Size, f.st.Frontier.Size)
 	return nil
 }
 

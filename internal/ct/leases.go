@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vigie/vigie/internal/store"
+	"github.com/vigie/vigie/internal/task"
 )
 
 // leaseSweep names the CT logs' leases in the store.
@@ -44,6 +45,7 @@ func (w *Watch) runLeased(ctx context.Context) error {
 		done chan struct{}
 	}
 	running := map[int]follow{}
+	failed := make(chan error, 1) // a follower's panic: the watch's error
 	defer func() {
 		for _, f := range running {
 			f.stop()
@@ -66,6 +68,15 @@ func (w *Watch) runLeased(ctx context.Context) error {
 			// log then being read twice for a while, never not at all
 			w.log.Error("ct: renewing the leases on the logs", "err", err)
 		case err == nil:
+			// A follower that stopped by itself (its state did not load,
+			// the log failed) is started again below: retried every claim.
+			for sh, f := range running {
+				select {
+				case <-f.done:
+					delete(running, sh)
+				default:
+				}
+			}
 			want := map[int]bool{}
 			for _, sh := range held {
 				want[sh] = true
@@ -76,6 +87,7 @@ func (w *Watch) runLeased(ctx context.Context) error {
 					f.stop()
 					<-f.done // its last position is saved before another follower may start
 					delete(running, sh)
+					w.noteFollowing(w.logs[order[sh]].Name, false)
 				}
 			}
 			for sh := range want {
@@ -92,8 +104,15 @@ func (w *Watch) runLeased(ctx context.Context) error {
 					defer wg.Done()
 					defer close(done)
 					f := &follower{w: w, log: l, lg: w.log}
-					if err := f.run(fctx); err != nil {
-						w.log.Error("ct: log stopped", "log", l.Name, "err", err)
+					err := task.Safe("ct follower "+l.Name, func() error { return f.run(fctx) })
+					if task.IsPanic(err) {
+						select {
+						case failed <- err:
+						default:
+						}
+					} else if err != nil && fctx.Err() == nil {
+						w.noteFailure(l.Name, err)
+						w.log.Error("ct: log stopped; retrying at the next claim", "log", l.Name, "err", err)
 					}
 				}()
 			}
@@ -101,6 +120,8 @@ func (w *Watch) runLeased(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case err := <-failed:
+			return err
 		case <-t.C:
 		}
 	}

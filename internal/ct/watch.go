@@ -18,6 +18,7 @@ import (
 	"github.com/vigie/vigie/internal/config"
 	"github.com/vigie/vigie/internal/metrics"
 	"github.com/vigie/vigie/internal/store"
+	"github.com/vigie/vigie/internal/task"
 	"github.com/vigie/vigie/internal/vigie"
 	"github.com/vigie/vigie/internal/watch"
 )
@@ -54,6 +55,8 @@ type Watch struct {
 
 	mu        sync.Mutex
 	fileStamp string // size and mtime of the watchlist file last read
+
+	sights sights // what it knows of each log it follows (health.go)
 }
 
 type ctMetrics struct {
@@ -258,29 +261,55 @@ func (w *Watch) reloadLoop(ctx context.Context) {
 	}
 }
 
-// Run follows every log until ctx is done.
+// Run follows every log until ctx is done. Its goroutines belong to the
+// watch (package task): a panic in a follower or the watchlist reloader
+// stops the others and returns as the watch's error (the supervisor
+// restarts the CT watch alone); a follower that fails (its state cannot be
+// loaded, the log is down) is retried with backoff while the others go on.
 func (w *Watch) Run(ctx context.Context) error {
-	var wg sync.WaitGroup
-	errs := make([]error, len(w.logs))
-	if !w.o.Once {
-		wg.Add(1)
-		go func() { defer wg.Done(); w.reloadLoop(ctx) }()
-	}
-	if !w.o.Once && w.o.Node != "" && w.o.Store != nil {
-		err := w.runLeased(ctx)
+	if w.o.Once {
+		var wg sync.WaitGroup
+		errs := make([]error, len(w.logs))
+		for i, l := range w.logs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				f := &follower{w: w, log: l, lg: w.log, once: true}
+				errs[i] = task.Safe("ct follower "+l.Name, func() error { return f.run(ctx) })
+			}()
+		}
 		wg.Wait()
-		return err
+		return errors.Join(errs...)
 	}
-	for i, l := range w.logs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f := &follower{w: w, log: l, lg: w.log, once: w.o.Once}
-			errs[i] = f.run(ctx)
-		}()
+	g, gctx := task.New(ctx)
+	g.Go("ct watchlist reloader", func() error { w.reloadLoop(gctx); return nil })
+	if w.o.Node != "" && w.o.Store != nil {
+		g.Go("ct leases", func() error { return w.runLeased(gctx) })
+		return g.Wait()
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	for _, l := range w.logs {
+		g.Go("ct follower "+l.Name, func() error { return w.followRetrying(gctx, l) })
+	}
+	return g.Wait()
+}
+
+// followRetrying follows one log until ctx is done, starting it again
+// with backoff when it fails; a panic is returned.
+func (w *Watch) followRetrying(ctx context.Context, l logInfo) error {
+	backoff := w.o.PollInterval
+	for {
+		f := &follower{w: w, log: l, lg: w.log}
+		err := task.Safe("ct follower "+l.Name, func() error { return f.run(ctx) })
+		if ctx.Err() != nil || task.IsPanic(err) {
+			return err
+		}
+		w.noteFailure(l.Name, err)
+		w.log.Error("ct: log stopped; retrying", "log", l.Name, "err", err, "in", backoff)
+		if sleepCtx(ctx, backoff) != nil {
+			return nil
+		}
+		backoff = min(2*backoff, 5*time.Minute)
+	}
 }
 
 // certFinding turns a match into a finding; keep is false for a

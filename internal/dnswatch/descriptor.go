@@ -1,6 +1,11 @@
 package dnswatch
 
-import "github.com/vigie/vigie/internal/watch"
+import (
+	"net/http"
+
+	"github.com/vigie/vigie/internal/rdap"
+	"github.com/vigie/vigie/internal/watch"
+)
 
 // Name is the DNS watch's name.
 const Name watch.Name = "dns"
@@ -37,6 +42,7 @@ func Build(d watch.Deps) ([]watch.Watch, error) {
 			Parents: c.Parents, Resolver: resolver, ChildPort: uint16(c.ChildPort),
 			Timeout: c.Timeout, Retries: c.Retries, Backoff: c.Backoff, RateLimit: float64(c.RateLimit),
 			Sockets: c.Sockets, InFlight: c.InFlight, BaselinePath: BaselinePath(d.DataDir),
+			SecWarn: c.DNSSEC.Warn, NoDNSSEC: !c.DNSSEC.Enabled,
 		},
 		Store: d.Store, Sink: d.Sink, Metrics: d.Metrics, Logger: d.Logger.With("component", string(Name)), Now: d.Now,
 		Node: d.Config.Node, LeaseTTL: c.LeaseTTL,
@@ -45,6 +51,16 @@ func Build(d watch.Deps) ([]watch.Watch, error) {
 		// several nodes may share the store: split the sweep by leases
 		// and keep the baseline where every node reads it
 		wc.Monitor.Shards, wc.Monitor.BaselineState = c.Shards, d.Store
+	}
+	if c.RDAP.Enabled {
+		bs, err := rdap.Load(d.DataDir)
+		if err != nil {
+			d.Logger.Warn("rdap bootstrap", "err", err)
+		}
+		wc.RDAP = &RDAPChecker{Lookup: &rdap.Client{Bootstrap: bs, Rate: c.RDAP.RateLimit,
+			HTTP: &http.Client{Timeout: c.RDAP.Timeout}, UserAgent: "vigie (registry status monitor)"},
+			State: d.Store, Sink: d.Sink, Now: d.Now, ExpiryDays: c.RDAP.ExpiryDays}
+		wc.RDAPInterval = c.RDAP.Interval
 	}
 	return []watch.Watch{NewWatch(wc)}, nil
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -39,6 +40,11 @@ type WatchConfig struct {
 	// renewal: a node that dies hands its share over within about
 	// LeaseTTL plus a third of it. 0: 30s.
 	LeaseTTL time.Duration
+	// RDAP, when set, checks each domain's registration once per
+	// RDAPInterval (spread over it) beside the sweeps; its ParentNS is
+	// set here from the last sweep.
+	RDAP         *RDAPChecker
+	RDAPInterval time.Duration
 }
 
 // Watch runs sweeps on a schedule: the delegations every ParentInterval,
@@ -50,6 +56,7 @@ type Watch struct {
 	// afterSweep, when set (tests), sees every sweep and the domains it
 	// covered.
 	afterSweep func(res *Result, domains []string)
+	sight      sweepSight // for Health (health.go)
 }
 
 type watchMetrics struct {
@@ -120,6 +127,7 @@ func (w *Watch) Run(ctx context.Context) error {
 		return err
 	}
 	defer mon.Close()
+	w.sight.start(w.c.Now())
 	rep := &Reporter{Sink: w.c.Sink, State: w.c.Store, Now: w.c.Now, Logger: w.log}
 	var sh *share
 	var gained <-chan struct{}
@@ -145,6 +153,40 @@ func (w *Watch) Run(ctx context.Context) error {
 		}
 	} else {
 		w.m.shards.Set(1)
+	}
+	var names atomic.Pointer[[]string] // the domains this node sweeps, for RDAP
+	var view atomic.Pointer[nsView]    // the parent's NS as of the last sweep
+	if w.c.RDAP != nil {
+		rc := *w.c.RDAP
+		rc.ParentNS = func(d string) (string, bool) {
+			if v := view.Load(); v != nil {
+				return v.lookup(d)
+			}
+			return "", false
+		}
+		interval := w.c.RDAPInterval
+		if interval <= 0 {
+			interval = 24 * time.Hour
+		}
+		rctx, stop := context.WithCancel(ctx)
+		var rwg sync.WaitGroup
+		rwg.Add(1)
+		go func() {
+			defer rwg.Done()
+			rc.Run(rctx, func() []string {
+				if p := names.Load(); p != nil {
+					return *p
+				}
+				return nil
+			}, interval, func(d string, err error) {
+				w.m.errors.WithLabelValues("rdap").Inc()
+				w.log.Debug("rdap lookup failed", "domain", d, "err", err)
+			})
+		}()
+		defer func() {
+			stop()
+			rwg.Wait()
+		}()
 	}
 	var invStamp fileStamp
 	var lastFull time.Time
@@ -202,6 +244,11 @@ func (w *Watch) Run(ctx context.Context) error {
 			if full {
 				lastFull = res.Started
 			}
+			if regular && w.c.RDAP != nil {
+				sw := mon.Swept()
+				names.Store(&sw)
+				view.Store(mon.nsSnapshot())
+			}
 		}
 		timer := time.NewTimer(max(time.Until(next), 0))
 		select {
@@ -233,6 +280,7 @@ func (w *Watch) sweepOnce(ctx context.Context, mon *Monitor, rep *Reporter, full
 		}
 		w.log.Error("recording the sweep's findings", "err", err)
 	}
+	w.sight.done(w.c.Now(), time.Since(start), mon.SweepSize())
 	if w.afterSweep != nil {
 		w.afterSweep(res, mon.Swept())
 	}

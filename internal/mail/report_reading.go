@@ -9,13 +9,6 @@ import (
 	"github.com/vigie/vigie/internal/watch"
 )
 
-// The counts a mail finding reports: what the subject sent since the alert
-// began (the incident report takes the largest of the alert's findings).
-const (
-	EvidenceMessages   watch.EvidenceKey = "messages"
-	EvidenceRecipients watch.EvidenceKey = "recipients"
-)
-
 // report reads a mail alert as the account it is about and what it sent.
 func report() *watch.Report {
 	return &watch.Report{
@@ -27,8 +20,8 @@ func report() *watch.Report {
 				return watch.Reading{}, err
 			}
 			for _, f := range fs {
-				acc.Messages = max(acc.Messages, count(EvidenceMessages.Of(f.Evidence)))
-				acc.Recipients = max(acc.Recipients, count(EvidenceRecipients.Of(f.Evidence)))
+				acc.Messages = max(acc.Messages, count(f.Evidence[EvidenceMessages]))
+				acc.Recipients = max(acc.Recipients, count(f.Evidence[EvidenceRecipients]))
 			}
 			return watch.Reading{Accounts: []watch.Account{acc}}, nil
 		},

@@ -18,6 +18,7 @@ import (
 	"github.com/vigie/vigie/internal/mail/postfixlog"
 	"github.com/vigie/vigie/internal/metrics"
 	"github.com/vigie/vigie/internal/store"
+	"github.com/vigie/vigie/internal/task"
 	"github.com/vigie/vigie/internal/vigie"
 	"github.com/vigie/vigie/internal/watch"
 )
@@ -40,6 +41,8 @@ type Options struct {
 	Delisting DelistingFunc
 	// Ours: see EngineOptions.Ours.
 	Ours func(netip.Addr) bool
+	// TickEvery is how often the time-driven rules run (10s).
+	TickEvery time.Duration
 }
 
 // Watch is the mail watch (app.Watch): it follows the log, reads the
@@ -50,6 +53,8 @@ type Watch struct {
 	source string // "file" or "journal"
 	queue  bool
 	index  *Index
+
+	sight sight // what it knows of its own input (health.go)
 
 	skipped   prometheus.Counter
 	rotations *prometheus.CounterVec
@@ -88,6 +93,9 @@ func New(ctx context.Context, o Options) (*Watch, error) {
 	}
 	if o.Index == nil {
 		o.Index = NewIndex()
+	}
+	if o.TickEvery <= 0 {
+		o.TickEvery = 10 * time.Second
 	}
 	source := cfg.Source
 	fileThere := false
@@ -151,6 +159,7 @@ func (w *Watch) Source() string { return w.source }
 // Run follows the log and the queue until ctx is done.
 func (w *Watch) Run(ctx context.Context) error {
 	cfg := w.o.Config
+	w.sight.start(w.o.Now())
 	st := w.o.Store
 	var mu sync.Mutex // the engine is fed by the follower, the queue reader and the ticker
 	eng := NewEngine(EngineOptions{
@@ -234,58 +243,24 @@ func (w *Watch) Run(ctx context.Context) error {
 	}
 	var caughtUp bool // under mu: every line written so far was read
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	errc := make(chan error, 3)
-	run := func(f func() error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := f(); err != nil {
-				errc <- err
-				cancel()
-			}
-		}()
-	}
-	run(func() error {
-		return w.follow(ctx, &mu, eng, &caughtUp, resumeAt, func(c Cursor, final bool) {
+	// The follower, the queue reader and the ticker belong to this watch:
+	// a panic in any of them (a parser bug on a hostile line) stops the
+	// three and returns as this watch's error, so the supervisor restarts
+	// the mail watch alone; the policy server and the other watches go on.
+	g, gctx := task.New(ctx)
+	g.Go("mail follower", func() error {
+		return w.follow(gctx, &mu, eng, &caughtUp, resumeAt, func(c Cursor, final bool) {
 			if final || time.Since(lastSnap) >= snapshotEvery {
 				saveEngine(&c)
 			}
 		})
 	})
 	if w.queue {
-		run(func() error { w.readQueue(ctx, &mu, eng); return nil })
+		g.Go("mail queue reader", func() error { w.readQueue(gctx, &mu, eng); return nil })
 	}
-	run(func() error {
-		tick := time.NewTicker(10 * time.Second)
-		defer tick.Stop()
-		last := w.o.Now()
-		for {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-tick.C:
-			}
-			mu.Lock()
-			if caughtUp {
-				eng.Tick(w.o.Now()) // the log is quiet: the wall clock moves the windows
-			}
-			if seq, err := applyMarks(ctx, st, eng, eng.legitSeq); err != nil {
-				w.log.Warn("reading the alerts marked legitimate", "err", err)
-			} else {
-				eng.legitSeq = seq
-			}
-			mu.Unlock()
-			if w.o.Now().Sub(last) >= 10*time.Minute {
-				saveHabits()
-				last = w.o.Now()
-			}
-		}
-	})
+	g.Go("mail ticker", func() error { return w.tick(gctx, &mu, eng, &caughtUp, saveHabits) })
 	w.log.Info("mail watch started", "source", w.source, "file", cfg.LogFile, "queue", w.queue)
-	wg.Wait()
+	err := g.Wait()
 	saveHabits()
 	// A clean stop: the follower saved its cursor after the last line it
 	// handed over, so the state now is the state at that cursor.
@@ -299,11 +274,37 @@ func (w *Watch) Run(ctx context.Context) error {
 	} else {
 		saveEngine(nil)
 	}
-	select {
-	case err := <-errc:
-		return err
-	default:
-		return nil
+	return err
+}
+
+// tick runs the engine's time-driven rules every TickEvery while the log
+// is quiet, applies the alerts marked legitimate, and saves the habits
+// every ten minutes.
+func (w *Watch) tick(ctx context.Context, mu *sync.Mutex, eng *Engine, caughtUp *bool, saveHabits func()) error {
+	st := w.o.Store
+	tick := time.NewTicker(w.o.TickEvery)
+	defer tick.Stop()
+	last := w.o.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		mu.Lock()
+		if *caughtUp {
+			eng.Tick(w.o.Now()) // the log is quiet: the wall clock moves the windows
+		}
+		if seq, err := applyMarks(ctx, st, eng, eng.legitSeq); err != nil {
+			w.log.Warn("reading the alerts marked legitimate", "err", err)
+		} else {
+			eng.legitSeq = seq
+		}
+		mu.Unlock()
+		if w.o.Now().Sub(last) >= 10*time.Minute {
+			saveHabits()
+			last = w.o.Now()
+		}
 	}
 }
 
@@ -326,6 +327,7 @@ func (w *Watch) follow(ctx context.Context, mu *sync.Mutex, eng *Engine, caughtU
 			},
 			Save: func(ctx context.Context, c string) error { return st.PutState(ctx, WatchName, stateJournal, []byte(c)) },
 			Entry: func(e *postfixlog.Entry) {
+				w.sight.line(w.o.Now())
 				mu.Lock()
 				eng.Entry(e)
 				// The journal says nothing of its backlog's end: an
@@ -364,6 +366,7 @@ func (w *Watch) follow(ctx context.Context, mu *sync.Mutex, eng *Engine, caughtU
 			return nil
 		},
 		Line: func(line string) {
+			w.sight.line(w.o.Now())
 			mu.Lock()
 			eng.Line(line)
 			*caughtUp = false
@@ -390,6 +393,7 @@ func (w *Watch) readQueue(ctx context.Context, mu *sync.Mutex, eng *Engine) {
 			w.queueErrs.Inc()
 			w.log.Warn("reading the queue", "err", err)
 		} else {
+			w.sight.queue(snap, w.o.Now())
 			mu.Lock()
 			eng.Queue(snap)
 			mu.Unlock()

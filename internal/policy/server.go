@@ -23,6 +23,7 @@ import (
 	"github.com/vigie/vigie/internal/metrics"
 	"github.com/vigie/vigie/internal/milter"
 	"github.com/vigie/vigie/internal/store"
+	"github.com/vigie/vigie/internal/task"
 	"github.com/vigie/vigie/internal/watch"
 )
 
@@ -60,6 +61,7 @@ type Server struct {
 
 	ready     atomic.Bool
 	readyCh   chan struct{}
+	readyOnce sync.Once // the server runs again after a restart
 	suspended atomic.Pointer[map[string]Suspension]
 	conns     atomic.Int64
 	badLog    logLimiter
@@ -211,19 +213,20 @@ func listen(addr string) (net.Listener, error) {
 }
 
 // ServeAll serves the policy protocol on lns and the milter on ms, and
-// runs the background loops; it returns when all of them stopped.
+// runs the background loops; it returns when all of them stopped. The
+// loops, the accept loops and the milters belong to this watch (package
+// task): a panic in one of them, or a listener that fails for good, stops
+// the others and returns as the watch's error, so the supervisor shows the
+// policy watch down and restarts it, listening again.
 func (s *Server) ServeAll(ctx context.Context, ms Milters, lns ...net.Listener) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	run := func(f func(context.Context)) {
-		wg.Add(1)
-		go func() { defer wg.Done(); f(ctx) }()
+	g, gctx := task.New(ctx)
+	run := func(name string, f func(context.Context)) {
+		g.Go(name, func() error { f(gctx); return nil })
 	}
-	run(s.load)
-	run(s.rec.run)
-	run(s.emitFindings)
-	run(s.containLoop)
+	run("policy loader", s.load)
+	run("policy recorder", s.rec.run)
+	run("policy findings", s.emitFindings)
+	run("policy containment", s.containLoop)
 	ml := &milter.Server{Gate: s, Logger: s.log, Timeout: s.cfg.Milter.Timeout, UIDOf: s.tools.UIDOf}
 	for _, m := range []struct {
 		ln   net.Listener
@@ -232,23 +235,23 @@ func (s *Server) ServeAll(ctx context.Context, ms Milters, lns ...net.Listener) 
 		if m.ln == nil {
 			continue
 		}
-		run(func(ctx context.Context) {
-			if err := ml.Serve(ctx, m.ln, m.path); err != nil {
-				s.log.Error("policy: milter stopped", "path", m.path.String(), "err", err)
+		g.Go("policy milter "+m.path.String(), func() error {
+			if err := ml.Serve(gctx, m.ln, m.path); err != nil && gctx.Err() == nil {
+				return fmt.Errorf("policy: milter %s stopped: %w", m.path, err)
 			}
+			return nil
 		})
 	}
 	var conns sync.WaitGroup
 	for _, ln := range lns {
-		run(func(ctx context.Context) { s.accept(ctx, ln, &conns) })
+		g.Go("policy listener "+ln.Addr().String(), func() error { return s.accept(gctx, ln, &conns) })
 	}
-	<-ctx.Done()
+	<-gctx.Done()
 	for _, ln := range lns {
 		ln.Close()
 	}
 	conns.Wait()
-	wg.Wait()
-	return nil
+	return g.Wait()
 }
 
 // load restores the counters and suspensions, then keeps them: counters
@@ -272,7 +275,7 @@ func (s *Server) load(ctx context.Context) {
 		return
 	}
 	s.ready.Store(true)
-	close(s.readyCh)
+	s.readyOnce.Do(func() { close(s.readyCh) })
 	s.log.Info("policy server ready: counters and suspensions loaded", "shared", s.shared != nil)
 	if s.shared != nil {
 		s.syncLoop(ctx)
@@ -340,13 +343,13 @@ func (s *Server) refreshSuspensions(ctx context.Context) error {
 	return nil
 }
 
-func (s *Server) accept(ctx context.Context, ln net.Listener, conns *sync.WaitGroup) {
+func (s *Server) accept(ctx context.Context, ln net.Listener, conns *sync.WaitGroup) error {
 	var delay time.Duration
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			if ctx.Err() != nil {
-				return
+				return nil
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
@@ -356,12 +359,11 @@ func (s *Server) accept(ctx context.Context, ln net.Listener, conns *sync.WaitGr
 				select {
 				case <-time.After(delay):
 				case <-ctx.Done():
-					return
+					return nil
 				}
 				continue
 			}
-			s.log.Error("policy: listener stopped", "err", err)
-			return
+			return fmt.Errorf("policy: listener %s stopped: %w", ln.Addr(), err)
 		}
 		delay = 0
 		if n := s.conns.Add(1); n > int64(s.cfg.MaxConnections) {
@@ -377,7 +379,12 @@ func (s *Server) accept(ctx context.Context, ln net.Listener, conns *sync.WaitGr
 			defer conns.Done()
 			defer s.m.connections.Dec()
 			defer s.conns.Add(-1)
-			s.serveConn(ctx, c)
+			// One connection's panic closes that connection only; Decide
+			// itself answers DUNNO on a panic (decide.go).
+			if err := task.Safe("policy connection", func() error { s.serveConn(ctx, c); return nil }); err != nil {
+				c.Close()
+				s.log.Error("policy: a connection panicked; closed it", "err", err)
+			}
 		}()
 	}
 }

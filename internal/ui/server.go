@@ -68,6 +68,11 @@ type Options struct {
 	MetricsListener bool
 	SessionLifetime time.Duration
 	Now             func() time.Time
+	// Health says, for /healthz, whether vigie sees everything it should,
+	// with a JSON body per watch (nil: only the store is checked).
+	Health func() (body any, ok bool)
+	// Ready says, for /readyz, whether vigie has started (nil: always).
+	Ready func() bool
 	// Watches are the watches vigie knows (watches.All() when nil): their
 	// pages, series and panels; each is shown on the overview even before
 	// it reports.
@@ -130,6 +135,7 @@ func New(o Options) *Server {
 func (s *Server) Handler() http.Handler {
 	open := http.NewServeMux()
 	open.HandleFunc("GET /healthz", s.healthz)
+	open.HandleFunc("GET /readyz", s.readyz)
 	open.Handle("GET /static/", staticHandler())
 	open.HandleFunc("GET /login", s.loginPage)
 	open.HandleFunc("POST /login", s.loginForm)
@@ -169,6 +175,8 @@ func (s *Server) Handler() http.Handler {
 		g.Handle("GET "+pattern, s.page(p.page, p.data))
 	}
 	g.Handle("GET /api/v1/series", s.api(s.seriesData))
+	g.HandleFunc("GET /incidents/{id}/revert-plan", s.revertPlan)
+	g.HandleFunc("GET /api/v1/incidents/{id}/revert-plan", s.revertPlan)
 	g.HandleFunc("GET /api/v1/session", s.sessionInfo)
 	for _, a := range []struct {
 		path string
@@ -210,17 +218,52 @@ func secureHeaders(h http.Handler) http.Handler {
 	})
 }
 
+// healthz is for monitors: 503 when the store does not answer or vigie
+// is blind somewhere (a watch down, a log that stopped advancing, a
+// notifier failing), with a JSON body per watch (up, lag, last success)
+// saying which.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
 	if err := s.o.Store.Ping(ctx); err != nil {
 		s.log.Error("health check: store does not answer", "err", err)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusServiceUnavailable)
 		w.Write([]byte("store unavailable\n"))
 		return
 	}
-	w.Write([]byte("ok\n"))
+	if s.o.Health == nil {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+		return
+	}
+	body, ok := s.o.Health()
+	w.Header().Set("Content-Type", "application/json")
+	if !ok {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	json.NewEncoder(w).Encode(body)
+}
+
+// readyz is for load balancers: 200 once vigie has started and its store
+// answers; a blind watch does not take the dashboard out of rotation.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if s.o.Ready != nil && !s.o.Ready() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte("starting\n"))
+		return
+	}
+	if err := s.o.Store.Ping(ctx); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte("store unavailable\n"))
+		return
+	}
+	w.Write([]byte("ready\n"))
 }
 
 // apiAlert is the JSON form of an alert: the API's contract, kept apart

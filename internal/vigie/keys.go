@@ -15,18 +15,18 @@ func BlocklistKey(target, list string) string {
 // blocklistKeyPrefix starts every BlocklistKey.
 const blocklistKeyPrefix = "blocklist/"
 
-// IsBlocklistKey reports whether key was made by BlocklistKey.
+// IsBlocklistKey reports whether an alert key is a listing's (BlocklistKey),
+// whichever watch raised it.
 func IsBlocklistKey(key string) bool { return strings.HasPrefix(key, blocklistKeyPrefix) }
 
-// SplitBlocklistKey returns the target and list a BlocklistKey was made
-// of; ok is false for any other key.
-func SplitBlocklistKey(key string) (target, list string, ok bool) {
+// ParseBlocklistKey splits a BlocklistKey into its target and list.
+func ParseBlocklistKey(key string) (target, list string, ok bool) {
 	rest, ok := strings.CutPrefix(key, blocklistKeyPrefix)
 	if !ok {
 		return "", "", false
 	}
-	i := strings.LastIndex(rest, "/")
-	if i <= 0 {
+	i := strings.LastIndexByte(rest, '/')
+	if i <= 0 || i == len(rest)-1 {
 		return "", "", false
 	}
 	return rest[:i], rest[i+1:], true
