@@ -50,9 +50,9 @@ func TestNoWatchImportedButThroughTheList(t *testing.T) {
 					continue
 				}
 				// Known exceptions, to route through the descriptors: the
-				// incident graphs and reports (issue 17) read the mail
-				// watch's series and evidence, and the blocklist's data.
-				if from == mod+"ui" && imp == mod+"mail" || from == mod+"incident" && (imp == mod+"mail" || imp == mod+"blocklist") {
+				// incident graphs, reports and revert plan (issue 17) read the mail
+				// and DNS watches' series, evidence and plans, and the blocklist's data.
+				if from == mod+"ui" && (imp == mod+"mail" || imp == mod+"dnswatch") || from == mod+"incident" && (imp == mod+"mail" || imp == mod+"blocklist") {
 					continue
 				}
 				if !c.throughList || from != mod+"watches" {
