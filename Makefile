@@ -5,7 +5,7 @@ BIN      ?= bin/vigie
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X github.com/vigie/vigie/internal/buildinfo.version=$(VERSION)
 
-.PHONY: all build run test test-deps vet unit bench fuzz clean eval
+.PHONY: all build run test test-deps vet unit bench fuzz clean eval deb
 
 all: build
 
@@ -47,5 +47,9 @@ FUZZTIME ?= 20s
 fuzz:
 	./scripts/fuzz.sh $(FUZZTIME)
 
+# The Debian package (dpkg-deb): dist/out/vigie_VERSION_ARCH.deb.
+deb:
+	./scripts/build-deb.sh dist/out
+
 clean:
-	rm -rf bin
+	rm -rf bin dist/out

@@ -29,7 +29,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
   # Packages that start a daemon on install: the tests start their own, on
   # ports of their own, so the system's copies are stopped.
-  for svc in postfix dovecot knot postgresql nginx prometheus-alertmanager postfwd policyd-rate-limit; do
+  for svc in postfix dovecot knot postgresql nginx prometheus prometheus-alertmanager postfwd policyd-rate-limit; do
     "${sudo[@]}" service "$svc" stop >/dev/null 2>&1 || true
   done
 fi

@@ -79,10 +79,11 @@ func TestDemoShowsTheFourScenarios(t *testing.T) {
 	}
 	json.NewDecoder(resp.Body).Decode(&v)
 	resp.Body.Close()
-	// Four scenarios in three incidents: the certificate issued during the
-	// hijack is in the DNS incident.
-	if len(v.Incidents) != 3 {
-		t.Fatalf("demo shows %d incidents, want 3: %+v", len(v.Incidents), v.Incidents)
+	// Four scenarios in four incidents: the certificate issued during the
+	// hijack is in the DNS incident; the queue that Yahoo's deferrals make
+	// climb is the server's own incident.
+	if len(v.Incidents) != 4 {
+		t.Fatalf("demo shows %d incidents, want 4: %+v", len(v.Incidents), v.Incidents)
 	}
 	resp, err = http.Get(url + "api/v1/alerts?watch=ct")
 	if err != nil {

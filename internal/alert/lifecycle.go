@@ -43,7 +43,7 @@ func (p *Pipeline) AcknowledgeIncident(ctx context.Context, id int64, actor stri
 	}
 	defer unlock()
 	var out vigie.Incident
-	err := p.audited(ctx, actor, "incident.acknowledge", fmt.Sprint(id), "", func(now time.Time) error {
+	err := p.audited(ctx, actor, vigie.ActionIncidentAcknowledge, fmt.Sprint(id), "", func(now time.Time) error {
 		in, err := p.o.Store.UpdateIncident(ctx, id, func(in *vigie.Incident) error {
 			if in.State != vigie.IncidentOpen {
 				return fmt.Errorf("incident %d is %s, only an open incident can be acknowledged", id, in.State)
@@ -89,7 +89,7 @@ func (p *Pipeline) ResolveIncident(ctx context.Context, id int64, actor, note st
 	defer unlock()
 	var out vigie.Incident
 	var resolved []vigie.Alert
-	err := p.audited(ctx, actor, "incident.resolve", fmt.Sprint(id), note, func(now time.Time) error {
+	err := p.audited(ctx, actor, vigie.ActionIncidentResolve, fmt.Sprint(id), note, func(now time.Time) error {
 		in, err := p.o.Store.Incident(ctx, id)
 		if err != nil {
 			return err
@@ -139,7 +139,7 @@ func (p *Pipeline) ResolveIncident(ctx context.Context, id int64, actor, note st
 // AddNote writes a person's note into the timeline of incident id.
 func (p *Pipeline) AddNote(ctx context.Context, id int64, actor, text string) error {
 	text = strings.TrimSpace(text)
-	return p.audited(ctx, actor, "incident.note", fmt.Sprint(id), text, func(now time.Time) error {
+	return p.audited(ctx, actor, vigie.ActionIncidentNote, fmt.Sprint(id), text, func(now time.Time) error {
 		if text == "" {
 			return errors.New("the note is empty")
 		}

@@ -71,6 +71,7 @@ func (o storeOutbox) Pending(ctx context.Context, n int) ([]notify.Notification,
 	}
 	out := make([]notify.Notification, 0, len(items))
 	incidents := map[int64]vigie.Incident{}
+	briefs := map[int64]*notify.Brief{}
 	var bad []int64
 	for _, it := range items {
 		var pl outboxPayload
@@ -97,8 +98,9 @@ func (o storeOutbox) Pending(ctx context.Context, n int) ([]notify.Notification,
 					return nil, err
 				}
 				incidents[id] = in
+				briefs[id] = o.p.brief(ctx, in)
 			}
-			nt.Incident = in
+			nt.Incident, nt.Brief = in, briefs[id]
 		}
 		out = append(out, nt)
 	}
@@ -117,4 +119,18 @@ func (o storeOutbox) Done(ctx context.Context, ns []notify.Notification, result 
 		ids[i] = n.OutboxID
 	}
 	return o.p.o.Store.FinishOutbox(ctx, ids, o.p.o.Now().UTC(), result)
+}
+
+// brief tells incident in for a message, once per message and incident;
+// a failure leaves the message without it (the changes still go out).
+func (p *Pipeline) brief(ctx context.Context, in vigie.Incident) *notify.Brief {
+	if p.o.Brief == nil || in.ID == 0 {
+		return nil
+	}
+	b, err := p.o.Brief(ctx, in)
+	if err != nil {
+		p.log.Warn("the notification of an incident goes out without its summary", "incident", in.ID, "err", err)
+		return nil
+	}
+	return b
 }

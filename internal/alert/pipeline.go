@@ -40,6 +40,10 @@ type Options struct {
 	// ResolveAfter is the default for findings that do not set their own.
 	ResolveAfter  time.Duration
 	NotifyTimeout time.Duration
+	// Brief tells an incident to a person for the notifications (what
+	// happened, what vigie did, the next step, its page), when a message
+	// is built; nil, or an error, leaves the message without it.
+	Brief func(ctx context.Context, in vigie.Incident) (*notify.Brief, error)
 }
 
 // Pipeline implements Sink. Emit is safe for concurrent use.

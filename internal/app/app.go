@@ -24,11 +24,14 @@ import (
 
 	"github.com/vigie/vigie/internal/alert"
 	"github.com/vigie/vigie/internal/config"
+	"github.com/vigie/vigie/internal/incident"
 	"github.com/vigie/vigie/internal/metrics"
+	"github.com/vigie/vigie/internal/notify"
 	"github.com/vigie/vigie/internal/notify/setup"
 	"github.com/vigie/vigie/internal/selfwatch"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/ui"
+	"github.com/vigie/vigie/internal/vigie"
 )
 
 // Options configure an App.
@@ -138,6 +141,11 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.pipeline = alert.New(built.Options(alert.Options{
 		Store: db, Logger: o.Logger, Metrics: m, Now: o.Now, Node: cfg.Node,
 		ResolveAfter: cfg.Alerts.ResolveAfter, NotifyTimeout: cfg.Alerts.NotifyTimeout,
+		// Notifications tell each incident as its report does, with a
+		// link to its page (http.external_url).
+		Brief: func(ctx context.Context, in vigie.Incident) (*notify.Brief, error) {
+			return incident.Brief(ctx, db, in, o.Now(), cfg.HTTP.DashboardURL())
+		},
 	}))
 	// The self-watch exists from the start: /healthz answers from it
 	// while the watches are being built.
@@ -297,6 +305,9 @@ func (a *App) startAll(ctx context.Context, ws []Watch) []*supervised {
 	out := make([]*supervised, 0, len(ws))
 	for _, w := range ws {
 		a.log.Info("watch starting", "watch", w.Name())
+		// The series exists from the start at 0, so rate() and alert rules
+		// see the first restart (Prometheus cannot see a counter born at 1).
+		a.watchRestarts.WithLabelValues(w.Name())
 		out = append(out, a.supervise(ctx, w))
 	}
 	return out

@@ -163,28 +163,41 @@ func (z *Zone) prepare() error {
 	return errors.Join(errs...)
 }
 
+// Evidence keys of a listing that the incident report and the dashboard
+// read, whichever watch raised the alert (the mail watch copies them into
+// its remote refusals).
+const (
+	EvidenceList        = "list"
+	EvidenceListName    = "list_name"
+	EvidenceProvider    = "provider"
+	EvidenceImpact      = "impact"
+	EvidenceDelistURL   = "delist_url"
+	EvidenceDelistSteps = "delist_steps" // numbered, one step a line
+	EvidenceTerms       = "terms"
+)
+
 // DelistEvidence is the evidence an alert about this list carries: how to
 // get off it. The blocklist watch adds it to its listings; the mail watch
 // can add it to its evidence of a remote refusal.
 func (z *Zone) DelistEvidence() map[string]string {
 	ev := map[string]string{
-		"list":      z.ListName(),
-		"list_name": z.Name,
-		"provider":  z.Provider,
-		"impact":    string(z.Impact),
+		EvidenceList:     z.ListName(),
+		EvidenceListName: z.Name,
+		EvidenceProvider: z.Provider,
+		EvidenceImpact:   string(z.Impact),
 	}
 	if z.DelistURL != "" {
-		ev["delist_url"] = z.DelistURL
+		ev[EvidenceDelistURL] = z.DelistURL
 	}
 	if len(z.DelistSteps) > 0 {
 		var b strings.Builder
 		for i, s := range z.DelistSteps {
 			fmt.Fprintf(&b, "%d. %s\n", i+1, s)
 		}
-		ev["delist_steps"] = strings.TrimSuffix(b.String(), "\n")
+		ev[EvidenceDelistSteps] = strings.TrimSuffix(b.String(), "\n")
 	}
 	if z.Terms != "" {
-		ev["terms"] = z.Terms
+		ev[EvidenceTerms] = z.Terms
 	}
 	return ev
 }

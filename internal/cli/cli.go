@@ -53,12 +53,15 @@ func commands() []*command {
 		storeCommand(),
 		dnsCommand(),
 		replayCommand(),
+		doctorCommand(),
+		manCommand(),
+		completionCommand(),
 	}
 }
 
 // Main runs the command named by env.Args and returns the exit status.
 func Main(ctx context.Context, env Env) int {
-	root := &command{name: "vigie", summary: "watches a hoster's mail, DNS, certificates, web apps and blocklists", sub: commands()}
+	root := rootCommand()
 	fs := flag.NewFlagSet("vigie", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&env.data, "data", "", "")

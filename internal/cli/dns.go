@@ -2,10 +2,8 @@ package cli
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"sort"
 	"strconv"
@@ -25,6 +23,7 @@ func dnsCommand() *command {
 		{name: "baseline", summary: "record the current state of every domain as expected", run: dnsBaseline},
 		{name: "approve", summary: "accept changed values as the new expected state", run: dnsApprove},
 		{name: "revert-plan", summary: "list an incident's domains with their expected and observed NS", run: dnsRevertPlan},
+		{name: "update-rdap-bootstrap", summary: "replace the RDAP bootstrap file (each TLD's RDAP server) from a file or URL", run: dnsUpdateRDAPBootstrap},
 	}}
 }
 
@@ -430,7 +429,7 @@ report needs. CSV (with a header) or one JSON object a line.`)
 		fmt.Fprintf(env.Stderr, "vigie dns revert-plan: %v\n", err)
 		return exitFail
 	}
-	if err := writeRevertPlan(env.Stdout, *format, rows); err != nil {
+	if err := dnswatch.WriteRevertPlan(env.Stdout, *format, rows); err != nil {
 		fmt.Fprintf(env.Stderr, "vigie dns revert-plan: %v\n", err)
 		return exitFail
 	}
@@ -438,33 +437,4 @@ report needs. CSV (with a header) or one JSON object a line.`)
 		fmt.Fprintf(env.Stderr, "vigie dns revert-plan: incident %d has no NS or DS change\n", *incident)
 	}
 	return exitOK
-}
-
-func writeRevertPlan(w io.Writer, format string, rows []dnswatch.RevertRow) error {
-	if format == "json" {
-		enc := json.NewEncoder(w)
-		for _, r := range rows {
-			if err := enc.Encode(r); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	cw := csv.NewWriter(w)
-	cw.Write([]string{"domain", "tld", "expected_ns", "observed_ns", "expected_ds", "observed_ds", "first_seen", "last_seen", "ttl", "state"})
-	for _, r := range rows {
-		// A cell starting with = + - @ would be a formula in a spreadsheet;
-		// DNS names never start so, but DS digests come from the registry.
-		cw.Write([]string{r.Domain, r.TLD, r.ExpectedNS, r.ObservedNS, csvSafe(r.ExpectedDS), csvSafe(r.ObservedDS),
-			r.FirstSeen.Format(time.RFC3339), r.LastSeen.Format(time.RFC3339), r.TTL, r.State})
-	}
-	cw.Flush()
-	return cw.Error()
-}
-
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }

@@ -211,14 +211,31 @@ state changes, notifications, actions, notes).`, false)
 
 func showText(w io.Writer, r *incident.Report) {
 	in := r.Incident
-	fmt.Fprintf(w, "Incident %d: %s\n", in.ID, text(in.Title))
+	fmt.Fprintf(w, "Incident %d: %s\n", in.ID, text(r.Story.Headline))
+	if r.Story.Headline != in.Title {
+		fmt.Fprintf(w, "Opened as: %s\n", text(in.Title))
+	}
 	fmt.Fprintf(w, "State:     %s", in.State)
 	if !in.AckedAt.IsZero() {
 		fmt.Fprintf(w, " (acknowledged by %s at %s)", text(in.AckedBy), in.AckedAt.UTC().Format(time.DateTime))
 	}
 	fmt.Fprintf(w, "\nSeverity:  %s\nOpened:    %s UTC\n", in.Severity, in.OpenedAt.UTC().Format(time.DateTime))
 	fmt.Fprintf(w, "Seen:      %s to %s UTC\n", r.FirstSeen.UTC().Format(time.DateTime), r.LastSeen.UTC().Format(time.DateTime))
-	fmt.Fprintf(w, "Summary:   %s\n\nAlerts:\n", text(r.Summary()))
+	fmt.Fprintf(w, "Summary:   %s\n\nChecklist:\n", text(r.Summary()))
+	for _, st := range r.Checklist {
+		box := "[ ]"
+		if st.Done {
+			box = "[x]"
+		}
+		fmt.Fprintf(w, "  %s %s", box, text(st.Text))
+		if st.Done {
+			fmt.Fprintf(w, " (%s, %s)", text(st.By), st.At.UTC().Format(time.DateTime))
+		} else if st.Command != "" {
+			fmt.Fprintf(w, ": %s", text(st.Command))
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "\nAlerts:\n")
 	for _, a := range r.Alerts {
 		fmt.Fprintf(w, "  %-5d %-12s %-8s %s/%s %s: %s (%d findings)\n", a.ID, a.State, a.Severity, text(a.Watch), text(a.Rule),
 			text(a.Subject), text(a.Summary), a.Count)
@@ -231,10 +248,12 @@ func showText(w io.Writer, r *incident.Report) {
 
 func incidentReport(ctx context.Context, env *Env, args []string) int {
 	f := newIncidentFlags(env, "report", "N [--format markdown|json] [--out FILE]", `
-Writes the report of incident N: summary, impact (accounts, domains,
-messages, certificates, blocklistings), exposure window, alerts, timeline,
-actions and what remains to do; for a DNS incident, the revert plan and the
-certificates issued in its window. Text from findings is escaped.`, false)
+Writes the report of incident N: what happened (by kind: DNS changes by
+TLD and new value, what each account sent after its detection, the web
+sites and the attacks on them, every listing with its delisting steps),
+the response checklist, impact, exposure window, alerts, timeline and
+actions; for a DNS incident, the revert plan and the certificates issued
+in its window. Text from findings is escaped.`, false)
 	format := f.String("format", "markdown", "markdown or json")
 	out := f.String("out", "", "write to FILE instead of standard output")
 	rest, code, ok := f.parseAll(args)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/vigie/vigie/internal/config"
 	"github.com/vigie/vigie/internal/notify"
 	"github.com/vigie/vigie/internal/notify/setup"
 	"github.com/vigie/vigie/internal/vigie"
@@ -39,22 +40,13 @@ delivered. Exit status 1 when any failed.`)
 		fmt.Fprintf(env.Stderr, "vigie notify test: %v\n", err)
 		return exitUsage
 	}
-	now := time.Now().UTC()
-	a := vigie.Alert{ID: 0, Key: "vigie/test/notify", Watch: "vigie", Rule: "test", Subject: "notify", Severity: vigie.SeverityInfo,
-		State: vigie.AlertFiring, Summary: "test message from vigie notify test: this notifier works", FirstSeen: now, LastSeen: now,
-		Count: 1, Node: cfg.Node}
-	m := &notify.Message{ID: fmt.Sprintf("test-%d", now.UnixNano()), Time: now,
-		Notifications: []notify.Notification{{Change: notify.Fired, Alert: a, Time: now}}}
 	tested, failed := 0, 0
 	for _, n := range built.Notifiers {
 		if *only != "" && n.Name() != *only {
 			continue
 		}
 		tested++
-		nctx, cancel := context.WithTimeout(ctx, cfg.Alerts.NotifyTimeout)
-		err := n.Notify(nctx, m)
-		cancel()
-		if err != nil {
+		if err := sendTestMessage(ctx, cfg, n, cfg.Alerts.NotifyTimeout); err != nil {
 			failed++
 			fmt.Fprintf(env.Stdout, "%s: failed: %v\n", n.Name(), err)
 			continue
@@ -69,4 +61,17 @@ delivered. Exit status 1 when any failed.`)
 		return exitFail
 	}
 	return exitOK
+}
+
+// sendTestMessage sends one test message through n, once, without retries.
+func sendTestMessage(ctx context.Context, cfg *config.Config, n notify.Notifier, timeout time.Duration) error {
+	now := time.Now().UTC()
+	a := vigie.Alert{ID: 0, Key: "vigie/test/notify", Watch: "vigie", Rule: "test", Subject: "notify", Severity: vigie.SeverityInfo,
+		State: vigie.AlertFiring, Summary: "test message from vigie: this notifier works", FirstSeen: now, LastSeen: now,
+		Count: 1, Node: cfg.Node}
+	m := &notify.Message{ID: fmt.Sprintf("test-%d", now.UnixNano()), Time: now,
+		Notifications: []notify.Notification{{Change: notify.Fired, Alert: a, Time: now}}}
+	nctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return n.Notify(nctx, m)
 }

@@ -3,7 +3,11 @@
 // line and the key, and says what was expected.
 package config
 
-import "time"
+import (
+	"net"
+	"strings"
+	"time"
+)
 
 // Config is the whole configuration. Each watch adds its own section.
 type Config struct {
@@ -68,6 +72,34 @@ type HTTP struct {
 	// main listener no longer serves /metrics to local scrapers without a
 	// login (a local proxy could not be told from them).
 	MetricsListen string `yaml:"metrics_listen"`
+	// ExternalURL is the dashboard's address as people reach it
+	// (https://vigie.example.org/ behind a proxy): notifications link to
+	// the incident's page under it. Empty: http(s)://listen.
+	ExternalURL string `yaml:"external_url"`
+}
+
+// DashboardURL is where people open the dashboard: ExternalURL, else the
+// listen address (https when vigie terminates TLS); empty without an HTTP
+// server.
+func (h HTTP) DashboardURL() string {
+	if h.ExternalURL != "" {
+		return strings.TrimRight(h.ExternalURL, "/")
+	}
+	if h.Listen == "" {
+		return ""
+	}
+	host, port, err := net.SplitHostPort(h.Listen)
+	if err != nil {
+		return ""
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	scheme := "http"
+	if h.TLSCert != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
 // LoginRequired says whether the dashboard asks for a user, a password and

@@ -91,7 +91,7 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		want     []string // each must appear in the error text
 	}{
 		{"unknown top-level key", "log:\n  level: info\nlgo: 1\n", []string{"c.yaml:3: lgo: unknown key", "(known keys: alerts, ", ", data_dir, "}},
-		{"unknown nested key", "http:\n  listen: 127.0.0.1:1\n  tls: yes\n", []string{"c.yaml:3: http.tls: unknown key (known keys in http: listen, metrics_listen, metrics_token, reverse_proxy, session_lifetime, tls_cert, tls_key)"}},
+		{"unknown nested key", "http:\n  listen: 127.0.0.1:1\n  tls: yes\n", []string{"c.yaml:3: http.tls: unknown key (known keys in http: external_url, listen, metrics_listen, metrics_token, reverse_proxy, session_lifetime, tls_cert, tls_key)"}},
 		{"bad duration", "alerts:\n  resolve_after: soon\n", []string{"c.yaml:2: alerts.resolve_after: expected a duration", `"soon"`}},
 		{"bad bool", "notify:\n  log:\n    enabled: maybe\n", []string{"c.yaml:3: notify.log.enabled: expected true or false"}},
 		{"section as scalar", "log: loud\n", []string{"c.yaml:1: log: expected a mapping"}},

@@ -48,6 +48,32 @@ type DNS struct {
 	// renewal (renewed every third of it): a node that dies hands its
 	// share over within about LeaseTTL plus a third.
 	LeaseTTL time.Duration `yaml:"lease_ttl"`
+	// DNSSEC checks the chain of every domain with a DS at the parent in
+	// the records sweep.
+	DNSSEC DNSSEC `yaml:"dnssec"`
+	// RDAP reads each domain's registration (status, expiry, registrar,
+	// NS) from its registry's RDAP server, spread over Interval.
+	RDAP RDAP `yaml:"rdap"`
+}
+
+// DNSSEC configures the DNSSEC chain check.
+type DNSSEC struct {
+	Enabled bool `yaml:"enabled"`
+	// Warn: a signature expiring sooner than this is a warning.
+	Warn time.Duration `yaml:"warn"`
+}
+
+// RDAP configures the registry status and expiry checks.
+type RDAP struct {
+	Enabled bool `yaml:"enabled"`
+	// Interval: every domain is looked up once per interval, spread
+	// evenly over it.
+	Interval time.Duration `yaml:"interval"`
+	// RateLimit is the most lookups a second sent to one RDAP server.
+	RateLimit float64 `yaml:"rate_limit"`
+	// ExpiryDays: within the first a warning, within the others critical.
+	ExpiryDays []int `yaml:"expiry_days"`
+	Timeout    time.Duration `yaml:"timeout"`
 }
 
 func defaultDNS() DNS {
@@ -65,6 +91,8 @@ func defaultDNS() DNS {
 		InFlight:        2000,
 		Shards:          64,
 		LeaseTTL:        30 * time.Second,
+		DNSSEC:          DNSSEC{Enabled: true, Warn: 72 * time.Hour},
+		RDAP:            RDAP{Interval: 24 * time.Hour, RateLimit: 1, ExpiryDays: []int{30, 7, 1}, Timeout: 30 * time.Second},
 	}
 }
 
@@ -114,6 +142,17 @@ func (d *DNS) validate(c *checker) {
 		c.bad("dns.shards", "expected at most 65536, got %d", d.Shards)
 	}
 	c.positive("dns.lease_ttl", d.LeaseTTL)
+	c.positive("dns.dnssec.warn", d.DNSSEC.Warn)
+	c.positive("dns.rdap.interval", d.RDAP.Interval)
+	c.positive("dns.rdap.timeout", d.RDAP.Timeout)
+	if d.RDAP.RateLimit <= 0 {
+		c.bad("dns.rdap.rate_limit", "expected a positive number of lookups a second, got %v", d.RDAP.RateLimit)
+	}
+	for _, n := range d.RDAP.ExpiryDays {
+		if n < 1 {
+			c.bad("dns.rdap.expiry_days", "expected days of 1 or more, got %d", n)
+		}
+	}
 	if d.Sockets > 64 {
 		c.bad("dns.sockets", "expected at most 64, got %d (each socket carries up to 60000 queries)", d.Sockets)
 	}

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -81,6 +83,11 @@ func (h *HTTP) validate(c *checker) {
 		c.bad("http.reverse_proxy", "choose one: vigie terminates TLS itself (tls_cert, tls_key) or a reverse proxy does (reverse_proxy: true)")
 	}
 	c.positive("http.session_lifetime", h.SessionLifetime)
+	if h.ExternalURL != "" {
+		if u, err := url.Parse(h.ExternalURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			c.bad("http.external_url", "%q is not an http(s) URL such as https://vigie.example.org/ (no query, no fragment)", h.ExternalURL)
+		}
+	}
 	if t := h.MetricsToken.Value(); t != "" && len(t) < 16 {
 		c.bad("http.metrics_token", "a token of %d characters is guessable: use at least 16 (for example: openssl rand -hex 32)", len(t))
 	}
@@ -90,7 +97,7 @@ func (h *HTTP) validate(c *checker) {
 		} else if checkLoopback(h.MetricsListen) != nil && !h.MetricsToken.IsSet() {
 			c.bad("http.metrics_listen", "%q is not a loopback address: other machines can reach it, so set http.metrics_token "+
 				"(a bearer token Prometheus sends) or listen on 127.0.0.1", h.MetricsListen)
-		} else if h.MetricsListen == h.Listen {
+		} else if h.MetricsListen == h.Listen && !strings.HasSuffix(h.Listen, ":0") {
 			c.bad("http.metrics_listen", "must differ from http.listen")
 		}
 	}

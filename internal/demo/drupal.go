@@ -105,7 +105,7 @@ func drupalRelay() Scenario {
 			sc := mailgen.Scenario{Start: exploit.Add(-time.Hour), End: env.Now, Seed: 2, Users: 25, PerUserPerDay: 20, InboundPerHour: 40,
 				Bursts: []mailgen.Burst{{UID: installs[0].UID, Start: exploit.Add(10 * time.Minute), Every: 800 * time.Millisecond,
 					Count: 4 * 3600, Rcpts: 2, Domains: 300}}}
-			res, err := replayMail(ctx, sc, env.Now, map[string]bool{mail.UIDSubject(installs[0].UID): true})
+			res, err := replayMail(ctx, sc, env.Now, map[string]bool{mail.UIDSubject(installs[0].UID): true}, false)
 			if err != nil {
 				return res, err
 			}

@@ -1,6 +1,7 @@
 package dnswatch
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -181,4 +182,102 @@ func FuzzAnswer(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzFastReferral: wherever the fast reader reads a referral, miekg/dns
+// and parseReferral read the same one (the fast reader may leave more
+// answers to them, never read one differently).
+func FuzzFastReferral(f *testing.F) {
+	for _, seed := range referralSeeds(f) {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		got, ok := fastReferral("example.fr.", raw)
+		if !ok {
+			return
+		}
+		m := new(dns.Msg)
+		if err := m.Unpack(raw); err != nil {
+			// The fast reader skips the records it does not use; miekg/dns
+			// refuses the packet when one of those is malformed. Both
+			// readings of what is used are checked below when it parses.
+			return
+		}
+		want, err := parseReferral("example.fr.", m)
+		if err != nil {
+			t.Fatalf("fast reader accepted what parseReferral refuses (%v): %+v", err, got)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("fast %+v\nslow %+v", got, want)
+		}
+	})
+}
+
+// referralSeeds are real-shaped referrals: signed with a DS, signed
+// with an NSEC3 proof, glue in both families, compression, an
+// authoritative answer, and odd ones for the fuzzer to start from.
+func referralSeeds(t testing.TB) [][]byte {
+	mk := func(edit func(m *dns.Msg)) []byte {
+		m := new(dns.Msg)
+		m.SetQuestion("example.fr.", dns.TypeNS)
+		m.Response = true
+		m.Ns = []dns.RR{rr(t, "example.fr. 86400 IN NS ns1.example.fr."), rr(t, "example.fr. 3600 IN NS NS.Hoster.NET."),
+			rr(t, "example.fr. 3600 IN DS 12345 13 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
+			rr(t, "example.fr. 3600 IN RRSIG DS 13 2 3600 20270101000000 20261201000000 1234 fr. AAAA")}
+		m.Extra = []dns.RR{rr(t, "ns1.example.fr. 3600 IN A 192.0.2.1"), rr(t, "ns1.example.fr. 3600 IN AAAA 2001:db8::1"),
+			rr(t, "other.fr. 3600 IN A 192.0.2.9")}
+		m.SetEdns0(1232, true)
+		if edit != nil {
+			edit(m)
+		}
+		m.Compress = true
+		b, err := m.Pack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	return [][]byte{
+		mk(nil),
+		mk(func(m *dns.Msg) {
+			m.Ns = append(m.Ns[:2], rr(t, "2T7B4G4VSA5SMI47K61MV5BV1A22BOJR.fr. 3600 IN NSEC3 1 1 0 - 2T7B4G4VSA5SMI47K61MV5BV1A22BOJS NS"))
+		}),
+		mk(func(m *dns.Msg) { m.Authoritative = true; m.Answer, m.Ns = m.Ns, nil }),
+		mk(func(m *dns.Msg) { m.Extra = nil }),
+		mk(func(m *dns.Msg) { m.Ns[0] = rr(t, "other.fr. 3600 IN NS ns.other.fr.") }),
+		mk(func(m *dns.Msg) { m.Rcode = dns.RcodeServerFailure }),
+		mk(func(m *dns.Msg) { m.Ns = append(m.Ns, rr(t, "fr. 300 IN SOA a. b. 1 2 3 4 5")) }),
+	}
+}
+
+func rr(t testing.TB, s string) dns.RR {
+	r, err := dns.NewRR(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// The fast reader reads the common referrals itself, the same way.
+func TestFastReferralReadsRealShapes(t *testing.T) {
+	seeds := referralSeeds(t)
+	for i, raw := range seeds[:4] {
+		got, ok := fastReferral("example.fr.", raw)
+		if !ok {
+			t.Fatalf("seed %d: not read", i)
+		}
+		m := new(dns.Msg)
+		if err := m.Unpack(raw); err != nil {
+			t.Fatal(err)
+		}
+		want, err := parseReferral("example.fr.", m)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("seed %d: fast %+v\nslow %+v (%v)", i, got, want, err)
+		}
+	}
+	for i, raw := range seeds[4:] {
+		if _, ok := fastReferral("example.fr.", raw); ok {
+			t.Errorf("odd seed %d read by the fast path", i+4)
+		}
+	}
 }

@@ -2,7 +2,10 @@ package dnswatch
 
 import (
 	"context"
+	"encoding/csv"
+	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
 	"strconv"
 	"strings"
@@ -156,4 +159,36 @@ func Approve(ctx context.Context, st store.Store, sink Emitter, bl BaselineTarge
 		}
 	}
 	return nil
+}
+
+// WriteRevertPlan writes rows as CSV (a header line first) or, with format
+// "json", as one JSON object a line: what `vigie dns revert-plan` prints
+// and the dashboard's download serves.
+func WriteRevertPlan(w io.Writer, format string, rows []RevertRow) error {
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		for _, r := range rows {
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"domain", "tld", "expected_ns", "observed_ns", "expected_ds", "observed_ds", "first_seen", "last_seen", "ttl", "state"})
+	for _, r := range rows {
+		// A cell starting with = + - @ would be a formula in a spreadsheet;
+		// DNS names never start so, but DS digests come from the registry.
+		cw.Write([]string{csvSafe(r.Domain), csvSafe(r.TLD), csvSafe(r.ExpectedNS), csvSafe(r.ObservedNS), csvSafe(r.ExpectedDS), csvSafe(r.ObservedDS),
+			r.FirstSeen.Format(time.RFC3339), r.LastSeen.Format(time.RFC3339), r.TTL, r.State})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }

@@ -83,6 +83,7 @@ func BenchmarkSweep(b *testing.B) {
 		b.Run(scope, func(b *testing.B) {
 			var res *Result
 			var elapsed, cpu, knotCPU time.Duration
+			var sendCalls, recvCalls, received int64
 			for it := 0; it < b.N; it++ {
 				m, err := New(Options{Parents: map[string][]string{"bench.": {parent.HostPort()}}, ChildPort: uint16(port),
 					Timeout: 2 * time.Second, Retries: 3, Backoff: 100 * time.Millisecond, InFlight: envInt("VIGIE_DNS_BENCH_INFLIGHT", 2000),
@@ -96,10 +97,14 @@ func BenchmarkSweep(b *testing.B) {
 				}
 				runtime.GC()
 				t0, c0, k0 := time.Now(), cpuTime(), parent.CPUTime()+child.CPUTime()
+				sc0, rc0, rv0 := m.stats.sendCalls.Load(), m.stats.recvCalls.Load(), m.stats.received.Load()
 				res, err = m.Sweep(ctx, scope == "full")
 				elapsed += time.Since(t0)
 				cpu += cpuTime() - c0
 				knotCPU += parent.CPUTime() + child.CPUTime() - k0
+				sendCalls += m.stats.sendCalls.Load() - sc0
+				recvCalls += m.stats.recvCalls.Load() - rc0
+				received += m.stats.received.Load() - rv0
 				m.Close()
 				if err != nil {
 					b.Fatal(err)
@@ -119,8 +124,50 @@ func BenchmarkSweep(b *testing.B) {
 				"CPU: vigie %v (%v a domain), knotd %v",
 				scope, n, (elapsed / time.Duration(b.N)).Round(time.Millisecond), rate, res.Queries, res.Errors, hwm>>20,
 				cpu.Round(time.Millisecond), perDomain, knotCPU.Round(time.Millisecond))
+			b.Logf("%s sweep: %.1f packets a sendmmsg, %.1f a recvmmsg", scope,
+				float64(res.Queries*int64(b.N))/float64(max(sendCalls, 1)), float64(received)/float64(max(recvCalls, 1)))
 		})
 	}
+	b.Run("peer-zdns-parent", func(b *testing.B) {
+		// zdns (github.com/zmap/zdns/v2), the field's bulk DNS scanner:
+		// scripts/bench.d/dns.sh builds it from the module proxy; without
+		// it (VIGIE_ZDNS unset) this part is skipped.
+		zdns := os.Getenv("VIGIE_ZDNS")
+		if zdns == "" {
+			b.Skip("VIGIE_ZDNS not set: zdns not built")
+		}
+		sample := min(n, 200000)
+		in := filepath.Join(b.TempDir(), "names")
+		var sb strings.Builder
+		for i := 0; i < sample; i++ {
+			sb.WriteString(benchName(i))
+			sb.WriteByte('\n')
+		}
+		os.WriteFile(in, []byte(sb.String()), 0o644)
+		var elapsed, cpu time.Duration
+		for it := 0; it < b.N; it++ {
+			// NS with DO: the referral carries the DS or its absence, the
+			// same parent-side work as vigie's (one query a domain).
+			cmd := exec.Command(zdns, "NS", "--name-servers", parent.HostPort(), "--dnssec", "--threads", "1000",
+				"--retries", "3", "--input-file", in, "--output-file", os.DevNull, "--quiet")
+			t0 := time.Now()
+			out, err := cmd.CombinedOutput()
+			elapsed += time.Since(t0)
+			if err != nil {
+				b.Fatalf("zdns: %v: %s", err, out)
+			}
+			cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+		}
+		rate := float64(sample) * float64(b.N) / elapsed.Seconds()
+		perDomain := cpu / time.Duration(sample*b.N)
+		b.ReportMetric(rate, "domains/s")
+		b.ReportMetric(float64(perDomain.Nanoseconds())/1000, "cpu-us/domain")
+		if parentRate > 0 {
+			b.ReportMetric(parentRate/rate, "vigie/zdns")
+		}
+		b.Logf("zdns NS --dnssec, 1000 threads, parent side of %d domains: %.0f domains/s, %v CPU a domain; vigie is %.2f times faster",
+			sample, rate, perDomain, parentRate/rate)
+	})
 	b.Run("peer-dig-parent", func(b *testing.B) {
 		dig := testutil.RequireProgram(b, "dig")
 		sample := min(n, 5000)

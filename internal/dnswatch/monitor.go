@@ -45,7 +45,11 @@ type Options struct {
 	// node that takes a shard over finds what the previous one expected
 	// instead of learning again what it sees now.
 	BaselineState store.State
-	Logger        *slog.Logger
+	// SecWarn: a DNSSEC signature expiring sooner than this is a finding
+	// (DefaultSecWarn when 0). NoDNSSEC turns the DNSSEC check off.
+	SecWarn  time.Duration
+	NoDNSSEC bool
+	Logger   *slog.Logger
 	Now           func() time.Time
 }
 
@@ -67,6 +71,9 @@ func (o *Options) defaults() {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.SecWarn <= 0 {
+		o.SecWarn = DefaultSecWarn
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -121,6 +128,10 @@ type Monitor struct {
 	// shared keeps the baseline in the store, per shard, instead of the
 	// file: nodes that split the sweep must expect the same values.
 	shared *sharedBaseline
+
+	// sec is the DNSSEC status of the domains with a DS, as of the last
+	// full sweep (index in domains -> status).
+	sec map[int32]SecStatus
 
 	nShards int          // Options.Shards, at least 1
 	held    map[int]bool // the shards swept; nil: all
@@ -218,6 +229,7 @@ func (m *Monitor) SetInventory(scan func(fn func(Entry) error) (InventoryStats, 
 		ds[i].shard = uint16(ShardOf(ds[i].name, m.nShards))
 	}
 	m.domains = ds
+	m.sec = nil // indexes changed: the next full sweep checks again
 	m.planActive()
 	return st, nil
 }

@@ -246,6 +246,9 @@ func (r *Reporter) Report(ctx context.Context, m *Monitor, res *Result) (int, er
 			firstErr = err
 		}
 	}
+	if err := r.reportDNSSEC(ctx, m, res, recs, current, now); err != nil && firstErr == nil {
+		firstErr = err
+	}
 	for key, rec := range recs {
 		if current[key] || !r.gone(m, res, rec) {
 			continue
@@ -300,6 +303,8 @@ func ruleOf(kind string) string {
 		return "parent-disagree"
 	case "serial":
 		return "parent-serial-split"
+	case string(RuleDNSSECBroken), string(RuleDNSSECExpiring):
+		return kind
 	}
 	return "drift"
 }
@@ -319,6 +324,9 @@ func (r *Reporter) gone(m *Monitor, res *Result, rec *driftRecord) bool {
 		return false // another node sweeps it
 	}
 	d := &m.domains[i]
+	if rec.Kind == string(RuleDNSSECBroken) || rec.Kind == string(RuleDNSSECExpiring) {
+		return m.secGone(res, i, rec.Kind)
+	}
 	if rec.Kind == "disagree" {
 		// While the zone's servers still serve different serials, a sweep
 		// that happened to ask the server agreeing with the baseline does
@@ -372,6 +380,12 @@ func (r *Reporter) driftFinding(dr Drift, rec *driftRecord, group string, gi *gr
 	ev["group_domains"] = strconv.Itoa(n)
 	ev["group_tlds"] = strings.Join(sortedKeys(gi.tlds), " ")
 	summary := fmt.Sprintf("%s of %s changed to %s (expected %s)", dr.Kind, dr.Domain, shorten(dr.Observed), shorten(dr.Expected))
+	switch {
+	case dr.Kind == KindDS && dr.Observed == "":
+		summary = fmt.Sprintf("the DS of %s was removed at the parent (was %s): validating resolvers now treat it as unsigned", dr.Domain, shorten(dr.Expected))
+	case dr.Kind == KindDS && dr.Expected == "":
+		summary = fmt.Sprintf("a DS for %s was added at the parent (%s): the domain must be signed with that key, or validating resolvers fail", dr.Domain, shorten(dr.Observed))
+	}
 	if n > 1 {
 		summary += fmt.Sprintf("; %d domains in %d TLDs share this change", n, tlds)
 		if tlds <= 10 {

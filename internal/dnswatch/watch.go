@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,6 +39,11 @@ type WatchConfig struct {
 	// renewal: a node that dies hands its share over within about
 	// LeaseTTL plus a third of it. 0: 30s.
 	LeaseTTL time.Duration
+	// RDAP, when set, checks each domain's registration once per
+	// RDAPInterval (spread over it) beside the sweeps; its ParentNS is
+	// set here from the last sweep.
+	RDAP         *RDAPChecker
+	RDAPInterval time.Duration
 }
 
 // Watch runs sweeps on a schedule: the delegations every ParentInterval,
@@ -147,6 +153,40 @@ func (w *Watch) Run(ctx context.Context) error {
 	} else {
 		w.m.shards.Set(1)
 	}
+	var names atomic.Pointer[[]string] // the domains this node sweeps, for RDAP
+	var view atomic.Pointer[nsView]    // the parent's NS as of the last sweep
+	if w.c.RDAP != nil {
+		rc := *w.c.RDAP
+		rc.ParentNS = func(d string) (string, bool) {
+			if v := view.Load(); v != nil {
+				return v.lookup(d)
+			}
+			return "", false
+		}
+		interval := w.c.RDAPInterval
+		if interval <= 0 {
+			interval = 24 * time.Hour
+		}
+		rctx, stop := context.WithCancel(ctx)
+		var rwg sync.WaitGroup
+		rwg.Add(1)
+		go func() {
+			defer rwg.Done()
+			rc.Run(rctx, func() []string {
+				if p := names.Load(); p != nil {
+					return *p
+				}
+				return nil
+			}, interval, func(d string, err error) {
+				w.m.errors.WithLabelValues("rdap").Inc()
+				w.log.Debug("rdap lookup failed", "domain", d, "err", err)
+			})
+		}()
+		defer func() {
+			stop()
+			rwg.Wait()
+		}()
+	}
 	var invStamp fileStamp
 	var lastFull time.Time
 	var swept []int // the shards of the last regular sweep
@@ -202,6 +242,11 @@ func (w *Watch) Run(ctx context.Context) error {
 			}
 			if full {
 				lastFull = res.Started
+			}
+			if regular && w.c.RDAP != nil {
+				sw := mon.Swept()
+				names.Store(&sw)
+				view.Store(mon.nsSnapshot())
 			}
 		}
 		timer := time.NewTimer(max(time.Until(next), 0))

@@ -22,7 +22,9 @@ type jsonReport struct {
 	Actions              []jsonEntry  `json:"actions"`
 	RevertPlan           []jsonRevert `json:"revert_plan,omitempty"`
 	CertificatesInWindow []jsonCert   `json:"certificates_in_window,omitempty"`
-	Todo                 []jsonTodo   `json:"todo"`
+	Headline             string       `json:"headline"`
+	Story                jsonStory    `json:"story"`
+	Checklist            []jsonStep   `json:"checklist"`
 }
 
 type jsonIncident struct {
@@ -71,10 +73,15 @@ type jsonCert struct {
 }
 
 type jsonListing struct {
-	Target string    `json:"target"`
-	List   string    `json:"list"`
-	Since  time.Time `json:"since"`
-	State  string    `json:"state"`
+	Target      string    `json:"target"`
+	List        string    `json:"list"`
+	Since       time.Time `json:"since"`
+	State       string    `json:"state"`
+	Name        string    `json:"name,omitempty"`
+	RaisedBy    string    `json:"raised_by,omitempty"`
+	DelistURL   string    `json:"delist_url,omitempty"`
+	DelistSteps []string  `json:"delist_steps,omitempty"`
+	Refusals    int64     `json:"remote_refusals,omitempty"`
 }
 
 type jsonAlert struct {
@@ -109,9 +116,136 @@ type jsonRevert struct {
 	Done     bool   `json:"done"`
 }
 
-type jsonTodo struct {
-	Text string `json:"text"`
-	Done bool   `json:"done"`
+type jsonStep struct {
+	Text    string    `json:"text"`
+	Details []string  `json:"details,omitempty"`
+	URL     string    `json:"url,omitempty"`
+	Command string    `json:"command,omitempty"`
+	Button  string    `json:"button,omitempty"`
+	Done    bool      `json:"done"`
+	By      string    `json:"by,omitempty"`
+	At      time.Time `json:"at,omitzero"`
+	How     string    `json:"how,omitempty"`
+}
+
+type jsonStory struct {
+	DNS      *jsonDNS      `json:"dns,omitempty"`
+	Mail     []jsonMail    `json:"mail,omitempty"`
+	Web      []jsonWeb     `json:"web,omitempty"`
+	Listings []jsonListing `json:"listings,omitempty"`
+}
+
+type jsonCount struct {
+	Name string `json:"name"`
+	N    int    `json:"n"`
+}
+
+type jsonDNS struct {
+	Domains       int         `json:"domains"`
+	Records       int         `json:"records"`
+	TLDs          []jsonCount `json:"tlds"`
+	Values        []jsonValue `json:"new_values"`
+	Kinds         []jsonCount `json:"kinds"`
+	FirstChange   time.Time   `json:"first_change"`
+	LastChange    time.Time   `json:"last_change"`
+	Sweeps        []jsonCount `json:"sweeps"`
+	MinTTLSeconds float64     `json:"min_ttl_seconds"`
+	MaxTTLSeconds float64     `json:"max_ttl_seconds"`
+	ExposureStart time.Time   `json:"exposure_start"`
+	ExposureEnd   time.Time   `json:"exposure_end,omitzero"`
+	CachedUntil   time.Time   `json:"cached_until,omitzero"`
+	Reverted      int         `json:"reverted"`
+	Certificates  int         `json:"certificates_in_window"`
+	Servers       []jsonCount `json:"servers,omitempty"`
+}
+
+type jsonValue struct {
+	Kind    string `json:"kind"`
+	Value   string `json:"value"`
+	Domains int    `json:"domains"`
+}
+
+type jsonMail struct {
+	Account         string      `json:"account"`
+	Detected        time.Time   `json:"detected"`
+	LastSeen        time.Time   `json:"last_seen"`
+	AfterMessages   int64       `json:"messages_after_detection"`
+	AfterRecipients int64       `json:"recipients_after_detection"`
+	Messages        int64       `json:"messages_since_alert"`
+	Recipients      int64       `json:"recipients_since_alert"`
+	Bounces         int64       `json:"bounces_hour"`
+	Final           bool        `json:"final"`
+	Refusals        int64       `json:"remote_refusals"`
+	Containment     []jsonEntry `json:"containment"`
+}
+
+type jsonWeb struct {
+	Path       string       `json:"path"`
+	App        string       `json:"app"`
+	Version    string       `json:"version"`
+	Status     string       `json:"status,omitempty"`
+	Latest     string       `json:"latest,omitempty"`
+	Advisories string       `json:"advisories,omitempty"`
+	UID        string       `json:"uid,omitempty"`
+	Requests   int64        `json:"attack_requests"`
+	IPs        int          `json:"attack_ips"`
+	Attacks    []jsonAttack `json:"attacks"`
+	Account    string       `json:"mail_account,omitempty"`
+	MailSent   int64        `json:"mail_sent"`
+}
+
+type jsonAttack struct {
+	IP       string    `json:"ip"`
+	Rule     string    `json:"rule"`
+	Target   string    `json:"target"`
+	Requests int64     `json:"requests"`
+	First    time.Time `json:"first"`
+	Last     time.Time `json:"last"`
+}
+
+func counts2json(cs []Count) []jsonCount {
+	out := make([]jsonCount, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, jsonCount(c))
+	}
+	return out
+}
+
+func listing2json(l Listing) jsonListing {
+	return jsonListing{Target: l.Target, List: l.List, Since: l.Since, State: string(l.State), Name: l.Name, RaisedBy: l.RaisedBy,
+		DelistURL: l.DelistURL, DelistSteps: l.DelistSteps, Refusals: l.Refusals}
+}
+
+func (st Story) json() jsonStory {
+	var out jsonStory
+	if d := st.DNS; d != nil {
+		j := &jsonDNS{Domains: d.Domains, Records: d.Records, TLDs: counts2json(d.TLDs), Kinds: counts2json(d.Kinds), FirstChange: d.FirstChange,
+			LastChange: d.LastChange, Sweeps: counts2json(d.Sweeps), MinTTLSeconds: d.MinTTL.Seconds(), MaxTTLSeconds: d.MaxTTL.Seconds(),
+			ExposureStart: d.ExposureStart, ExposureEnd: d.ExposureEnd, CachedUntil: d.CachedUntil, Reverted: d.Reverted,
+			Certificates: d.Certificates, Servers: counts2json(d.Servers), Values: []jsonValue{}}
+		for _, v := range d.Values {
+			j.Values = append(j.Values, jsonValue(v))
+		}
+		out.DNS = j
+	}
+	for _, m := range st.Mail {
+		out.Mail = append(out.Mail, jsonMail{Account: m.Account, Detected: m.Detected, LastSeen: m.LastSeen, AfterMessages: m.AfterMessages,
+			AfterRecipients: m.AfterRecipients, Messages: m.Messages, Recipients: m.Recipients, Bounces: m.Bounces, Final: m.Final,
+			Refusals: m.Refusals, Containment: entries(m.Containment)})
+	}
+	for _, w := range st.Web {
+		j := jsonWeb{Path: w.Site.Path, App: w.Site.App, Version: w.Site.Version, Status: w.Site.Status, Latest: w.Site.Latest,
+			Advisories: w.Site.Advisories, UID: w.Site.UID, Requests: w.Requests, IPs: w.IPs, Account: w.Account, MailSent: w.MailSent,
+			Attacks: []jsonAttack{}}
+		for _, a := range w.Attacks {
+			j.Attacks = append(j.Attacks, jsonAttack{IP: a.IP, Rule: a.Rule, Target: a.Target, Requests: a.Requests, First: a.First, Last: a.Last})
+		}
+		out.Web = append(out.Web, j)
+	}
+	for _, l := range st.Listings {
+		out.Listings = append(out.Listings, listing2json(l))
+	}
+	return out
 }
 
 func entries(es []vigie.TimelineEntry) []jsonEntry {
@@ -145,13 +279,14 @@ func (r *Report) JSON(w io.Writer) error {
 			Certificates: certs(r.Impact.Certificates), Messages: r.Impact.Messages, Recipients: r.Impact.Recipients,
 			Accounts: []jsonAccount{}, Blocklistings: []jsonListing{}},
 		Alerts:   []jsonAlert{},
-		Timeline: entries(r.Timeline), Actions: entries(r.Actions), Todo: []jsonTodo{},
+		Timeline: entries(r.Timeline), Actions: entries(r.Actions), Checklist: []jsonStep{},
+		Headline: r.Story.Headline, Story: r.Story.json(),
 	}
 	for _, a := range r.Impact.Accounts {
-		out.Impact.Accounts = append(out.Impact.Accounts, jsonAccount(a))
+		out.Impact.Accounts = append(out.Impact.Accounts, jsonAccount{Name: a.Name, Messages: a.Messages, Recipients: a.Recipients})
 	}
 	for _, l := range r.Impact.Blocklistings {
-		out.Impact.Blocklistings = append(out.Impact.Blocklistings, jsonListing{Target: l.Target, List: l.List, Since: l.Since, State: string(l.State)})
+		out.Impact.Blocklistings = append(out.Impact.Blocklistings, listing2json(l))
 	}
 	for _, a := range r.Alerts {
 		out.Alerts = append(out.Alerts, jsonAlert{ID: a.ID, Key: a.Key, Watch: a.Watch, Rule: a.Rule, Subject: a.Subject,
@@ -164,10 +299,22 @@ func (r *Report) JSON(w io.Writer) error {
 	if len(r.CertificatesInWindow) > 0 {
 		out.CertificatesInWindow = certs(r.CertificatesInWindow)
 	}
-	for _, t := range r.Todo {
-		out.Todo = append(out.Todo, jsonTodo(t))
+	for _, st := range r.Checklist {
+		out.Checklist = append(out.Checklist, jsonStep(st))
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
+}
+
+// StoryJSON is the story in the report's JSON form (the dashboard's API).
+func (r *Report) StoryJSON() any { return r.Story.json() }
+
+// ChecklistJSON is the checklist in the report's JSON form.
+func (r *Report) ChecklistJSON() any {
+	out := make([]jsonStep, 0, len(r.Checklist))
+	for _, st := range r.Checklist {
+		out = append(out, jsonStep(st))
+	}
+	return out
 }

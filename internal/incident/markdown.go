@@ -28,6 +28,8 @@ func md(s string) string {
 	return b.String()
 }
 
+func oneLine(s string) string { return notify.OneLine(s, 0) }
+
 func allDigits(s string) bool {
 	for _, r := range s {
 		if r < '0' || r > '9' {
@@ -42,7 +44,10 @@ func (r *Report) Markdown(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	p := func(format string, args ...any) { fmt.Fprintf(bw, format, args...) }
 	in := r.Incident
-	p("# Incident %d: %s\n\n", in.ID, md(in.Title))
+	p("# Incident %d: %s\n\n", in.ID, md(r.Story.Headline))
+	if r.Story.Headline != in.Title {
+		p("Opened as: %s\n\n", md(in.Title))
+	}
 	state := string(in.State)
 	if !in.AckedAt.IsZero() {
 		state += fmt.Sprintf(" (acknowledged by %s at %s)", md(in.AckedBy), stamp(in.AckedAt))
@@ -70,6 +75,8 @@ func (r *Report) Markdown(w io.Writer) error {
 	p("- Report generated: %s\n\n", stamp(r.GeneratedAt))
 
 	p("## Summary\n\n%s\n\n", md(r.Summary()))
+	r.storyMarkdown(p)
+	r.checklistMarkdown(p)
 
 	p("## Impact\n\n")
 	im := r.Impact
@@ -154,14 +161,6 @@ func (r *Report) Markdown(w io.Writer) error {
 		}
 	}
 
-	p("## What remains to do\n\n")
-	for _, t := range r.Todo {
-		box := " "
-		if t.Done {
-			box = "x"
-		}
-		p("- [%s] %s\n", box, md(t.Text))
-	}
 	return bw.Flush()
 }
 

@@ -7,12 +7,12 @@ package incident
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/vigie/vigie/internal/mail"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/vigie"
 )
@@ -31,7 +31,14 @@ type Report struct {
 	RevertPlan  []Revert              // DNS incidents
 	// Certificates issued in the exposure window (DNS incidents).
 	CertificatesInWindow []Certificate
-	Todo                 []Todo
+	// Story is the incident told by kind: what the page and the report
+	// open with.
+	Story Story
+	// Checklist is the response, step by step, ticked from the audit log.
+	Checklist []Step
+	// light: the story from the alerts alone (their latest evidence), for
+	// the headlines of a list of incidents.
+	light bool
 }
 
 // Exposure is the window during which the attack had effect: from the
@@ -50,7 +57,10 @@ type Exposure struct {
 type Impact struct {
 	Accounts      []Account
 	Domains       []string
+	Changes       []Change // DNS records moved away from the baseline
 	Sites         []string
+	Installs      []Site   // the web applications behind Sites
+	Attacks       []Attack // web requests that tried to exploit them
 	Certificates  []Certificate
 	Blocklistings []Listing
 	Messages      int64 // reported by mail findings
@@ -60,8 +70,20 @@ type Impact struct {
 // Account is a mail account or local uid and what it sent.
 type Account struct {
 	Name       string
-	Messages   int64
+	Messages   int64 // since its alert began, the tripping window included
 	Recipients int64
+	// After the finding that first detected it: exact, from the mail
+	// watch's counts (the last finding, the running count it stores
+	// between repeats, and the final one when the alert resolves).
+	AfterMessages, AfterRecipients int64
+	AfterKnown                     bool      // the watch reported them
+	Detected                       time.Time // its first account-volume finding
+	LastSeen                       time.Time
+	Bounces                        int64 // in the hour before its latest finding
+	Firing                         bool  // its alert is still active: counts still grow
+	// Its habit and the limit its detection compared with, per minute.
+	HabitPerMinute, LimitPerMinute float64
+	ResolvedAt                     time.Time
 }
 
 // Certificate is a ct alert's certificate.
@@ -80,6 +102,13 @@ type Listing struct {
 	Target, List string
 	State        vigie.AlertState
 	Since        time.Time
+	AlertID      int64
+	Name         string // the list's full name ("Microsoft (Outlook.com, ...)")
+	RaisedBy     string // the watch that saw it: blocklist (DNSBL) or mail (a refusal)
+	DelistURL    string
+	DelistSteps  []string
+	Refusals     int64 // remote refusals counted by the mail watch
+	LastSeen     time.Time
 }
 
 // Revert is one line of a DNS revert plan.
@@ -89,12 +118,6 @@ type Revert struct {
 	Observed string
 	Expected string
 	Done     bool // the alert is resolved: reverted or approved
-}
-
-// Todo is one thing left to do (or done).
-type Todo struct {
-	Text string
-	Done bool
 }
 
 // Build reads incident id from s and assembles its report as of now.
@@ -137,15 +160,20 @@ func Build(ctx context.Context, s store.Store, id int64, now time.Time) (*Report
 	r.exposure()
 	r.revertPlan()
 	r.certificatesInWindow()
-	r.todo()
+	r.Story = r.story()
+	audit, err := auditFor(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	r.Checklist = r.checklist(audit)
 	return r, nil
 }
 
 func isBlocklist(a *vigie.Alert) bool {
-	return a.Watch == "blocklist" || strings.HasPrefix(a.Key, "blocklist/")
+	return a.Watch == "blocklist" || vigie.IsBlocklistKey(a.Key)
 }
 
-func (r *Report) impact(ctx context.Context, s store.Store) error {
+func (r *Report) impact(ctx context.Context, s store.Store) (err error) {
 	accounts := map[string]*Account{}
 	domains, sites := map[string]bool{}, map[string]bool{}
 	account := func(name string) *Account {
@@ -159,24 +187,67 @@ func (r *Report) impact(ctx context.Context, s store.Store) error {
 		switch {
 		case isBlocklist(a):
 			target, list := a.Subject, ""
-			if parts := strings.SplitN(strings.TrimPrefix(a.Key, "blocklist/"), "/", 2); len(parts) == 2 {
-				target, list = parts[0], parts[1]
+			if t, l, ok := vigie.ParseBlocklistKey(a.Key); ok {
+				target, list = t, l
 			}
-			r.Impact.Blocklistings = append(r.Impact.Blocklistings, Listing{Target: target, List: list, State: a.State, Since: a.FirstSeen})
+			l := Listing{Target: target, List: list, State: a.State, Since: a.FirstSeen}
+			readListingDetail(&l, a)
+			r.Impact.Blocklistings = append(r.Impact.Blocklistings, l)
 		case a.Watch == "mail":
 			acc := account(a.Subject)
-			msgs, rcpts, err := counts(ctx, s, a)
-			if err != nil {
+			var c mailCounts
+			if r.light {
+				c = readMailCounts(a.Evidence)
+			} else if c, err = counts(ctx, s, a); err != nil {
 				return err
 			}
-			acc.Messages, acc.Recipients = max(acc.Messages, msgs), max(acc.Recipients, rcpts)
+			acc.Messages, acc.Recipients = max(acc.Messages, c.messages), max(acc.Recipients, c.recipients)
+			if isAccountVolume(a) {
+				acc.AfterMessages, acc.AfterRecipients = max(acc.AfterMessages, c.afterMessages), max(acc.AfterRecipients, c.afterRecipients)
+				acc.Bounces = max(acc.Bounces, c.bounces)
+				acc.AfterKnown = acc.AfterKnown || c.known
+				if c.limitPerMinute > 0 {
+					acc.HabitPerMinute, acc.LimitPerMinute = c.habitPerMinute, c.limitPerMinute
+				}
+				if acc.Detected.IsZero() || a.FirstSeen.Before(acc.Detected) {
+					acc.Detected = a.FirstSeen
+				}
+				if a.LastSeen.After(acc.LastSeen) {
+					acc.LastSeen = a.LastSeen
+				}
+				acc.Firing = acc.Firing || a.State.Active()
+				if !a.State.Active() && a.ResolvedAt.After(acc.ResolvedAt) {
+					acc.ResolvedAt = a.ResolvedAt
+				}
+				// Between two repeats of the finding, the watch stores the
+				// running count: the report is exact up to its last minute.
+				if a.State.Active() && !r.light {
+					if n, err := runningAfter(ctx, s, a, r.GeneratedAt); err != nil {
+						return err
+					} else if n > acc.AfterMessages {
+						// What it sent since the last finding adds to both counts.
+						acc.Messages += n - acc.AfterMessages
+						acc.AfterMessages = n
+					}
+				}
+			}
 		case a.Watch == "web":
-			sites[a.Subject] = true
-			if uid := a.Evidence["uid"]; uid != "" {
-				account("uid:" + uid)
+			if st, ok := readSite(a); ok {
+				sites[st.Path] = true
+				r.Impact.Installs = mergeSite(r.Impact.Installs, st)
+			} else if at, ok := readAttack(a); ok {
+				r.Impact.Attacks = append(r.Impact.Attacks, at)
+			} else {
+				sites[a.Subject] = true
+			}
+			if uid := uidAccount(a.Evidence[evWebUID]); uid != "" {
+				account(uid)
 			}
 		case a.Watch == "dns":
 			domains[strings.ToLower(a.Subject)] = true
+			if c, ok := readChange(a); ok {
+				r.Impact.Changes = append(r.Impact.Changes, c)
+			}
 		case a.Watch == "ct":
 			c := Certificate{Subject: a.Subject, Names: a.Evidence["names"], Issuer: a.Evidence["issuer"], Seen: a.FirstSeen,
 				NotAfter: a.Evidence["not_after"], State: a.State}
@@ -200,19 +271,53 @@ func (r *Report) impact(ctx context.Context, s store.Store) error {
 	return nil
 }
 
-// counts returns the largest message and recipient counts the alert's
-// findings reported (evidence "messages" and "recipients": a watch
-// reports what the subject sent since the alert began).
-func counts(ctx context.Context, s store.Store, a *vigie.Alert) (msgs, rcpts int64, err error) {
+func mergeSite(sites []Site, st Site) []Site {
+	for i := range sites {
+		if sites[i].Path == st.Path {
+			sites[i].Rules = append(sites[i].Rules, st.Rules...)
+			if st.State.Active() {
+				sites[i].State = st.State
+			}
+			return sites
+		}
+	}
+	return append(sites, st)
+}
+
+// runningAfter is the newest running count of what a firing account sent
+// after its detection, as the mail watch stores it each minute.
+func runningAfter(ctx context.Context, s store.Store, a *vigie.Alert, now time.Time) (int64, error) {
+	to := now.Add(time.Minute)
+	if a.LastSeen.After(to) {
+		to = a.LastSeen.Add(time.Minute)
+	}
+	ss, err := s.Samples(ctx, mail.SeriesAccountAfterDetection, a.Subject, a.FirstSeen, to)
+	if err != nil || len(ss) == 0 {
+		return 0, err
+	}
+	return int64(ss[len(ss)-1].Value), nil
+}
+
+// counts returns the largest counts the alert's findings reported (a
+// watch reports what the subject sent since the alert began and since its
+// detection; the resolving finding has the final ones).
+func counts(ctx context.Context, s store.Store, a *vigie.Alert) (mailCounts, error) {
 	fs, err := s.ListFindings(ctx, store.FindingQuery{AlertID: a.ID, Limit: 100000})
 	if err != nil {
-		return 0, 0, err
+		return mailCounts{}, err
 	}
-	for _, f := range fs {
-		msgs = max(msgs, number(f.Evidence["messages"]))
-		rcpts = max(rcpts, number(f.Evidence["recipients"]))
+	var out mailCounts
+	for _, f := range fs { // newest first: the last one read detected it
+		c := readMailCounts(f.Evidence)
+		if !f.Resolved && c.limitPerMinute > 0 {
+			out.limitPerMinute, out.habitPerMinute = c.limitPerMinute, c.habitPerMinute
+		}
+		out.messages, out.recipients = max(out.messages, c.messages), max(out.recipients, c.recipients)
+		out.afterMessages, out.afterRecipients = max(out.afterMessages, c.afterMessages), max(out.afterRecipients, c.afterRecipients)
+		out.bounces = max(out.bounces, c.bounces)
+		out.known = out.known || c.known
 	}
-	return msgs, rcpts, nil
+	return out, nil
 }
 
 func number(s string) int64 {
@@ -289,86 +394,6 @@ func (r *Report) certificatesInWindow() {
 	}
 }
 
-func (r *Report) todo() {
-	add := func(done bool, format string, args ...any) {
-		r.Todo = append(r.Todo, Todo{Text: fmt.Sprintf(format, args...), Done: done})
-	}
-	acted := func(target string, names ...string) bool {
-		for _, e := range r.Actions {
-			if e.Data["target"] != target || e.Data["result"] != "ok" {
-				continue
-			}
-			for _, n := range names {
-				if strings.Contains(e.Data["action"], n) {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	in := r.Incident
-	add(in.State != vigie.IncidentOpen, "Acknowledge the incident (vigie incident ack %d)", in.ID)
-	for _, acc := range r.Impact.Accounts {
-		if strings.HasPrefix(acc.Name, "uid:") {
-			add(acted(acc.Name, "suspend", "lock", "disable", "kill"), "Stop what runs as %s (its web applications, cron jobs) and find how it was abused", acc.Name)
-		} else {
-			add(acted(acc.Name, "password", "suspend", "lock"), "Change the password of %s (or suspend it) and find where it leaked", acc.Name)
-		}
-		if acc.Messages > 0 {
-			add(acted(acc.Name, "hold", "purge"), "Hold or purge the mail %s queued", acc.Name)
-		}
-	}
-	for _, site := range r.Impact.Sites {
-		add(r.resolved("web", site), "Update or remove the web application at %s", site)
-	}
-	for _, l := range r.Impact.Blocklistings {
-		add(l.State == vigie.AlertResolved, "Request delisting of %s from %s", l.Target, l.List)
-	}
-	if n := len(r.RevertPlan); n > 0 {
-		left := 0
-		for _, rv := range r.RevertPlan {
-			if !rv.Done {
-				left++
-			}
-		}
-		add(left == 0, "Revert the changed DNS records (%d of %d left, see the revert plan)", left, n)
-	}
-	if len(r.Impact.Domains) > 0 {
-		unchecked := 0
-		for _, c := range r.CertificatesInWindow {
-			if c.State != vigie.AlertResolved {
-				unchecked++
-			}
-		}
-		add(unchecked == 0, "Check the certificates issued in the exposure window (%d of %d unchecked); revoke the rogue ones",
-			unchecked, len(r.CertificatesInWindow))
-	}
-	active := 0
-	for _, a := range r.Alerts {
-		if a.State.Active() {
-			active++
-		}
-	}
-	add(active == 0, "Wait for every alert to resolve (%d still active)", active)
-	add(in.State == vigie.IncidentResolved, "Resolve the incident (vigie incident resolve %d)", in.ID)
-	notes := 0
-	for _, e := range r.Timeline {
-		if e.Kind == vigie.TimelineNote {
-			notes++
-		}
-	}
-	add(notes > 0, "Write down the cause and the lessons (vigie incident note %d TEXT)", in.ID)
-}
-
-func (r *Report) resolved(watch, subject string) bool {
-	for _, a := range r.Alerts {
-		if a.Watch == watch && a.Subject == subject && a.State != vigie.AlertResolved {
-			return false
-		}
-	}
-	return true
-}
-
 func sortedKeys(m map[string]bool) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
@@ -376,4 +401,24 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Headlines says what happened in each incident, in one line each, from
+// its alerts alone (their latest evidence, no findings or timeline read):
+// the lists of incidents show these instead of the stored titles.
+func Headlines(ctx context.Context, s store.Store, ins []vigie.Incident) (map[int64]string, error) {
+	out := make(map[int64]string, len(ins))
+	for _, in := range ins {
+		alerts, err := s.ListAlerts(ctx, store.AlertQuery{IncidentID: in.ID, Limit: 1000000})
+		if err != nil {
+			return nil, err
+		}
+		r := &Report{Incident: in, Alerts: alerts, light: true}
+		if err := r.impact(ctx, s); err != nil {
+			return nil, err
+		}
+		st := r.story()
+		out[in.ID] = st.Headline
+	}
+	return out, nil
 }

@@ -60,7 +60,10 @@ func newWorld(t *testing.T, start time.Time) *world {
 		t.Fatal(err)
 	}
 	w.p = alert.New(alert.Options{Store: db, Notifiers: []notify.Notifier{hook}, Now: func() time.Time { return w.now },
-		Node: "mx1", ResolveAfter: time.Hour, Dispatch: notify.DispatchOptions{IDPrefix: "m", GroupWait: time.Millisecond}})
+		Node: "mx1", ResolveAfter: time.Hour, Dispatch: notify.DispatchOptions{IDPrefix: "m", GroupWait: time.Millisecond},
+		Brief: func(ctx context.Context, in vigie.Incident) (*notify.Brief, error) {
+			return Brief(ctx, db, in, w.now, "https://vigie.example.org/")
+		}})
 	return w
 }
 
@@ -170,6 +173,20 @@ func TestCompromisedAccountReport(t *testing.T) {
 	if len(w.hooks) != 4 { // fired, escalated, resolved, blocklisting fired
 		t.Errorf("%d webhook messages, want 4", len(w.hooks))
 	}
+	// Each message tells the incident: what happened, what was done, the
+	// next step, its page. The first one, before anyone acted; the last
+	// one, after the hold and the purge.
+	first, last := w.hooks[0].Changes[0].Incident, w.hooks[len(w.hooks)-1].Changes[0].Incident
+	if first == nil || first.Headline != "alice@club1.fr sent 600 messages in under a minute" ||
+		first.Did != "raised 1 alert and notified; no hold or other action yet" ||
+		first.Next != "Suspend alice@club1.fr (its new mail is held) and change its password: vigie mail suspend alice@club1.fr" ||
+		first.URL != "https://vigie.example.org/incidents/1" || !strings.Contains(w.hooks[0].Title, "incident #1: alice@club1.fr sent 600 messages") {
+		t.Errorf("first message: %+v, title %q", first, w.hooks[0].Title)
+	}
+	if last == nil || !strings.Contains(last.Did, "root at 13:21: mail.purge alice@club1.fr") || !strings.Contains(last.Headline, "listed by microsoft") ||
+		!strings.HasPrefix(last.Next, "Suspend alice@club1.fr") {
+		t.Errorf("last message: %+v", last)
+	}
 	w.mu.Unlock()
 
 	r, err := Build(ctx, w.store, id, t0.Add(6*time.Hour))
@@ -197,15 +214,17 @@ func TestDNSHijackReport(t *testing.T) {
 	w := newWorld(t, t0)
 	ctx := context.Background()
 	const rogue = "ns1.rogue.example ns2.rogue.example"
+	// As the DNS watch writes a drift (dnswatch/report.go).
 	ns := func(domain, ttl string) vigie.Finding {
-		return vigie.Finding{Watch: "dns", Rule: "ns", Subject: domain, Group: "ns=" + rogue, Severity: vigie.SeverityCritical,
-			Summary:      "NS of " + domain + " changed at the registry",
-			Evidence:     map[string]string{"expected": "a.dns.gandi.net b.dns.gandi.net c.dns.gandi.net", "observed": rogue, "ttl": ttl},
+		return vigie.Finding{Watch: "dns", Rule: "drift", Subject: domain, Key: "dns/drift/" + domain + "/ns", Group: "dns/ns/" + rogue,
+			Severity: vigie.SeverityCritical, Summary: "ns of " + domain + " changed to " + rogue,
+			Evidence: map[string]string{"kind": "ns", "expected": "a.dns.gandi.net b.dns.gandi.net c.dns.gandi.net", "observed": rogue,
+				"ttl": ttl, "max_ttl": ttl, "tld": tldOf(domain), "server": "d.nic.fr"},
 			ResolveAfter: -1}
 	}
 	w.at(t0).emit(ns("asso-exemple.fr", "86400"))
 	w.at(t0.Add(40 * time.Minute)).emit(ns("boutique.fr", "3600"))
-	id := w.incidentOf("dns/ns/asso-exemple.fr")
+	id := w.incidentOf("dns/drift/asso-exemple.fr/ns")
 	cert := func(serial, names string) vigie.Finding {
 		return vigie.Finding{Watch: "ct", Rule: "new-certificate", Subject: serial, Severity: vigie.SeverityWarning,
 			Summary: "certificate for " + names, ResolveAfter: -1,

@@ -101,6 +101,10 @@ type SubjectState struct {
 	// What it sent since its alert began: the incident report's counts.
 	SinceMsgs  int64 `json:"since_msgs,omitempty"`
 	SinceRcpts int64 `json:"since_rcpts,omitempty"`
+	// What it sent after the finding that first detected it: the attack
+	// the alert could have stopped (the report's exact count).
+	AfterMsgs  int64 `json:"after_msgs,omitempty"`
+	AfterRcpts int64 `json:"after_rcpts,omitempty"`
 	// NewNets: logins from networks new to it, last hour (SASL users).
 	NewNetAt time.Time `json:"new_net_at"`
 	// LegitDay: an admin marked its alert legitimate while it was open
@@ -176,6 +180,8 @@ func (v *volume) add(name string, now time.Time, rcpts int, sender string) {
 	if a.Alarm.Firing {
 		a.SinceMsgs += int64(c.Msgs)
 		a.SinceRcpts += int64(c.Rcpts)
+		a.AfterMsgs += int64(c.Msgs)
+		a.AfterRcpts += int64(c.Rcpts)
 	}
 	if strings.HasPrefix(name, "client:") && sender != "" && len(a.Senders) < maxSenders {
 		d := strings.ToLower(sender[strings.LastIndexByte(sender, '@')+1:])
@@ -454,6 +460,7 @@ func (v *volume) evaluate(name string, a *SubjectState, now time.Time) {
 	case stepEmit:
 		if !wasFiring {
 			a.SinceMsgs, a.SinceRcpts = c[mMsgs][worst.w], c[mRcpts][worst.w]
+			a.AfterMsgs, a.AfterRcpts = 0, 0
 		}
 		h := habit[worst.m][worst.w]
 		what := fmt.Sprintf("%d %s in the last %s, above its limit of %d (habit %d)", worst.n, metricNames[worst.m], windowNames[worst.w], worst.limit, h)
@@ -470,8 +477,9 @@ func (v *volume) evaluate(name string, a *SubjectState, now time.Time) {
 			"domains_hour": strconv.Itoa(domains), "new_domains_hour": strconv.Itoa(newDomains), "bounces_hour": itoa(bounces),
 			"refusals_hour": itoa(refused),
 			"window":        windowNames[worst.w], "limit": itoa(worst.limit), "habit": itoa(h),
-			"since":    a.Alarm.Since.UTC().Format(time.RFC3339),
-			"messages": itoa(a.SinceMsgs), "recipients": itoa(a.SinceRcpts),
+			"since":          a.Alarm.Since.UTC().Format(time.RFC3339),
+			EvidenceMessages: itoa(a.SinceMsgs), EvidenceRecipients: itoa(a.SinceRcpts),
+			EvidenceMessagesAfterDetection: itoa(a.AfterMsgs), EvidenceRecipientsAfterDetection: itoa(a.AfterRcpts),
 			"kind": subjectKind(name),
 		}
 		if worst.pace {
@@ -489,8 +497,12 @@ func (v *volume) evaluate(name string, a *SubjectState, now time.Time) {
 		}
 		a.Quiet = now
 		a.Senders = nil
+		// The last word on what the subject sent: the report counts up
+		// to here, not to the last 5-minute repeat.
+		ev := map[string]string{EvidenceMessages: itoa(a.SinceMsgs), EvidenceRecipients: itoa(a.SinceRcpts),
+			EvidenceMessagesAfterDetection: itoa(a.AfterMsgs), EvidenceRecipientsAfterDetection: itoa(a.AfterRcpts)}
 		v.emit(vigie.Finding{Watch: WatchName, Rule: RuleAccountVolume, Subject: name, Group: accountGroup(name), Time: now, Resolved: true,
-			Summary: fmt.Sprintf("%s is back under its limits: %d messages in the last minute, %d in the last hour", name, c[mMsgs][wMinute], c[mMsgs][wHour])})
+			Evidence: ev, Summary: fmt.Sprintf("%s is back under its limits: %d messages in the last minute, %d in the last hour", name, c[mMsgs][wMinute], c[mMsgs][wHour])})
 	}
 }
 
@@ -636,6 +648,10 @@ func (v *volume) samples(from int64, now time.Time) []vigie.Sample {
 			at := time.Unix(mi*60, 0).UTC()
 			out = append(out, vigie.Sample{Series: SeriesAccountMessages, Subject: name, Time: at, Value: float64(s.C.Msgs)},
 				vigie.Sample{Series: SeriesAccountRecipients, Subject: name, Time: at, Value: float64(s.C.Rcpts)})
+		}
+		if a.Alarm.Firing {
+			// The running count between two repeats of the finding.
+			out = append(out, vigie.Sample{Series: SeriesAccountAfterDetection, Subject: name, Time: now, Value: float64(a.AfterMsgs)})
 		}
 	}
 	return out

@@ -20,6 +20,9 @@ const (
 	SeriesQueueOldest       = "mail.queue.oldest"       // seconds since the oldest queued message arrived
 	SeriesAccountMessages   = "mail.account.messages"   // subject: account; messages queued in the minute
 	SeriesAccountRecipients = "mail.account.recipients" // subject: account; recipients in the minute
+	// subject: account; while its account-volume alert fires, the
+	// messages it sent after the finding that detected it (running total).
+	SeriesAccountAfterDetection = "mail.account.after_detection"
 )
 
 // EngineOptions configure an Engine.

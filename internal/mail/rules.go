@@ -28,6 +28,25 @@ const (
 	RuleRemoteBlocklist = "remote-blocklist"     // a receiving server says our address is listed
 )
 
+// Evidence keys of account-volume findings that the incident report reads.
+// On a resolved finding they hold the final counts.
+const (
+	// What the subject sent since its alert began, the window that
+	// tripped it included.
+	EvidenceMessages   = "messages"
+	EvidenceRecipients = "recipients"
+	// What it sent after the finding that first detected it.
+	EvidenceMessagesAfterDetection   = "messages_after_detection"
+	EvidenceRecipientsAfterDetection = "recipients_after_detection"
+	EvidenceBouncesHour              = "bounces_hour"
+	EvidenceDomainsHour              = "domains_hour"
+	EvidenceHabit                    = "habit"
+	EvidenceLimit                    = "limit"
+	EvidenceWindow                   = "window"
+	// Remote refusals (remote-blocklist): how many so far.
+	EvidenceRefusals = "refusals"
+)
+
 // UIDSubject is the subject of findings about mail a local user injected
 // through sendmail/pickup: "uid:33" (subject.UID(uid).String()).
 func UIDSubject(uid int) string { return subject.UID(uid).String() }

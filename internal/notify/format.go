@@ -32,6 +32,15 @@ func OneLine(s string, max int) string {
 // Title is a one-line subject for the whole message.
 func Title(m *Message) string {
 	groups := m.Groups()
+	if len(groups) == 1 && groups[0].Brief != nil && groups[0].Incident.ID != 0 {
+		// One incident: its number and what happened is the subject line.
+		g := groups[0]
+		s := fmt.Sprintf("vigie [%s] incident #%d: %s", m.MaxSeverity(), g.Incident.ID, g.Brief.Headline)
+		if m.AllResolved() {
+			s += " (resolved)"
+		}
+		return OneLine(s, 200)
+	}
 	if len(m.Notifications) == 1 {
 		n := m.Notifications[0]
 		return OneLine(fmt.Sprintf("vigie [%s] %s: %s", n.Alert.Severity, n.Change, alertLabel(n)), 200)
@@ -53,13 +62,38 @@ func alertLabel(n Notification) string {
 	return s
 }
 
-// IncidentHeading is the heading line of one incident's part.
+// IncidentHeading is the heading line of one incident's part: its number,
+// state and what happened.
 func IncidentHeading(g IncidentGroup) string {
 	in := g.Incident
 	if in.ID == 0 {
 		return "Alerts without an incident"
 	}
-	return OneLine(fmt.Sprintf("Incident #%d (%s, %s): %s", in.ID, in.State, in.Severity, in.Title), 300)
+	what := in.Title
+	if g.Brief != nil && g.Brief.Headline != "" {
+		what = g.Brief.Headline
+	}
+	return OneLine(fmt.Sprintf("Incident #%d (%s, %s): %s", in.ID, in.State, in.Severity, what), 300)
+}
+
+// BriefLines are the lines under an incident's heading: what vigie did,
+// the next step and the dashboard link; none without a brief.
+func BriefLines(g IncidentGroup) []string {
+	b := g.Brief
+	if b == nil || g.Incident.ID == 0 {
+		return nil
+	}
+	var out []string
+	if b.Did != "" {
+		out = append(out, OneLine("vigie did: "+b.Did, 500))
+	}
+	if b.Next != "" {
+		out = append(out, OneLine("Next step: "+b.Next, 500))
+	}
+	if b.URL != "" {
+		out = append(out, OneLine("Dashboard: "+b.URL, 500))
+	}
+	return out
 }
 
 // ItemLine is one alert change, on one line.
@@ -92,7 +126,14 @@ func Text(m *Message) string {
 		}
 		b.WriteString(IncidentHeading(g))
 		b.WriteString("\n")
+		for _, l := range BriefLines(g) {
+			b.WriteString(l)
+			b.WriteString("\n")
+		}
 		lines, more := Items(g)
+		if len(lines) > 0 && g.Brief != nil {
+			b.WriteString("Changes:\n")
+		}
 		for _, l := range lines {
 			b.WriteString("- ")
 			b.WriteString(l)
@@ -112,7 +153,13 @@ func HTML(m *Message) string {
 	for _, g := range m.Groups() {
 		b.WriteString("<p><strong>")
 		b.WriteString(html.EscapeString(IncidentHeading(g)))
-		b.WriteString("</strong></p><ul>")
+		b.WriteString("</strong></p>")
+		for _, l := range BriefLines(g) {
+			b.WriteString("<p>")
+			b.WriteString(html.EscapeString(l))
+			b.WriteString("</p>")
+		}
+		b.WriteString("<ul>")
 		lines, more := Items(g)
 		for _, l := range lines {
 			b.WriteString("<li>")

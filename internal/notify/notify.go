@@ -35,7 +35,11 @@ type Notification struct {
 	Change   Change
 	Alert    vigie.Alert
 	Incident vigie.Incident // zero when the alert has none
-	Time     time.Time
+	// Brief tells the incident to a person: what happened, what vigie
+	// did, what to do next, where to look. Nil when there is no incident
+	// or nothing could be said (a message then lists the changes only).
+	Brief *Brief
+	Time  time.Time
 }
 
 // A Message is what one notifier sends at once: every notification that
@@ -70,7 +74,17 @@ type Refresher interface {
 // IncidentGroup is the part of a message about one incident.
 type IncidentGroup struct {
 	Incident      vigie.Incident // zero for alerts without an incident
+	Brief         *Brief         // the freshest of its notifications'
 	Notifications []Notification
+}
+
+// Brief is an incident told in four lines, as the incident report tells
+// it when the message is built (internal/incident).
+type Brief struct {
+	Headline string // what happened, in one line: "751 domains in 34 TLDs moved to ns1.rogue-dns.example"
+	Did      string // what vigie did: "held 412 messages of alice@example.org", or that it did nothing
+	Next     string // the next step of the response checklist, with its command
+	URL      string // the incident's dashboard page (http.external_url)
 }
 
 // Groups splits a message by incident, in incident order, each group's
@@ -89,6 +103,9 @@ func (m *Message) Groups() []IncidentGroup {
 		// The latest notification carries the freshest incident state.
 		if n.Incident.ID != 0 {
 			out[i].Incident = n.Incident
+		}
+		if n.Brief != nil {
+			out[i].Brief = n.Brief
 		}
 		out[i].Notifications = append(out[i].Notifications, n)
 	}

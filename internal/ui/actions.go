@@ -12,6 +12,7 @@ import (
 	"unicode"
 
 	"github.com/vigie/vigie/internal/mail"
+	"github.com/vigie/vigie/internal/vigie"
 )
 
 // Every action goes through action(): the guard has checked the session
@@ -163,11 +164,11 @@ func (s *Server) ackAlert(ctx context.Context, actor string, r *http.Request, in
 }
 
 func (s *Server) mailHold(ctx context.Context, actor string, r *http.Request, in params) (string, any, error) {
-	return s.mailAction(ctx, actor, in, "mail.hold", func(acc string, alertID int64) error { return s.o.Mail.Hold(ctx, actor, acc, alertID) })
+	return s.mailAction(ctx, actor, in, vigie.ActionMailHold, func(acc string, alertID int64) error { return s.o.Mail.Hold(ctx, actor, acc, alertID) })
 }
 
 func (s *Server) mailRelease(ctx context.Context, actor string, r *http.Request, in params) (string, any, error) {
-	return s.mailAction(ctx, actor, in, "mail.release", func(acc string, alertID int64) error { return s.o.Mail.Release(ctx, actor, acc, alertID) })
+	return s.mailAction(ctx, actor, in, vigie.ActionMailRelease, func(acc string, alertID int64) error { return s.o.Mail.Release(ctx, actor, acc, alertID) })
 }
 
 // mailAction holds or releases one account's mail; the implementation

@@ -5,9 +5,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/vigie/vigie/internal/demo"
+	"github.com/vigie/vigie/internal/store"
 )
 
 // BenchmarkPage renders the pages over the demo's four incidents (about
@@ -20,10 +23,20 @@ func BenchmarkPage(b *testing.B) {
 	}
 	ts := httptest.NewServer(f.srv.Handler())
 	defer ts.Close()
+	hijack := ""
+	ins, err := f.db.ListIncidents(context.Background(), store.IncidentQuery{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, in := range ins {
+		if strings.HasPrefix(in.Key, "dns/") {
+			hijack = "/incidents/" + strconv.FormatInt(in.ID, 10)
+		}
+	}
 	for _, p := range []struct{ name, path string }{
 		{"overview-day", "/"},
 		{"overview-week", "/?range=week"},
-		{"incident-751-domains", "/incidents/3"},
+		{"incident-751-domains", hijack},
 		{"watch-mail-week", "/watches/mail?range=week"},
 		{"watch-dns", "/watches/dns"},
 		{"api-overview", "/api/v1/overview"},

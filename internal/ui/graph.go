@@ -47,9 +47,30 @@ type Graph struct {
 	To     time.Time   `json:"to"`
 	Lines  []GraphLine `json:"lines"`
 	Max    float64     `json:"max"`
+	// Band is the subject's habit, drawn behind its line; Marks are
+	// moments on the time axis (detection, containment).
+	Band  *GraphBand  `json:"band,omitempty"`
+	Marks []GraphMark `json:"marks,omitempty"`
 	// SVG geometry, for the template only.
 	YTicks []graphTick `json:"-"`
 	XTicks []graphTick `json:"-"`
+}
+
+// GraphBand is a range of values that is normal for the subject.
+type GraphBand struct {
+	Low   float64 `json:"low"`
+	High  float64 `json:"high"`
+	Label string  `json:"label"`
+	// SVG geometry.
+	Y, H float64 `json:"-"`
+}
+
+// GraphMark is one moment marked on the time axis.
+type GraphMark struct {
+	Time  time.Time `json:"t"`
+	Label string    `json:"label"`
+	X     float64   `json:"-"`
+	Class string    `json:"-"`
 }
 
 // GraphLine is one subject's points, downsampled.
@@ -133,6 +154,9 @@ func (g *Graph) layout() {
 		}
 	}
 	g.Max = max
+	if g.Band != nil && g.Band.High > max {
+		max = g.Band.High
+	}
 	top := niceCeil(max)
 	span := g.To.Sub(g.From).Seconds()
 	plotW, plotH := gW-gLeft-gRight, gH-gTop-gBottom
@@ -158,6 +182,15 @@ func (g *Graph) layout() {
 			l.Last = l.Points[n-1].Value
 			l.LastText = humanNumber(l.Last)
 		}
+	}
+	if b := g.Band; b != nil {
+		hi, lo := gTop+plotH*(1-math.Min(b.High, top)/top), gTop+plotH*(1-math.Max(b.Low, 0)/top)
+		b.Y, b.H = math.Round(hi*10)/10, math.Round((lo-hi)*10)/10
+	}
+	for i := range g.Marks {
+		m := &g.Marks[i]
+		m.X = math.Round((gLeft+plotW*m.Time.Sub(g.From).Seconds()/span)*10) / 10
+		m.Class = fmt.Sprintf("m%d", i%2)
 	}
 	g.YTicks = nil
 	for i := 0; i <= 4; i++ {
@@ -208,3 +241,6 @@ func humanNumber(v float64) string {
 		return fmt.Sprintf("%.2g", v)
 	}
 }
+
+// PlotWidth is the width of the plot area.
+func (g *Graph) PlotWidth() float64 { return gW - gLeft - gRight }

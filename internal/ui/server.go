@@ -166,6 +166,8 @@ func (s *Server) Handler() http.Handler {
 		g.Handle("GET "+pattern, s.page(p.page, p.data))
 	}
 	g.Handle("GET /api/v1/series", s.api(s.seriesData))
+	g.HandleFunc("GET /incidents/{id}/revert-plan", s.revertPlan)
+	g.HandleFunc("GET /api/v1/incidents/{id}/revert-plan", s.revertPlan)
 	g.HandleFunc("GET /api/v1/session", s.sessionInfo)
 	for _, a := range []struct {
 		path string

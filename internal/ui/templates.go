@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigie/vigie/internal/incident"
 	"github.com/vigie/vigie/internal/store"
 )
 
@@ -52,6 +53,8 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("01-02 15:04Z")
 	},
 	"evidence":   sortedEvidence,
+	"thousands":  incident.Thousands,
+	"dur":        incident.Span,
 	"account":    mailAccount,
 	"list":       func(s ...string) []string { return s },
 	"slug":       func(s string) string { return strings.ReplaceAll(s, " ", "-") },

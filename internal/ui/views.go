@@ -1,14 +1,18 @@
 package ui
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/vigie/vigie/internal/incident"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/vigie"
 )
@@ -24,9 +28,12 @@ const (
 )
 
 type apiIncident struct {
-	ID         int64     `json:"id"`
-	Key        string    `json:"key"`
-	Title      string    `json:"title"`
+	ID    int64  `json:"id"`
+	Key   string `json:"key"`
+	Title string `json:"title"`
+	// Headline says what happened (internal/incident), where Title is
+	// what the first alert said.
+	Headline   string    `json:"headline,omitempty"`
 	Severity   string    `json:"severity"`
 	State      string    `json:"state"`
 	OpenedAt   time.Time `json:"opened_at"`
@@ -112,8 +119,8 @@ func (s *Server) overviewData(r *http.Request) (any, error) {
 		return nil, err
 	}
 	v := overviewView{Range: rng, Counts: map[string]int{}}
-	for _, in := range ins {
-		v.Incidents = append(v.Incidents, toAPIIncident(in))
+	if v.Incidents, err = s.withHeadlines(ctx, ins); err != nil {
+		return nil, err
 	}
 	if v.Watches, err = s.health(ctx); err != nil {
 		return nil, err
@@ -241,23 +248,77 @@ func (s *Server) incidentsData(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := incidentsView{State: st, Incidents: []apiIncident{}}
-	for _, in := range ins {
-		v.Incidents = append(v.Incidents, toAPIIncident(in))
+	v := incidentsView{State: st}
+	if v.Incidents, err = s.withHeadlines(r.Context(), ins); err != nil {
+		return nil, err
 	}
 	return v, nil
 }
 
+// The incident page opens with the incident told by kind (its story and
+// checklist, from internal/incident), then a page of its alerts: a
+// 751-domain hijack is a summary and 50 rows, not 751 rows.
+const (
+	alertsPage       = 50
+	timelinePage     = 100
+	incidentGraphPad = time.Hour // the subject's graph starts this long before the detection
+)
+
 type incidentView struct {
-	Incident apiIncident   `json:"incident"`
-	Alerts   []apiAlert    `json:"alerts"`
-	Timeline []apiTimeline `json:"timeline"`
+	Incident apiIncident `json:"incident"`
+	Headline string      `json:"headline"`
+	Story    any         `json:"story"`
+	Checks   any         `json:"checklist"`
+	Alerts   []apiAlert  `json:"alerts"`
+	// AlertsTotal is how many alerts the incident has; Alerts holds the
+	// first Shown of them in the Sort order.
+	AlertsTotal int           `json:"alerts_total"`
+	Shown       int           `json:"alerts_shown"`
+	Sort        string        `json:"sort"`
+	Desc        bool          `json:"desc"`
+	Timeline    []apiTimeline `json:"timeline"`
 	// TimelineCut says older entries were left out.
-	TimelineCut int  `json:"timeline_omitted,omitempty"`
-	MailActions bool `json:"-"`
+	TimelineCut  int               `json:"timeline_omitted,omitempty"`
+	TimelineMore int               `json:"-"` // the ?timeline= that shows more
+	Graphs       []*Graph          `json:"graphs"`
+	RevertPlan   bool              `json:"revert_plan_available"`
+	MailActions  bool              `json:"-"`
+	Accounts     []incidentAccount `json:"-"`
+	// Report is the incident told by kind, for the template.
+	Report *incident.Report `json:"-"`
+	More   string           `json:"-"` // the query that shows the next page of alerts
+}
+
+// incidentAccount is an account of the incident with an alert to hold
+// its mail from.
+type incidentAccount struct {
+	Account string
+	AlertID int64
 }
 
 func (v incidentView) title() string { return "Incident " + strconv.FormatInt(v.Incident.ID, 10) }
+
+// SortLink is the query that sorts the alerts by col (toggling the order
+// when they are already sorted by it).
+func (v incidentView) SortLink(col string) string {
+	q := url.Values{"sort": {col}}
+	if col == v.Sort && !v.Desc {
+		q.Set("dir", "desc")
+	}
+	return "?" + q.Encode()
+}
+
+// alertSorts are the alert table's sortable columns.
+var alertSorts = map[string]func(a, b *vigie.Alert) int{
+	"id":       func(a, b *vigie.Alert) int { return cmp.Compare(a.ID, b.ID) },
+	"severity": func(a, b *vigie.Alert) int { return cmp.Compare(a.Severity, b.Severity) },
+	"state":    func(a, b *vigie.Alert) int { return cmp.Compare(a.State, b.State) },
+	"rule":     func(a, b *vigie.Alert) int { return cmp.Compare(a.Watch+"/"+a.Rule, b.Watch+"/"+b.Rule) },
+	"subject":  func(a, b *vigie.Alert) int { return cmp.Compare(a.Subject, b.Subject) },
+	"count":    func(a, b *vigie.Alert) int { return cmp.Compare(a.Count, b.Count) },
+	"first":    func(a, b *vigie.Alert) int { return a.FirstSeen.Compare(b.FirstSeen) },
+	"last":     func(a, b *vigie.Alert) int { return a.LastSeen.Compare(b.LastSeen) },
+}
 
 func pathID(r *http.Request) (int64, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
@@ -272,29 +333,72 @@ func (s *Server) incidentData(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	q := r.URL.Query()
+	sortBy := q.Get("sort")
+	if sortBy == "" {
+		sortBy = "first"
+	}
+	less, ok := alertSorts[sortBy]
+	if !ok {
+		return nil, badRequest("sort must be one of id, severity, state, rule, subject, count, first, last")
+	}
+	desc := q.Get("dir") == "desc"
+	shown := alertsPage
+	if v := q.Get("show"); v != "" {
+		if shown, err = strconv.Atoi(v); err != nil || shown < 1 {
+			return nil, badRequest("show must be a positive number")
+		}
+	}
+	tlShown := timelinePage
+	if v := q.Get("timeline"); v != "" {
+		if tlShown, err = strconv.Atoi(v); err != nil || tlShown < 1 {
+			return nil, badRequest("timeline must be a positive number")
+		}
+	}
 	ctx := r.Context()
-	in, err := s.o.Store.Incident(ctx, id)
+	rep, err := incident.Build(ctx, s.o.Store, id, s.o.Now())
 	if err != nil {
 		return nil, err
 	}
-	alerts, err := s.o.Store.ListAlerts(ctx, store.AlertQuery{IncidentID: id, Limit: listLimit})
-	if err != nil {
-		return nil, err
+	v := incidentView{Incident: toAPIIncident(rep.Incident), Headline: rep.Story.Headline, Story: rep.StoryJSON(), Checks: rep.ChecklistJSON(),
+		Alerts: []apiAlert{}, AlertsTotal: len(rep.Alerts), Sort: sortBy, Desc: desc, Report: rep, MailActions: s.o.Mail != nil,
+		RevertPlan: len(rep.RevertPlan) > 0, Graphs: []*Graph{}}
+	alerts := append([]vigie.Alert(nil), rep.Alerts...)
+	slices.SortStableFunc(alerts, func(a, b vigie.Alert) int {
+		if desc {
+			return less(&b, &a)
+		}
+		return less(&a, &b)
+	})
+	seen := map[string]bool{}
+	for _, a := range rep.Alerts {
+		if acc := mailAccount(toAPIAlert(a)); acc != "" && !seen[acc] && len(v.Accounts) < 20 {
+			seen[acc] = true
+			v.Accounts = append(v.Accounts, incidentAccount{Account: acc, AlertID: a.ID})
+		}
 	}
-	tl, err := s.o.Store.Timeline(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	v := incidentView{Incident: toAPIIncident(in), Alerts: []apiAlert{}, MailActions: s.o.Mail != nil}
-	for _, a := range alerts {
+	v.Shown = min(shown, len(alerts))
+	for _, a := range alerts[:v.Shown] {
 		v.Alerts = append(v.Alerts, toAPIAlert(a))
 	}
-	if len(tl) > timelineShown {
-		v.TimelineCut = len(tl) - timelineShown
-		tl = tl[len(tl)-timelineShown:]
+	if v.Shown < len(alerts) {
+		mq := url.Values{"sort": {sortBy}, "show": {strconv.Itoa(v.Shown + alertsPage)}}
+		if desc {
+			mq.Set("dir", "desc")
+		}
+		v.More = "?" + mq.Encode()
+	}
+	tl := rep.Timeline
+	if len(tl) > tlShown {
+		v.TimelineCut = len(tl) - tlShown
+		v.TimelineMore = tlShown * 4
+		tl = tl[len(tl)-tlShown:]
 	}
 	for _, e := range tl {
 		v.Timeline = append(v.Timeline, apiTimeline{Time: e.Time, Kind: string(e.Kind), Actor: e.Actor, Text: e.Text, AlertID: e.AlertID, Data: e.Data})
+	}
+	if v.Graphs, err = s.incidentGraphs(ctx, rep); err != nil {
+		return nil, err
 	}
 	return v, nil
 }
@@ -462,6 +566,13 @@ func (s *Server) watchData(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if name == "blocklist" || name == "mail" {
+		// A listing is one alert whichever watch raised it (a DNSBL
+		// answer, a remote server's refusal): both pages show it.
+		if alerts, err = s.withListings(ctx, alerts); err != nil {
+			return nil, err
+		}
+	}
 	for _, a := range alerts {
 		v.Alerts = append(v.Alerts, toAPIAlert(a))
 	}
@@ -555,10 +666,8 @@ func blocklistMatrix(alerts []vigie.Alert) *matrixPanel {
 	listed := map[string]map[string]bool{}
 	for _, a := range alerts {
 		target, zone := a.Subject, a.Evidence["zone"]
-		if rest, ok := strings.CutPrefix(a.Key, "blocklist/"); ok && zone == "" {
-			if i := strings.LastIndex(rest, "/"); i > 0 {
-				target, zone = rest[:i], rest[i+1:]
-			}
+		if t, z, ok := vigie.ParseBlocklistKey(a.Key); ok && zone == "" {
+			target, zone = t, z
 		}
 		if zone == "" {
 			continue
@@ -700,4 +809,39 @@ func (s *Server) seriesData(r *http.Request) (any, error) {
 		return nil, badRequest("at most %d subjects", maxLinesInGraph)
 	}
 	return s.graph(r.Context(), seriesDef{Series: name, Title: name}, subjects, rng, span)
+}
+
+// withListings adds to a watch's active alerts the active listings other
+// watches raised (alert keys vigie.BlocklistKey), newest first.
+func (s *Server) withListings(ctx context.Context, alerts []vigie.Alert) ([]vigie.Alert, error) {
+	all, err := s.o.Store.ListAlerts(ctx, store.AlertQuery{States: []vigie.AlertState{vigie.AlertFiring, vigie.AlertAcknowledged}, Limit: activeScanLimit})
+	if err != nil {
+		return nil, err
+	}
+	have := map[int64]bool{}
+	for _, a := range alerts {
+		have[a.ID] = true
+	}
+	for _, a := range all {
+		if vigie.IsBlocklistKey(a.Key) && !have[a.ID] && len(alerts) < listLimit {
+			alerts = append(alerts, a)
+		}
+	}
+	sort.SliceStable(alerts, func(i, j int) bool { return alerts[i].LastSeen.After(alerts[j].LastSeen) })
+	return alerts, nil
+}
+
+// withHeadlines converts incidents for a list, each with its headline.
+func (s *Server) withHeadlines(ctx context.Context, ins []vigie.Incident) ([]apiIncident, error) {
+	hs, err := incident.Headlines(ctx, s.o.Store, ins)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]apiIncident, 0, len(ins))
+	for _, in := range ins {
+		a := toAPIIncident(in)
+		a.Headline = hs[in.ID]
+		out = append(out, a)
+	}
+	return out, nil
 }

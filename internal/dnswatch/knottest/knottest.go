@@ -86,7 +86,7 @@ func Start(t testing.TB, addr string, port int, zones map[string][]byte) *Server
 // StartWith is Start with zone files written by functions, so that a zone
 // of millions of delegations is streamed to disk, never held in memory.
 func StartWith(t testing.TB, addr string, port int, zones map[string]func(io.Writer) error) *Server {
-	return start(t, addr, port, zones, false)
+	return start(t, addr, port, zones, nil)
 }
 
 // StartSigned is StartWith for a signed parent, as real TLDs are: knotd
@@ -94,10 +94,36 @@ func StartWith(t testing.TB, addr string, port int, zones map[string]func(io.Wri
 // the DS of a signed delegation, or the proof that an unsigned one has
 // none, and the DS needs no query of its own.
 func StartSigned(t testing.TB, addr string, port int, zones map[string]func(io.Writer) error) *Server {
-	return start(t, addr, port, zones, true)
+	return start(t, addr, port, zones, func(string) string { return "optout" })
 }
 
-func start(t testing.TB, addr string, port int, zones map[string]func(io.Writer) error, signed bool) *Server {
+// A Zone is one zone of StartZones.
+type Zone struct {
+	Name string
+	Text []byte
+	// Sign: knotd signs the zone itself (a KSK and a ZSK, ECDSA P-256,
+	// NSEC), as a DNS hoster's signer does. A zone signed beforehand
+	// (SignOffline) is served as it is.
+	Sign bool
+}
+
+// StartZones runs knotd serving zones, some signed by knotd itself.
+func StartZones(t testing.TB, addr string, port int, zones []Zone) *Server {
+	gen := map[string]func(io.Writer) error{}
+	sign := map[string]bool{}
+	for _, z := range zones {
+		gen[z.Name] = func(w io.Writer) error { _, err := w.Write(z.Text); return err }
+		sign[z.Name] = z.Sign
+	}
+	return start(t, addr, port, gen, func(name string) string {
+		if sign[name] {
+			return "child"
+		}
+		return ""
+	})
+}
+
+func start(t testing.TB, addr string, port int, zones map[string]func(io.Writer) error, policy func(zone string) string) *Server {
 	t.Helper()
 	knotd := testutil.RequireProgram(t, "knotd")
 	knotc := testutil.RequireProgram(t, "knotc")
@@ -117,8 +143,8 @@ func start(t testing.TB, addr string, port int, zones map[string]func(io.Writer)
 			t.Fatal(err)
 		}
 		fmt.Fprintf(&zs, "  - domain: %s\n", name)
-		if signed {
-			zs.WriteString("    dnssec-signing: on\n    dnssec-policy: optout\n")
+		if policy != nil && policy(name) != "" {
+			fmt.Fprintf(&zs, "    dnssec-signing: on\n    dnssec-policy: %s\n", policy(name))
 		}
 	}
 	conf := fmt.Sprintf(`server:
@@ -138,6 +164,8 @@ policy:
     nsec3-opt-out: on
     nsec3-iterations: 0
     nsec3-salt-length: 0
+  - id: child
+    algorithm: ecdsap256sha256
 template:
   - id: default
     storage: %s

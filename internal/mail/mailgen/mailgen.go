@@ -28,6 +28,11 @@ type Burst struct {
 	Domains int
 	// Blocked makes deliveries to outlook.com bounce with Microsoft's S3150.
 	Blocked bool
+	// Deferred sends a third of the recipients to yahoo.com, which defers
+	// them ("421 4.7.0 [TSS04] ... temporarily deferred due to unexpected
+	// volume"): those messages stay in the queue, which climbs for as long
+	// as the burst lasts, as the club1 admins saw it.
+	Deferred bool
 }
 
 // Scenario is a log to write.
@@ -67,6 +72,7 @@ type event struct {
 	ip   string
 	rcpt []string
 	blk  bool
+	dfr  bool
 }
 
 const (
@@ -129,10 +135,12 @@ func (s Scenario) Write(w io.Writer) (int, error) {
 				d := fmt.Sprintf("spam%d.example", rng.IntN(nd))
 				if b.Blocked && (i+r)%4 == 0 {
 					d = "outlook.com"
+				} else if b.Deferred && (i+r)%3 == 1 {
+					d = "yahoo.com"
 				}
 				rcpts = append(rcpts, fmt.Sprintf("victim%d@%s", rng.IntN(100000), d))
 			}
-			ev := event{t: t, kind: evSubmit, user: b.User, ip: "198.51.100.66", rcpt: rcpts, blk: b.Blocked}
+			ev := event{t: t, kind: evSubmit, user: b.User, ip: "198.51.100.66", rcpt: rcpts, blk: b.Blocked, dfr: b.Deferred}
 			if b.User == "" {
 				ev.kind, ev.uid = evLocal, b.UID
 			}
@@ -215,10 +223,14 @@ func (g *writer) event(ev event) {
 		g.line(t, smtpdProg(ev.kind), smtpdPID, "disconnect from unknown[%s] ehlo=1 auth=1 mail=1 rcpt=%d data=1 quit=1 commands=6", ev.ip, len(ev.rcpt))
 	}
 	d := t.Add(time.Duration(200+g.rng.IntN(800)) * time.Millisecond)
+	stays := false // a deferred recipient keeps the message queued
 	for _, r := range ev.rcpt {
 		switch {
 		case ev.kind == evInbound:
 			g.line(d, "lmtp", 903, "%s: to=<%s>, relay=mx.example.org[private/dovecot-lmtp], delay=0.3, delays=0.1/0/0.1/0.1, dsn=2.0.0, status=sent (250 2.0.0 <%s> Saved)", q, r, r)
+		case ev.dfr && hasDomain(r, "yahoo.com"):
+			stays = true
+			g.line(d, "smtp", 904, "%s: to=<%s>, relay=mta7.am0.yahoodns.net[67.195.204.72]:25, delay=1.2, delays=0.1/0/0.6/0.5, dsn=4.7.0, status=deferred (host mta7.am0.yahoodns.net[67.195.204.72] said: 421 4.7.0 [TSS04] Messages from 198.51.100.7 temporarily deferred due to unexpected volume or user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes (in reply to MAIL FROM command))", q, r)
 		case ev.blk && hasDomain(r, "outlook.com"):
 			g.line(d, "smtp", 904, "%s: to=<%s>, relay=outlook-com.olc.protection.outlook.com[52.101.8.33]:25, delay=1.1, delays=0.1/0/0.5/0.5, dsn=5.7.1, status=bounced (host outlook-com.olc.protection.outlook.com[52.101.8.33] said: 550 5.7.1 Unfortunately, messages from [198.51.100.7] weren't sent. Please contact your Internet service provider since part of their network is on our block list (S3150). You can also refer your provider to http://mail.live.com/mail/troubleshooting.aspx#errors. (in reply to MAIL FROM command))", q, r)
 		case g.rng.IntN(50) == 0:
@@ -227,7 +239,9 @@ func (g *writer) event(ev event) {
 			g.line(d, "smtp", 904, "%s: to=<%s>, relay=mx.%s[192.0.2.10]:25, delay=0.9, delays=0.1/0/0.3/0.5, dsn=2.0.0, status=sent (250 2.0.0 OK queued as %s)", q, r, domainOf(r), q)
 		}
 	}
-	g.line(d, "qmgr", 902, "%s: removed", q)
+	if !stays {
+		g.line(d, "qmgr", 902, "%s: removed", q)
+	}
 }
 
 func smtpdProg(kind int) string {

@@ -105,6 +105,14 @@ func postable(n notify.Notification, generatorURL string, until time.Time) Posta
 	if a.IncidentID != 0 {
 		pa.Labels["incident"] = fmt.Sprint(a.IncidentID)
 		pa.Annotations["incident_title"] = n.Incident.Title
+		if b := n.Brief; b != nil {
+			pa.Annotations["incident_headline"] = b.Headline
+			pa.Annotations["vigie_did"] = b.Did
+			pa.Annotations["next_step"] = b.Next
+			if b.URL != "" {
+				pa.GeneratorURL = b.URL // the incident's page beats the dashboard's front page
+			}
+		}
 	}
 	if a.Node == "" {
 		delete(pa.Labels, "instance")

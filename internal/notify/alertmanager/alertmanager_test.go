@@ -14,11 +14,12 @@ import (
 )
 
 type gettable struct {
-	Labels      map[string]string `json:"labels"`
-	Annotations map[string]string `json:"annotations"`
-	StartsAt    time.Time         `json:"startsAt"`
-	EndsAt      time.Time         `json:"endsAt"`
-	Status      struct {
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations"`
+	StartsAt     time.Time         `json:"startsAt"`
+	EndsAt       time.Time         `json:"endsAt"`
+	GeneratorURL string            `json:"generatorURL"`
+	Status       struct {
 		State string `json:"state"`
 	} `json:"status"`
 }
@@ -68,6 +69,10 @@ func TestAlertsReachRealAlertmanager(t *testing.T) {
 	}
 	if g.Annotations["summary"] != a.Summary || !g.StartsAt.Equal(a.FirstSeen) || !g.EndsAt.Equal(now.Add(4*time.Minute)) {
 		t.Errorf("annotations %v, starts %s, ends %s", g.Annotations, g.StartsAt, g.EndsAt)
+	}
+	if b := notifytest.Brief(); g.Annotations["incident_headline"] != b.Headline || g.Annotations["next_step"] != b.Next ||
+		g.Annotations["vigie_did"] != b.Did || g.GeneratorURL != notifytest.URL {
+		t.Errorf("the alert does not tell the incident: %v, %q", g.Annotations, g.GeneratorURL)
 	}
 	if g.Status.State != "active" {
 		t.Errorf("state = %q", g.Status.State)

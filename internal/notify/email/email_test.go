@@ -14,6 +14,7 @@ import (
 	"io"
 	"math/big"
 	"mime"
+	"mime/quotedprintable"
 	"net"
 	"net/mail"
 	"os"
@@ -167,8 +168,14 @@ func TestSendsOverStartTLSWithAuth(t *testing.T) {
 		t.Errorf("headers %v", msg.Header)
 	}
 	body, _ := io.ReadAll(msg.Body)
-	if !strings.Contains(string(body), "Incident #7") {
-		t.Errorf("body = %s", body)
+	// What happened, what vigie did, the next step, the incident's page
+	// (quoted-printable may fold long lines: read it decoded).
+	text, _ := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(body)))
+	for _, want := range []string{"Incident #7", "sent 600 messages in 10 min", "vigie did: held 412 messages", "Next step: Suspend",
+		"Dashboard: " + notifytest.URL} {
+		if !strings.Contains(string(text), want) {
+			t.Errorf("body lacks %q:\n%s", want, text)
+		}
 	}
 }
 

@@ -37,9 +37,12 @@ func (n *Notifier) Notify(ctx context.Context, m *notify.Message) error {
 		if no.Change == notify.Resolved {
 			level = slog.LevelInfo
 		}
-		n.log.Log(ctx, level, "alert "+string(no.Change),
-			"alert", a.ID, "incident", a.IncidentID, "watch", a.Watch, "rule", a.Rule, "subject", a.Subject,
-			"severity", a.Severity.String(), "count", a.Count, "first_seen", a.FirstSeen, "summary", a.Summary)
+		attrs := []any{"alert", a.ID, "incident", a.IncidentID, "watch", a.Watch, "rule", a.Rule, "subject", a.Subject,
+			"severity", a.Severity.String(), "count", a.Count, "first_seen", a.FirstSeen, "summary", a.Summary}
+		if b := no.Brief; b != nil {
+			attrs = append(attrs, "incident_headline", b.Headline, "vigie_did", b.Did, "next_step", b.Next, "url", b.URL)
+		}
+		n.log.Log(ctx, level, "alert "+string(no.Change), attrs...)
 	}
 	return nil
 }

@@ -61,6 +61,11 @@ func TestSendsRoomMessage(t *testing.T) {
 	if !strings.Contains(body, "<script>alert(1)</script>") {
 		t.Errorf("plain body should carry the text as is: %q", body)
 	}
+	for _, want := range []string{"sent 600 messages in 10 min", "vigie did: held 412 messages", "Next step: Suspend", "Dashboard: " + notifytest.URL} {
+		if !strings.Contains(body, want) || !strings.Contains(html, want) {
+			t.Errorf("body or formatted_body lacks %q", want)
+		}
+	}
 	if strings.Contains(html, "<script>") || strings.Contains(html, "<a") || !strings.Contains(html, "&lt;script&gt;alert(1)&lt;/script&gt;") {
 		t.Errorf("formatted_body not escaped: %s", html)
 	}

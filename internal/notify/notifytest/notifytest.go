@@ -26,7 +26,17 @@ func Message() *notify.Message {
 		Evidence: map[string]string{"messages": "600", "helo": Hostile}, FirstSeen: T0, LastSeen: T0.Add(time.Minute), Count: 3,
 		ResolveAfter: time.Hour, IncidentID: 7, Node: "mx1"}
 	return &notify.Message{ID: "abc-1", Time: T0.Add(2 * time.Minute),
-		Notifications: []notify.Notification{{Change: notify.Fired, Alert: a, Incident: in, Time: T0.Add(time.Minute)}}}
+		Notifications: []notify.Notification{{Change: notify.Fired, Alert: a, Incident: in, Brief: Brief(), Time: T0.Add(time.Minute)}}}
+}
+
+// URL is the dashboard link of Message's incident.
+const URL = "https://vigie.example.org/incidents/7"
+
+// Brief is Message's incident told to a person (internal/incident writes
+// it in the daemon), hostile text included.
+func Brief() *notify.Brief {
+	return &notify.Brief{Headline: Hostile + " sent 600 messages in 10 min", Did: "held 412 messages of " + Hostile,
+		Next: "Suspend " + Hostile + " (its new mail is held) and change its password: vigie mail suspend x", URL: URL}
 }
 
 // Storm is n dns alerts of one incident fired at once, as in the 751

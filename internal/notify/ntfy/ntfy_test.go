@@ -49,8 +49,13 @@ func TestPublishWithHeaders(t *testing.T) {
 	if r0.Header.Get("Bcc") != "" {
 		t.Error("hostile text injected a header")
 	}
-	if !strings.Contains(body, "Incident #7") {
-		t.Errorf("body = %q", body)
+	for _, want := range []string{"Incident #7", "vigie did: held 412 messages", "Next step: Suspend", "Dashboard: " + notifytest.URL} {
+		if !strings.Contains(body, want) {
+			t.Errorf("body lacks %q: %q", want, body)
+		}
+	}
+	if !strings.Contains(title, "incident #7: ") || !strings.Contains(title, "sent 600 messages in 10 min") {
+		t.Errorf("the title does not say what happened: %q", title)
 	}
 }
 

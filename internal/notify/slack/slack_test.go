@@ -48,6 +48,11 @@ func TestIncomingWebhookJSON(t *testing.T) {
 	if !strings.Contains(text, "&lt;!channel&gt;") || !strings.Contains(text, "&lt;script&gt;alert(1)&lt;/script&gt;") {
 		t.Errorf("hostile text not shown escaped:\n%s", text)
 	}
+	for _, want := range []string{"sent 600 messages in 10 min", "vigie did: held 412 messages", "Next step: Suspend", "Dashboard: " + notifytest.URL} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text lacks %q:\n%s", want, text)
+		}
+	}
 	if strings.Contains(text, "\nBcc:") {
 		t.Errorf("hostile newline made a line of its own:\n%s", text)
 	}

@@ -110,6 +110,12 @@ type Incident struct {
 	State    string    `json:"state"`
 	Severity string    `json:"severity"`
 	OpenedAt time.Time `json:"opened_at"`
+	// What happened in one line, what vigie did, the next step and the
+	// dashboard page (absent when vigie could not tell).
+	Headline string `json:"headline,omitempty"`
+	Did      string `json:"vigie_did,omitempty"`
+	Next     string `json:"next_step,omitempty"`
+	URL      string `json:"url,omitempty"`
 }
 
 // NewPayload builds the body for m.
@@ -122,6 +128,9 @@ func NewPayload(m *notify.Message) Payload {
 			Evidence: a.Evidence, FirstSeen: a.FirstSeen, LastSeen: a.LastSeen, Count: a.Count, Node: a.Node}}
 		if in := n.Incident; in.ID != 0 {
 			c.Incident = &Incident{ID: in.ID, Title: in.Title, State: string(in.State), Severity: in.Severity.String(), OpenedAt: in.OpenedAt}
+			if b := n.Brief; b != nil {
+				c.Incident.Headline, c.Incident.Did, c.Incident.Next, c.Incident.URL = b.Headline, b.Did, b.Next, b.URL
+			}
 		}
 		p.Changes = append(p.Changes, c)
 	}

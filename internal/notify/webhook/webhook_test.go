@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,6 +57,10 @@ func TestSignedJSONReachesReceiver(t *testing.T) {
 	if p.Version != 1 || len(p.Changes) != 1 || c.Alert.Subject != notifytest.Hostile || c.Alert.Evidence["helo"] != notifytest.Hostile ||
 		c.Change != "fired" || c.Incident == nil || c.Incident.ID != 7 || c.Alert.Severity != "critical" {
 		t.Errorf("payload = %+v", p)
+	}
+	if b := notifytest.Brief(); c.Incident == nil || c.Incident.Headline != b.Headline || c.Incident.Did != b.Did || c.Incident.Next != b.Next ||
+		c.Incident.URL != notifytest.URL || !strings.Contains(p.Title, "sent 600 messages in 10 min") {
+		t.Errorf("the payload does not tell the incident: %+v, title %q", c.Incident, p.Title)
 	}
 }
 

@@ -1,0 +1,132 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/vigie/vigie/internal/config"
+	"github.com/vigie/vigie/internal/doctor"
+	"github.com/vigie/vigie/internal/notify/setup"
+)
+
+func doctorCommand() *command {
+	return &command{name: "doctor", summary: "what vigie would watch on this machine, and why not the rest", run: runDoctor}
+}
+
+func runDoctor(ctx context.Context, env *Env, args []string) int {
+	f := newFlags(env, "vigie doctor", "[--config FILE] [--json] [--send-test] [--timeout D]", `
+Says what vigie would watch on this machine with this configuration, and
+why not the rest, each with the fix: the mail log (file or journal) and the
+queue, Postfix's policy lines, the web roots and access logs, the blocklist
+targets and resolver, the DNS inventory, the CT logs (each asked for its
+tree head), the notifiers (--send-test sends each a test message), and
+whether the account vigie runs as (the vigie user and the unit's groups,
+when that user exists) can read what it needs. Nothing is changed.
+Exit status 0 when vigie would watch something and nothing failed, 1
+otherwise.`)
+	cfgPath := f.configFlag()
+	asJSON := f.Bool("json", false, "print one JSON object: checks (watch, item, status, found, fix), summary, ok")
+	sendTest := f.Bool("send-test", false, "send a test message through each configured notifier")
+	timeout := f.Duration("timeout", 10*time.Second, "bound on each network check (a CT log, a notifier)")
+	if code, ok := f.parse(args); !ok {
+		return code
+	}
+	if f.NArg() != 0 {
+		return f.usageError("takes no arguments")
+	}
+	path := configPath(env, *cfgPath)
+	cfg, code, ok := loadConfig(env, path)
+	if !ok {
+		return code
+	}
+	denv := doctor.Env{Config: cfg, Account: doctor.DaemonAccount(), Timeout: *timeout}
+	checks := vigieChecks(env, path, cfg, denv)
+	for _, d := range watchDoctors() {
+		checks = append(checks, d(ctx, denv)...)
+	}
+	checks = append(checks, notifierChecks(ctx, env, cfg, *sendTest, *timeout)...)
+	if *asJSON {
+		doctor.WriteJSON(env.Stdout, checks)
+	} else {
+		doctor.WriteText(env.Stdout, checks)
+	}
+	if doctor.Failed(checks) {
+		return exitFail
+	}
+	return exitOK
+}
+
+// vigieChecks are about vigie itself: its configuration, its data
+// directory and its HTTP listener.
+func vigieChecks(env *Env, path string, cfg *config.Config, denv doctor.Env) []doctor.Check {
+	const w = doctor.Self
+	var out []doctor.Check
+	if path == "" {
+		out = append(out, doctor.Check{Watch: w, Item: "configuration", Status: doctor.OK, Found: "none given: the embedded defaults (vigie config example)",
+			Fix: "the package's unit reads /etc/vigie/vigie.yaml: vigie doctor --config /etc/vigie/vigie.yaml"})
+	} else {
+		ch := doctor.Check{Watch: w, Item: "configuration", Status: doctor.OK, Found: path + ": ok"}
+		if len(cfg.Warnings) > 0 {
+			ch.Status, ch.Found = doctor.Warn, fmt.Sprintf("%s: %d warning(s): %s", path, len(cfg.Warnings), cfg.Warnings[0])
+			ch.Fix = "vigie config check " + path + " lists them"
+		} else if err := denv.Account.CanRead(path); err != nil {
+			ch.Status, ch.Found, ch.Fix = doctor.Fail, err.Error(), "chgrp vigie "+path+"; chmod 0640 "+path
+		}
+		out = append(out, ch)
+	}
+	dir, err := config.DataDir(env.data, env.Getenv, cfg)
+	if err != nil {
+		out = append(out, doctor.Check{Watch: w, Item: "data directory", Status: doctor.Fail, Found: err.Error(), Fix: "set --data or data_dir"})
+	} else if _, err := os.Stat(dir); err != nil {
+		out = append(out, doctor.Check{Watch: w, Item: "data directory", Status: doctor.OK, Found: dir + " (made at the first start)"})
+	} else if _, err := os.Stat(filepath.Join(dir, "vigie.db")); err == nil {
+		out = append(out, doctor.Check{Watch: w, Item: "data directory", Status: doctor.OK, Found: dir + " (holds a store)"})
+	} else {
+		out = append(out, doctor.Check{Watch: w, Item: "data directory", Status: doctor.OK, Found: dir})
+	}
+	if l := cfg.HTTP.Listen; l != "" {
+		ch := doctor.Check{Watch: w, Item: "http", Status: doctor.OK, Found: "dashboard, /metrics and /healthz on " + l}
+		if cfg.HTTP.LoginRequired() {
+			ch.Found += " (login required)"
+		}
+		if ln, err := net.Listen("tcp", l); err != nil {
+			ch.Found += "; in use now (a running vigie, or another program): " + err.Error()
+		} else {
+			ln.Close()
+		}
+		out = append(out, ch)
+	}
+	return out
+}
+
+// notifierChecks lists the notifiers and, on request, sends each a test
+// message, as vigie notify test does.
+func notifierChecks(ctx context.Context, env *Env, cfg *config.Config, send bool, timeout time.Duration) []doctor.Check {
+	const w = doctor.Notifier
+	built, err := setup.Build(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return []doctor.Check{{Watch: w, Item: "notifiers", Status: doctor.Fail, Found: err.Error(), Fix: "fix the notify section (vigie config check)"}}
+	}
+	if len(built.Notifiers) == 0 {
+		return []doctor.Check{{Watch: w, Item: "notifiers", Status: doctor.Warn, Found: "none: alerts reach the dashboard and the log only",
+			Fix: "configure email, a webhook, Matrix, ntfy, Slack or Alertmanager under notify:"}}
+	}
+	var out []doctor.Check
+	for _, n := range built.Notifiers {
+		ch := doctor.Check{Watch: w, Item: "notifier " + n.Name(), Status: doctor.OK, Found: "configured (--send-test sends it a test message)"}
+		if send {
+			if err := sendTestMessage(ctx, cfg, n, timeout); err != nil {
+				ch.Status, ch.Found, ch.Fix = doctor.Fail, "test message failed: "+err.Error(), "check its address and credentials"
+			} else {
+				ch.Found = "test message delivered"
+			}
+		}
+		out = append(out, ch)
+	}
+	return out
+}
