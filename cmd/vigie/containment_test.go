@@ -342,9 +342,15 @@ func TestContainStolenPassword(t *testing.T) {
 		err := r.submit("manon@example.org", "manon@example.org", "victim@spam.example", "spam after the change")
 		return err != nil && strings.Contains(err.Error(), "535"), fmt.Sprint(err)
 	})
+	// a try of the old password that Dovecot still accepted before the
+	// change took effect was held too: release what the hold queue has now
+	heldNow := len(r.QueueNamed(t, "hold"))
+	if heldNow < held {
+		t.Errorf("hold queue has %d messages before the release, %d were held", heldNow, held)
+	}
 	out := r.vigie(t, "mail", "release", "--sasl-user", "manon@example.org")
-	if !strings.Contains(out, fmt.Sprintf("released %d messages", held)) {
-		t.Errorf("release:\n%s", out)
+	if !strings.Contains(out, fmt.Sprintf("released %d messages", heldNow)) {
+		t.Errorf("release (%d held):\n%s", heldNow, out)
 	}
 	postfixtest.WaitFor(t, 60*time.Second, "the held mail delivered", func() (bool, string) {
 		n := len(spamNumbers(r.Sink.Messages()))

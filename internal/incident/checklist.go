@@ -122,8 +122,16 @@ func (r *Report) checklist(audit []vigie.AuditEntry) []Step {
 			flag, value = "--uid", uid
 		} else {
 			e, ok := done(audit, since, acc, vigie.ActionMailSuspend)
-			out = append(out, tick(Step{Text: fmt.Sprintf("Suspend %s (its new mail is held) and change its password", acc),
+			out = append(out, tick(Step{Text: fmt.Sprintf("Suspend %s (its new mail is held)", acc),
 				Command: "vigie mail suspend " + acc}, e, ok))
+			// vigie cannot see a password change, and a suspension is not
+			// one: the step is ticked by the resume that follows the change
+			// (the club1 admins changed the password before letting the
+			// member send again).
+			e, ok = done(audit, since, acc, vigie.ActionMailResume)
+			out = append(out, tick(Step{Text: fmt.Sprintf("Change the password of %s, then let it send again", acc),
+				Command: "vigie mail resume " + acc,
+				Details: []string{"vigie cannot see a password change: this step is ticked when the account is resumed, after the change."}}, e, ok))
 		}
 		e, ok := done(audit, since, acc, vigie.ActionMailHold, vigie.ActionMailSuspend)
 		out = append(out, tick(Step{Text: fmt.Sprintf("Hold the mail %s queued", acc),

@@ -179,7 +179,7 @@ func TestCompromisedAccountReport(t *testing.T) {
 	first, last := w.hooks[0].Changes[0].Incident, w.hooks[len(w.hooks)-1].Changes[0].Incident
 	if first == nil || first.Headline != "alice@club1.fr sent 600 messages in under a minute" ||
 		first.Did != "raised 1 alert and notified; no hold or other action yet" ||
-		first.Next != "Suspend alice@club1.fr (its new mail is held) and change its password: vigie mail suspend alice@club1.fr" ||
+		first.Next != "Suspend alice@club1.fr (its new mail is held): vigie mail suspend alice@club1.fr" ||
 		first.URL != "https://vigie.example.org/incidents/1" || !strings.Contains(w.hooks[0].Title, "incident #1: alice@club1.fr sent 600 messages") {
 		t.Errorf("first message: %+v, title %q", first, w.hooks[0].Title)
 	}

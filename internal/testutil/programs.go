@@ -3,9 +3,11 @@
 package testutil
 
 import (
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"testing"
 )
 
@@ -34,15 +36,38 @@ func RequireProgram(t testing.TB, program string) string {
 	return ""
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// FreePort returns a port on 127.0.0.1 that was free for both TCP and UDP
+// a moment ago. It is drawn at random below the kernel's ephemeral range
+// (32768 and up on Linux): a port the kernel picked for a listener on :0
+// would be free again once closed, and the kernel could hand it to any
+// client's source port (a DNS query's UDP socket) before the program under
+// test binds it; a daemon such as knotd binding UDP and TCP then fails with
+// "address already in use" on a busy machine.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	for range 200 {
+		port := 10000 + rand.IntN(32768-10000)
+		if portFree(port) {
+			return port
+		}
+	}
+	t.Fatal("no free port on 127.0.0.1 in 10000-32767 after 200 tries")
+	return 0
+}
+
+func portFree(port int) bool {
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		t.Fatal(err)
+		return false
 	}
 	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	pc, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return false
+	}
+	pc.Close()
+	return true
 }
 
 // RequireRoot skips a test that must run as root (starting Postfix, which

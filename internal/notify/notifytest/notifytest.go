@@ -36,7 +36,7 @@ const URL = "https://vigie.example.org/incidents/7"
 // it in the daemon), hostile text included.
 func Brief() *notify.Brief {
 	return &notify.Brief{Headline: Hostile + " sent 600 messages in 10 min", Did: "held 412 messages of " + Hostile,
-		Next: "Suspend " + Hostile + " (its new mail is held) and change its password: vigie mail suspend x", URL: URL}
+		Next: "Suspend " + Hostile + " (its new mail is held): vigie mail suspend x", URL: URL}
 }
 
 // Storm is n dns alerts of one incident fired at once, as in the 751
