@@ -37,6 +37,10 @@ func ParseData(name string, data []byte) ([]*Zone, error) {
 	}
 	var errs []error
 	for i, z := range f.Zones {
+		if z == nil { // "zones:\n  -": an empty list item (found by FuzzData)
+			errs = append(errs, fmt.Errorf("%s: zones[%d] is empty", name, i))
+			continue
+		}
 		if err := z.prepare(); err != nil {
 			label := z.Zone
 			if label == "" {
