@@ -62,6 +62,11 @@ func ParseVersion(s string) (Version, bool) {
 	if in && n < maxSegments {
 		v.Nums = append(v.Nums, cur)
 	}
+	// A date version's hotfix letter adds two segments at once, which can
+	// step over the bound.
+	if len(v.Nums) > maxSegments {
+		v.Nums = v.Nums[:maxSegments]
+	}
 	return v, len(v.Nums) > 0
 }
 
