@@ -244,7 +244,7 @@ func (w *Watch) scan(ctx context.Context, data *Data) {
 	// For the dashboard: which data rated the installs, and how old it is.
 	info, _ := json.Marshal(map[string]any{"date": data.Date, "source": data.Source, "path": w.o.DataPath,
 		"scanned_at": w.o.Now().UTC(), "installs": len(list), "dirs": stats.Dirs, "errors": stats.Errors})
-	w.o.State.PutState(ctx, "web", "data", info)
+	w.o.State.PutState(ctx, string(Name), StateData, info)
 	counts := map[Status]int{}
 	for _, in := range list {
 		counts[in.Status]++
@@ -290,7 +290,7 @@ type activeFinding struct {
 // previous scan that no longer hold (the site was upgraded or removed).
 func (w *Watch) emitInstalls(ctx context.Context, list []*Install, stats ScanStats) {
 	var prev []activeFinding
-	if b, err := w.o.State.GetState(ctx, "web", "active"); err == nil {
+	if b, err := w.o.State.GetState(ctx, string(Name), "active"); err == nil {
 		json.Unmarshal(b, &prev)
 	}
 	now := w.o.Now()
@@ -322,7 +322,7 @@ func (w *Watch) emitInstalls(ctx context.Context, list []*Install, stats ScanSta
 		if cur[a] {
 			continue
 		}
-		w.o.Sink.Emit(ctx, vigie.Finding{Watch: "web", Rule: a.Rule, Subject: a.Subject, Group: a.Group,
+		w.o.Sink.Emit(ctx, vigie.Finding{Watch: string(Name), Rule: a.Rule, Subject: a.Subject, Group: a.Group,
 			Time: now, Resolved: true, Summary: a.Subject + ": no longer " + strings.TrimPrefix(a.Rule, "install-")})
 	}
 	b, _ := json.Marshal(next)
