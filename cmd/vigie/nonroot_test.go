@@ -28,10 +28,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigie/vigie/internal/mail"
 	"github.com/vigie/vigie/internal/selfwatch"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/store/sqlite"
 	"github.com/vigie/vigie/internal/testutil"
+	"github.com/vigie/vigie/internal/webapps"
 )
 
 // sysUser is a system user created for one test and removed after it.
@@ -329,7 +331,7 @@ web:
 			if inAdm {
 				appendLog(t, logFile, postfixLine)
 				st := d.waitHealth(t, "the mail watch to read the new line", func(code int, st selfwatch.Status) bool {
-					w, ok := watchStatus(st, "mail")
+					w, ok := watchStatus(st, mail.WatchName)
 					return ok && w.LastSuccess != nil
 				})
 				if code, _ := d.health(t); code != 200 || st.Status != "ok" {
@@ -340,22 +342,22 @@ web:
 			}
 
 			st := d.waitHealth(t, "the mail watch to say it cannot read the log", func(code int, st selfwatch.Status) bool {
-				return code == http.StatusServiceUnavailable && len(blindOf(st, "mail-log-unreadable")) > 0
+				return code == http.StatusServiceUnavailable && len(blindOf(st, string(mail.CauseLogUnreadable))) > 0
 			})
-			b := blindOf(st, "mail-log-unreadable")[0]
+			b := blindOf(st, string(mail.CauseLogUnreadable))[0]
 			t.Logf("/healthz says: %s", b.Summary)
 			for _, want := range []string{logFile, "permission denied", "user " + u.name, ":adm 0640", "usermod -aG adm " + u.name} {
 				if !strings.Contains(b.Summary, want) {
 					t.Errorf("the blind report does not say %q: %s", want, b.Summary)
 				}
 			}
-			w, _ := watchStatus(st, "mail")
+			w, _ := watchStatus(st, mail.WatchName)
 			if !w.Up || w.Restarts != 0 {
 				t.Errorf("mail watch up=%v restarts=%d: an unreadable log is blindness, not a crash loop", w.Up, w.Restarts)
 			}
 			// It keeps running and keeps saying so.
 			time.Sleep(time.Second)
-			if code, st := d.health(t); code != 503 || len(blindOf(st, "mail-log-unreadable")) == 0 {
+			if code, st := d.health(t); code != 503 || len(blindOf(st, string(mail.CauseLogUnreadable))) == 0 {
 				t.Errorf("after a second: /healthz %d %+v", code, st.Blind)
 			}
 			// The admin gives vigie's group the log: seen again, no restart.
@@ -363,19 +365,19 @@ web:
 			// which starts a log it never read at its end.)
 			own(t, logFile, 0, int(u.gid), 0o640)
 			d.waitHealth(t, "the blindness to clear", func(code int, st selfwatch.Status) bool {
-				return code == 200 && len(blindOf(st, "mail-log-unreadable")) == 0
+				return code == 200 && len(blindOf(st, string(mail.CauseLogUnreadable))) == 0
 			})
 			appendLog(t, logFile, postfixLine)
 			st = d.waitHealth(t, "the mail watch to read the log once allowed", func(code int, st selfwatch.Status) bool {
-				w, ok := watchStatus(st, "mail")
+				w, ok := watchStatus(st, mail.WatchName)
 				return code == 200 && ok && w.LastSuccess != nil
 			})
-			if w, _ := watchStatus(st, "mail"); w.Restarts != 0 {
+			if w, _ := watchStatus(st, mail.WatchName); w.Restarts != 0 {
 				t.Errorf("mail watch restarted %d times", w.Restarts)
 			}
 			d.stop(t)
 			alerts := vigieAlerts(t, data)
-			if s, ok := alerts["mail-log-unreadable "+logFile]; !ok || !strings.Contains(s, "permission denied") {
+			if s, ok := alerts[string(mail.CauseLogUnreadable)+" "+logFile]; !ok || !strings.Contains(s, "permission denied") {
 				t.Errorf("no vigie alert for the unreadable log: %v", alerts)
 			}
 		})
@@ -417,9 +419,9 @@ web:
 	d := launch(t, vigieAs(t, u, dir, cfg, data, "run"))
 	d.waitFor(t, regexp.MustCompile(`msg="scan done".* installs=1 `), nil)
 	st := d.waitHealth(t, "the web watch to report what it cannot read", func(code int, st selfwatch.Status) bool {
-		return code == 503 && len(blindOf(st, "web-scan-unreadable")) == 2 && len(blindOf(st, "web-log-unreadable")) == 1
+		return code == 503 && len(blindOf(st, string(webapps.CauseScanUnreadable))) == 2 && len(blindOf(st, string(webapps.CauseAccessLogUnreadable))) == 1
 	})
-	for _, b := range blindOf(st, "web-scan-unreadable") {
+	for _, b := range blindOf(st, string(webapps.CauseScanUnreadable)) {
 		t.Logf("/healthz says: %s", b.Summary)
 		want := map[string]string{www: hidden, locked: locked}[b.Subject]
 		if want == "" {
@@ -432,10 +434,10 @@ web:
 			}
 		}
 	}
-	if b := blindOf(st, "web-log-unreadable")[0]; !strings.Contains(b.Summary, "access.log: permission denied") {
+	if b := blindOf(st, string(webapps.CauseAccessLogUnreadable))[0]; !strings.Contains(b.Summary, "access.log: permission denied") {
 		t.Errorf("access log report: %s", b.Summary)
 	}
-	w, _ := watchStatus(st, "web")
+	w, _ := watchStatus(st, string(webapps.Name))
 	if !w.Up || w.Restarts != 0 || w.LastSuccess == nil {
 		t.Errorf("web watch %+v: want up, not restarted, a scan done", w)
 	}
@@ -455,7 +457,7 @@ web:
 	time.Sleep(500 * time.Millisecond) // a few self checks
 	d.stop(t)
 	alerts := vigieAlerts(t, data)
-	for _, k := range []string{"web-scan-unreadable " + www, "web-scan-unreadable " + locked} {
+	for _, k := range []string{string(webapps.CauseScanUnreadable) + " " + www, string(webapps.CauseScanUnreadable) + " " + locked} {
 		if !strings.Contains(alerts[k], "permission denied") {
 			t.Errorf("no vigie alert %q: %v", k, alerts)
 		}
