@@ -50,7 +50,7 @@ type Options struct {
 	SecWarn  time.Duration
 	NoDNSSEC bool
 	Logger   *slog.Logger
-	Now           func() time.Time
+	Now      func() time.Time
 }
 
 func (o *Options) defaults() {
