@@ -36,6 +36,7 @@ type client struct {
 
 	closed    chan struct{}
 	closeOnce sync.Once
+	brk       *breaker // a reader's or sender's panic; shared with the Monitor
 
 	addrMu sync.RWMutex
 	addrs  map[netip.AddrPort]*net.UDPAddr // the servers' addresses as sendmmsg takes them, built once
@@ -99,7 +100,7 @@ func newClient(n int, timeout time.Duration, stats *clientStats) (*client, error
 	}
 	c := &client{timeout: timeout, stats: stats, rtt: newRTTTable(minRTO, timeout),
 		tcp: &dns.Client{Net: "tcp", Timeout: timeout, UDPSize: dns.MaxMsgSize}, addrs: map[netip.AddrPort]*net.UDPAddr{},
-		closed: make(chan struct{})}
+		closed: make(chan struct{}), brk: newBreaker()}
 	for i := 0; i < n; i++ {
 		// Dual stack: one socket reaches IPv4 and IPv6 servers.
 		uc, err := net.ListenUDP("udp", nil)
@@ -113,8 +114,8 @@ func newClient(n int, timeout time.Duration, stats *clientStats) (*client, error
 		s.out.wake = make(chan struct{}, 1)
 		c.socks = append(c.socks, s)
 		c.wg.Add(2)
-		go func() { defer c.wg.Done(); c.read(s) }()
-		go func() { defer c.wg.Done(); c.sender(s) }()
+		go func() { defer c.wg.Done(); c.brk.safe("dns socket reader", func() { c.read(s) }) }()
+		go func() { defer c.wg.Done(); c.brk.safe("dns socket sender", func() { c.sender(s) }) }()
 	}
 	return c, nil
 }
@@ -375,6 +376,9 @@ func (c *client) exchangeWire(ctx context.Context, server netip.AddrPort, wire [
 	case <-ctx.Done():
 		forget()
 		return nil, nil, ctx.Err()
+	case <-c.brk.done():
+		forget()
+		return nil, nil, c.brk.error()
 	}
 	if len(raw) >= 3 && raw[2]&0x02 != 0 { // TC: the answer did not fit
 		c.stats.tcpRetries.Add(1)

@@ -129,7 +129,7 @@ func (m *Monitor) Sweep(ctx context.Context, full bool) (*Result, error) {
 	}
 	act := m.active
 	m.parallel(ctx, len(act), func(j int) { m.checkParent(ctx, st, int(act[j])) })
-	if err := ctx.Err(); err != nil {
+	if err := m.stopped(ctx); err != nil {
 		return nil, err
 	}
 	res.Disagreements = m.verifyParentDrifts(ctx, st)
@@ -137,15 +137,19 @@ func (m *Monitor) Sweep(ctx context.Context, full bool) (*Result, error) {
 		m.parallel(ctx, len(act)*len(childKinds), func(j int) {
 			m.checkChild(ctx, st, int(act[j/len(childKinds)]), childKinds[j%len(childKinds)])
 		})
-		if err := ctx.Err(); err != nil {
+		if err := m.stopped(ctx); err != nil {
 			return nil, err
 		}
 		if !m.o.NoDNSSEC {
 			m.sweepDNSSEC(ctx, res)
-			if err := ctx.Err(); err != nil {
+			if err := m.stopped(ctx); err != nil {
 				return nil, err
 			}
 		}
+	}
+	// What a failed worker left unread must not be learned as a baseline.
+	if err := m.stopped(ctx); err != nil {
+		return nil, err
 	}
 	learnedIn := map[int]bool{}
 	for _, i := range act {
@@ -206,13 +210,17 @@ func (m *Monitor) parallel(ctx context.Context, n int, fn func(i int)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
+			// A panic trips the breaker: the other workers stop taking
+			// domains and the sweep returns it (m.stopped).
+			m.client.brk.safe("dns sweep worker", func() {
+				for m.stopped(ctx) == nil {
+					i := int(next.Add(1) - 1)
+					if i >= n {
+						return
+					}
+					fn(i)
 				}
-				fn(i)
-			}
+			})
 		}()
 	}
 	wg.Wait()

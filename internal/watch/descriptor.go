@@ -5,6 +5,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/vigie/vigie/internal/doctor"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/vigie"
 )
@@ -60,6 +61,13 @@ type Descriptor struct {
 	// (alert.GroupKey); nil: a finding without a Group is its own group
 	// (its alert key).
 	Grouping *Grouping
+
+	// Doctor says, for `vigie doctor`, what the watch would watch on this
+	// machine with this configuration and why not the rest, each check
+	// with its status (ok, off, warn, fail) and its fix, using the
+	// watch's own discovery code (what Build would find); it changes
+	// nothing. nil: vigie doctor says nothing of the watch.
+	Doctor doctor.Func
 }
 
 // SeriesName is the name of a time series (vigie.Sample.Series), owned by

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vigie/vigie/internal/health"
 	"github.com/vigie/vigie/internal/metrics"
+	"github.com/vigie/vigie/internal/task"
 	"github.com/vigie/vigie/internal/vigie"
 	"github.com/vigie/vigie/internal/watch"
 )
@@ -130,20 +131,21 @@ func (w *Watch) Run(ctx context.Context) error {
 	// Followers start first: a scan of a large tree takes a while, and
 	// attacks must not wait for it; requests link to installs once the
 	// first scan has published the inventory.
-	var wg sync.WaitGroup
+	// The scanner and the followers are one task group: a panic in any
+	// of them stops the others and returns as this watch's error, so the
+	// supervisor restarts the web watch alone.
+	g, gctx := task.New(ctx)
 	for _, src := range w.o.Logs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w.follow(ctx, src, data)
-		}()
+		g.Go("web access log follower", func() error { w.follow(gctx, src, data); return nil })
 	}
 	if len(w.o.Roots) > 0 {
-		w.scan(ctx, data)
-		w.scanLoop(ctx, data)
+		g.Go("web scanner", func() error {
+			w.scan(gctx, data)
+			w.scanLoop(gctx, data)
+			return nil
+		})
 	}
-	wg.Wait()
-	return nil
+	return g.Wait()
 }
 
 // scanLoop rescans every ScanInterval, and at once when a check finds that
