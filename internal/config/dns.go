@@ -72,7 +72,7 @@ type RDAP struct {
 	// RateLimit is the most lookups a second sent to one RDAP server.
 	RateLimit float64 `yaml:"rate_limit"`
 	// ExpiryDays: within the first a warning, within the others critical.
-	ExpiryDays []int `yaml:"expiry_days"`
+	ExpiryDays []int         `yaml:"expiry_days"`
 	Timeout    time.Duration `yaml:"timeout"`
 }
 

@@ -50,7 +50,7 @@ type Options struct {
 	SecWarn  time.Duration
 	NoDNSSEC bool
 	Logger   *slog.Logger
-	Now           func() time.Time
+	Now      func() time.Time
 }
 
 func (o *Options) defaults() {
@@ -120,6 +120,10 @@ type Monitor struct {
 	// glueAddrs maps a glue value to its address set, so that the
 	// millions of domains sharing a hoster's NS build it once.
 	glueAddrs map[valueID]uint32
+
+	// childSrv[i] is addrSets[i] with the child port (addrMu), built
+	// when first asked.
+	childSrv [][]netip.AddrPort
 
 	nsCacheMu sync.Mutex
 	nsCache   map[string][]netip.Addr

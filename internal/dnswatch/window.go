@@ -23,6 +23,9 @@ type window struct {
 	limit    float64
 	inflight int
 	slowDone bool // a loss ended slow start
+	// waiting are the queries of the event-driven path waiting for a
+	// slot, first come first served: release hands them the slots.
+	waiting []func(*window)
 }
 
 const minWindow, startWindow = 4, 32
@@ -68,7 +71,24 @@ func (ws *windows) acquire(ctx context.Context, server netip.AddrPort) (*window,
 	return w, nil
 }
 
+// tryAcquire takes a slot to server without waiting: it returns the
+// window when there is one; otherwise it returns nil and then calls
+// ready, with the slot taken, when a release frees one.
+func (ws *windows) tryAcquire(server netip.AddrPort, ready func(*window)) *window {
+	w := ws.get(server)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.waiting) == 0 && w.inflight < int(w.limit) {
+		w.inflight++
+		return w
+	}
+	w.waiting = append(w.waiting, ready)
+	return nil
+}
+
 // release frees the slot; lost says the query got no answer in time.
+// Queries waiting without a goroutine (tryAcquire) get the free slots
+// first, in order; their ready runs here, after the lock is released.
 func (ws *windows) release(w *window, lost bool) {
 	w.mu.Lock()
 	w.inflight--
@@ -81,10 +101,23 @@ func (ws *windows) release(w *window, lost bool) {
 	default:
 		w.limit = min(w.limit+1/w.limit, ws.max) // one more every round trip
 	}
+	var ready []func(*window)
+	for len(w.waiting) > 0 && w.inflight < int(w.limit) {
+		ready = append(ready, w.waiting[0])
+		w.waiting[0] = nil
+		w.waiting = w.waiting[1:]
+		w.inflight++
+	}
+	if len(w.waiting) == 0 {
+		w.waiting = nil // let the backing array go
+	}
 	// The window may have grown by one: wake up to two waiters.
 	w.cond.Signal()
 	if w.inflight+1 < int(w.limit) {
 		w.cond.Signal()
 	}
 	w.mu.Unlock()
+	for _, r := range ready {
+		r(w)
+	}
 }

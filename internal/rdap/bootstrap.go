@@ -32,10 +32,10 @@ type Bootstrap struct {
 }
 
 type bootstrapFile struct {
-	Version     string         `json:"version"`
-	Publication string         `json:"publication"`
-	Description string         `json:"description"`
-	Services    [][][]string   `json:"services"`
+	Version     string       `json:"version"`
+	Publication string       `json:"publication"`
+	Description string       `json:"description"`
+	Services    [][][]string `json:"services"`
 }
 
 // ParseBootstrap reads an RFC 9224 bootstrap file and checks it: a
