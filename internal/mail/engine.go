@@ -102,7 +102,7 @@ type engineMetrics struct {
 var postfixlogKinds = [...]postfixlog.Kind{postfixlog.KindNotPostfix, postfixlog.KindUnknown, postfixlog.KindOther,
 	postfixlog.KindClient, postfixlog.KindPickup, postfixlog.KindMessageID, postfixlog.KindQueued, postfixlog.KindRemoved,
 	postfixlog.KindExpired, postfixlog.KindDelivery, postfixlog.KindReject, postfixlog.KindSASLFail, postfixlog.KindBounce,
-	postfixlog.KindPostscreen, postfixlog.KindDNSBL, postfixlog.KindDisconnect}
+	postfixlog.KindPostscreen, postfixlog.KindDNSBL, postfixlog.KindDisconnect, postfixlog.KindHold}
 
 // NewEngine returns an engine with empty state.
 func NewEngine(o EngineOptions) *Engine {
@@ -202,38 +202,17 @@ func (e *Engine) Entry(en *postfixlog.Entry) {
 		}
 	case postfixlog.KindPickup, postfixlog.KindRemoved, postfixlog.KindReject:
 		e.index.observe(en)
-	case postfixlog.KindQueued:
+	case postfixlog.KindQueued, postfixlog.KindHold:
+		// A held message is counted when it is held: that is when its
+		// subject submitted it. qmgr's from= for it comes only when an
+		// admin releases it, maybe hours later, and must not count again
+		// (a release of 40 held messages is not a burst of the subject).
 		m := e.index.observe(en)
 		if m == nil || m.counted {
 			return
 		}
 		m.counted = true
-		sub := m.Subject()
-		switch {
-		case m.SASLUser != "":
-			e.m.messages.WithLabelValues("sasl").Inc()
-		case m.UID >= 0:
-			e.m.messages.WithLabelValues("local").Inc()
-		default:
-			e.m.messages.WithLabelValues("smtp").Inc()
-		}
-		if sub.IsZero() {
-			e.m.bySubject[len(subject.Kinds)].Inc()
-			return // inbound: not ours to count
-		}
-		for i, k := range subject.Kinds {
-			if k == sub.Kind || k == subject.KindServer {
-				e.m.bySubject[i].Inc()
-			}
-		}
-		name := sub.String()
-		e.volume.add(name, now, en.Nrcpt, m.Sender)
-		// The server counts what no alert already names: mail of a
-		// subject whose alert is open is that alert's, and must neither
-		// alert twice nor become the server's habit.
-		if !e.volume.firing(name) {
-			e.volume.add(serverName, now, en.Nrcpt, "")
-		}
+		e.countSubmitted(m, max(en.Nrcpt, 1), now)
 	case postfixlog.KindExpired:
 		e.storm.add(now, "expired")
 		e.m.deliveries.WithLabelValues("expired").Inc()
@@ -306,6 +285,36 @@ func (e *Engine) Entry(en *postfixlog.Entry) {
 				e.byNet.add(network, now, map[string]string{"last_address": en.ClientIP})
 			}
 		}
+	}
+}
+
+// countSubmitted counts one message its subject put in the queue.
+func (e *Engine) countSubmitted(m *message, nrcpt int, now time.Time) {
+	sub := m.Subject()
+	switch {
+	case m.SASLUser != "":
+		e.m.messages.WithLabelValues("sasl").Inc()
+	case m.UID >= 0:
+		e.m.messages.WithLabelValues("local").Inc()
+	default:
+		e.m.messages.WithLabelValues("smtp").Inc()
+	}
+	if sub.IsZero() {
+		e.m.bySubject[len(subject.Kinds)].Inc()
+		return // inbound: not ours to count
+	}
+	for i, k := range subject.Kinds {
+		if k == sub.Kind || k == subject.KindServer {
+			e.m.bySubject[i].Inc()
+		}
+	}
+	name := sub.String()
+	e.volume.add(name, now, nrcpt, m.Sender)
+	// The server counts what no alert already names: mail of a
+	// subject whose alert is open is that alert's, and must neither
+	// alert twice nor become the server's habit.
+	if !e.volume.firing(name) {
+		e.volume.add(serverName, now, nrcpt, "")
 	}
 }
 

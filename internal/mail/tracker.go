@@ -181,6 +181,15 @@ func (x *Index) observe(e *postfixlog.Entry) *message {
 		}
 		m.Nrcpt = e.Nrcpt
 		return m
+	case postfixlog.KindHold:
+		// The hold line names the envelope sender; nrcpt is known only
+		// when qmgr reads the message at its release.
+		m := x.get(e.QueueID, e.Time, true)
+		if m.Sender == "" && e.Sender != "" {
+			m.Sender = strings.Clone(e.Sender)
+			addTo(x.bySndr, strings.ToLower(m.Sender), m.QueueID)
+		}
+		return m
 	case postfixlog.KindDelivery:
 		m := x.get(e.QueueID, e.Time, false)
 		if m != nil {

@@ -28,11 +28,12 @@ const (
 	KindPostscreen             // postscreen: any line
 	KindDNSBL                  // dnsblog: addr IP listed by domain ZONE as ...
 	KindDisconnect             // smtpd: disconnect from name[ip] ... auth=S/T ...
+	KindHold                   // QID: hold: ... or QID: milter-hold: ... (the message went to the hold queue)
 	kindCount
 )
 
 var kindNames = [kindCount]string{"not_postfix", "unknown", "other", "client", "pickup", "message_id", "queued",
-	"removed", "expired", "delivery", "reject", "sasl_fail", "bounce", "postscreen", "dnsbl", "disconnect"}
+	"removed", "expired", "delivery", "reject", "sasl_fail", "bounce", "postscreen", "dnsbl", "disconnect", "hold"}
 
 // String is the kind's name, also used as a metric label value.
 func (k Kind) String() string {

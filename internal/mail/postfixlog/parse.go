@@ -135,6 +135,12 @@ func ParseMessage(program string, pid int, msg string, e *Entry) {
 		parseReject(body[len("reject: "):], e)
 	case strings.HasPrefix(body, "milter-reject: "):
 		parseReject(body[len("milter-reject: "):], e)
+	case strings.HasPrefix(body, "hold: "), strings.HasPrefix(body, "milter-hold: "):
+		// An access HOLD, a header_checks HOLD or a milter quarantine:
+		// the same shape as a reject; the message waits in the hold
+		// queue and qmgr logs its from= only when it is released.
+		parseReject(body[strings.IndexByte(body, ' ')+1:], e)
+		e.Kind = KindHold
 	case strings.HasPrefix(body, "sender non-delivery notification: "),
 		strings.HasPrefix(body, "sender delivery status notification: "),
 		strings.HasPrefix(body, "postmaster non-delivery notification: "),

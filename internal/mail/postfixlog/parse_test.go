@@ -48,6 +48,19 @@ func TestParseKinds(t *testing.T) {
 			func(e Entry) bool { return e.Kind == KindQueued && e.Sender == "" && e.Nrcpt == 1 }},
 		{"expired", "Sep  1 09:05:00 mx postfix/qmgr[900]: 9A1B2C3D4E: from=<w@x>, status=expired, returned to sender",
 			func(e Entry) bool { return e.Kind == KindExpired && e.Sender == "w@x" }},
+		// The three hold lines, as a real Postfix 3.7 wrote them (policy
+		// service HOLD at end of data, header_checks HOLD) and as
+		// cleanup_milter.c writes a milter quarantine.
+		{"policy hold", "Dec 04 17:15:51 mx postfix/submission/smtpd[21376]: D665C9BE5A3: hold: END-OF-MESSAGE from localhost[127.0.0.1]: <END-OF-MESSAGE>: End-of-data contained by the test; from=<mallory@example.org> to=<r0@dest0.example> proto=ESMTP helo=<vm>",
+			func(e Entry) bool {
+				return e.Kind == KindHold && e.QueueID == "D665C9BE5A3" && e.Sender == "mallory@example.org" && e.ClientIP == "127.0.0.1"
+			}},
+		{"header hold", "Dec 04 17:15:52 mx postfix/cleanup[21385]: 104579BE084: hold: header From: bob@example.org; from=<forged@x> from localhost[127.0.0.1]; from=<bob@example.org> to=<r0@dest0.example> proto=ESMTP helo=<vm>: held by a header check",
+			func(e Entry) bool { return e.Kind == KindHold && e.Sender == "bob@example.org" }},
+		{"milter hold", "Dec 04 17:15:52 mx postfix/cleanup[21385]: 104579BE085: milter-hold: END-OF-MESSAGE from localhost[127.0.0.1]: milter triggers HOLD action; from=<wp@site.example> to=<a@example.net> proto=ESMTP helo=<localhost>",
+			func(e Entry) bool {
+				return e.Kind == KindHold && e.QueueID == "104579BE085" && e.Sender == "wp@site.example"
+			}},
 		{"removed", "Sep 29 13:00:02 mx postfix/qmgr[900]: 3F4A21C0D2: removed",
 			func(e Entry) bool { return e.Kind == KindRemoved && e.QueueID == "3F4A21C0D2" }},
 		{"message-id", "Sep 29 13:00:01 mx postfix/cleanup[1240]: 3F4A21C0D2: message-id=<a@b>",
