@@ -39,8 +39,15 @@ type client struct {
 	rtt     *rttTable
 	epoch   time.Time // clock origin: deadlines are nanoseconds since it
 
-	inflight atomic.Int64  // calls in the tables, all sockets
+	inflight atomic.Int64  // calls in the tables, all sockets, and functions waiting in later
 	kick     chan struct{} // wakes the clock when the first call starts
+	isClosed atomic.Bool
+
+	// later holds the functions to run after a pause (rate limit,
+	// backoff), on the same wheel as the deadlines.
+	laterMu   sync.Mutex
+	later     [wheelSlots][]laterEntry
+	laterLast int64 // the last tick processed
 	// batching counts the readers delivering a batch: packets queued by
 	// their callbacks are written when the batch ends, together.
 	batching atomic.Int32
@@ -81,6 +88,11 @@ type udpSock struct {
 	seq     uint32
 
 	out sendQueue
+}
+
+type laterEntry struct {
+	due int64
+	fn  func()
 }
 
 // wheelEntry points at a call by ID; seq tells whether the ID still
@@ -171,12 +183,13 @@ func newSock(uc *net.UDPConn) *udpSock {
 // Close closes the sockets and waits for the client's goroutines. Calls
 // still in flight end with a network error.
 func (c *client) Close() {
-	c.closeOnce.Do(func() { close(c.closed) })
+	c.closeOnce.Do(func() { c.isClosed.Store(true); close(c.closed) })
 	for _, s := range c.socks {
 		s.c.Close()
 	}
 	c.wg.Wait()
 	c.abort(func(*call) bool { return true }, qerr(errNetwork, "client closed"))
+	c.runLater(1<<62, nil) // what waited for a pause: it finds the client closed
 }
 
 func (c *client) now() int64 { return int64(time.Since(c.epoch)) }
@@ -246,6 +259,10 @@ func (c *client) start(ctx context.Context, server netip.AddrPort, wire []byte, 
 		done(nil, nil, qerr(errMalformed, "cannot pack the query"))
 		return
 	}
+	if c.isClosed.Load() {
+		done(nil, nil, qerr(errNetwork, "client closed"))
+		return
+	}
 	rto := c.rtt.rto(server)
 	cl := &call{ctx: ctx, server: server, wire: wire, question: wire[12:qend], query: query, done: done, rto: rto}
 	s := c.socks[int(c.next.Add(1))%len(c.socks)]
@@ -304,12 +321,70 @@ func (c *client) end(cl *call, raw []byte, m *dns.Msg, err error) {
 	cl.done(raw, m, err)
 }
 
+// after runs fn once d has passed (to a wheel tick), on the clock's
+// goroutine: a rate limit's or a backoff's pause without a timer each.
+// After Close, fn runs at once.
+func (c *client) after(d time.Duration, fn func()) {
+	if c.isClosed.Load() {
+		fn()
+		return
+	}
+	due := c.now() + int64(d)
+	tick := (due + int64(wheelTick) - 1) / int64(wheelTick)
+	c.laterMu.Lock()
+	if tick <= c.laterLast {
+		tick = c.laterLast + 1
+	}
+	c.later[tick%wheelSlots] = append(c.later[tick%wheelSlots], laterEntry{due: due, fn: fn})
+	c.laterMu.Unlock()
+	if c.inflight.Add(1) == 1 {
+		select {
+		case c.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// runLater runs the functions due by now.
+func (c *client) runLater(now int64, out []func()) []func() {
+	cur := now / int64(wheelTick)
+	c.laterMu.Lock()
+	from := c.laterLast + 1
+	if cur-from >= wheelSlots {
+		from = cur - wheelSlots + 1
+	}
+	for tick := from; tick <= cur; tick++ {
+		b := &c.later[tick%wheelSlots]
+		keep := (*b)[:0]
+		for _, e := range *b {
+			if e.due <= now {
+				out = append(out, e.fn)
+			} else {
+				keep = append(keep, e)
+			}
+		}
+		clear((*b)[len(keep):])
+		*b = keep
+	}
+	if cur > c.laterLast {
+		c.laterLast = cur
+	}
+	c.laterMu.Unlock()
+	for _, fn := range out {
+		c.inflight.Add(-1)
+		fn()
+	}
+	clear(out)
+	return out[:0]
+}
+
 // clock ends the calls whose deadline passed, one wheel tick at a time,
 // while calls are in flight; it sleeps when none is.
 func (c *client) clock() {
 	t := time.NewTimer(wheelTick)
 	defer t.Stop()
 	var expired []*call
+	var due []func()
 	for {
 		if c.inflight.Load() <= 0 {
 			select {
@@ -333,6 +408,7 @@ func (c *client) clock() {
 			}
 		}
 		clear(expired)
+		due = c.runLater(now, due)
 	}
 }
 

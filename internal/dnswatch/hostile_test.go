@@ -167,7 +167,7 @@ func TestHostileParentAnswers(t *testing.T) {
 	for _, l := range labels {
 		lines = append(lines, l+".test")
 	}
-	m, err := New(Options{Parents: map[string][]string{"test.": {h.addr()}}, Timeout: 300 * time.Millisecond,
+	m, err := New(Options{Parents: map[string][]string{"test.": {h.addr()}}, Timeout: time.Second,
 		Retries: 2, Backoff: 10 * time.Millisecond, InFlight: 50})
 	if err != nil {
 		t.Fatal(err)

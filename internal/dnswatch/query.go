@@ -113,7 +113,7 @@ func (op *askOp) try() {
 		return
 	}
 	if d := op.a.lim.reserve(op.srv); d > 0 {
-		time.AfterFunc(d, op.acquire)
+		op.a.c.after(d, op.acquire)
 		return
 	}
 	op.acquire()
@@ -182,7 +182,7 @@ func (op *askOp) answered(raw []byte, m *dns.Msg, err error) {
 		// Every server had its chance: wait before going round again.
 		d := op.pause + time.Duration(rand.Int64N(int64(op.pause)/2+1))
 		op.pause *= 2
-		time.AfterFunc(d, op.try)
+		op.a.c.after(d, op.try)
 		return
 	}
 	op.try()

@@ -1,7 +1,6 @@
 package dnswatch
 
 import (
-	"context"
 	"net/netip"
 	"sync"
 )
@@ -19,12 +18,11 @@ type windows struct {
 
 type window struct {
 	mu       sync.Mutex
-	cond     *sync.Cond // signalled once per freed slot: one waiter wakes, not all
 	limit    float64
 	inflight int
 	slowDone bool // a loss ended slow start
-	// waiting are the queries of the event-driven path waiting for a
-	// slot, first come first served: release hands them the slots.
+	// waiting are the queries waiting for a slot, first come first
+	// served: release hands them the slots.
 	waiting []func(*window)
 }
 
@@ -40,40 +38,14 @@ func (ws *windows) get(server netip.AddrPort) *window {
 	w := ws.m[server]
 	if w == nil {
 		w = &window{limit: min(startWindow, ws.max)}
-		w.cond = sync.NewCond(&w.mu)
 		ws.m[server] = w
 	}
 	return w
 }
 
-// acquire waits for a slot to server.
-func (ws *windows) acquire(ctx context.Context, server netip.AddrPort) (*window, error) {
-	w := ws.get(server)
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.inflight < int(w.limit) {
-		w.inflight++
-		return w, nil
-	}
-	stop := context.AfterFunc(ctx, func() {
-		w.mu.Lock()
-		w.cond.Broadcast()
-		w.mu.Unlock()
-	})
-	defer stop()
-	for w.inflight >= int(w.limit) {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		w.cond.Wait()
-	}
-	w.inflight++
-	return w, nil
-}
-
 // tryAcquire takes a slot to server without waiting: it returns the
-// window when there is one; otherwise it returns nil and then calls
-// ready, with the slot taken, when a release frees one.
+// window when there is one; otherwise it returns nil and calls ready,
+// with the slot taken, when a release frees one (no goroutine waits).
 func (ws *windows) tryAcquire(server netip.AddrPort, ready func(*window)) *window {
 	w := ws.get(server)
 	w.mu.Lock()
@@ -87,8 +59,8 @@ func (ws *windows) tryAcquire(server netip.AddrPort, ready func(*window)) *windo
 }
 
 // release frees the slot; lost says the query got no answer in time.
-// Queries waiting without a goroutine (tryAcquire) get the free slots
-// first, in order; their ready runs here, after the lock is released.
+// Waiting queries get the free slots in order; their ready runs here,
+// after the lock is released.
 func (ws *windows) release(w *window, lost bool) {
 	w.mu.Lock()
 	w.inflight--
@@ -110,11 +82,6 @@ func (ws *windows) release(w *window, lost bool) {
 	}
 	if len(w.waiting) == 0 {
 		w.waiting = nil // let the backing array go
-	}
-	// The window may have grown by one: wake up to two waiters.
-	w.cond.Signal()
-	if w.inflight+1 < int(w.limit) {
-		w.cond.Signal()
 	}
 	w.mu.Unlock()
 	for _, r := range ready {
