@@ -62,7 +62,7 @@ type client struct {
 // clientStats are the client's counters; the watch turns them into
 // metrics.
 type clientStats struct {
-	sent, received, unexpected, tcpRetries atomic.Int64
+	sent, received, unexpected, tcpRetries, timeouts atomic.Int64
 	// sendCalls and recvCalls count the system calls that moved the
 	// packets: sent/sendCalls is the batching achieved.
 	sendCalls, recvCalls atomic.Int64
@@ -113,11 +113,17 @@ type call struct {
 	sent     int64 // since epoch
 	deadline int64
 	rto      time.Duration
-	query    func() *dns.Msg // the query as a message, for TCP
-	// done is called once: with the raw answer (valid only during the
-	// call: keep a copy), or the answer parsed after a TCP retry, or an
-	// error. It runs on the client's goroutines and must not block.
-	done func(raw []byte, m *dns.Msg, err error)
+	h        answerHandler
+}
+
+// answerHandler is what a query's answer goes to.
+type answerHandler interface {
+	// answered is called once: with the raw answer (valid only during
+	// the call: keep a copy), or the answer parsed after a TCP retry, or
+	// an error. It runs on the client's goroutines and must not block.
+	answered(raw []byte, m *dns.Msg, err error)
+	// query is the query as a message, for TCP.
+	query() *dns.Msg
 }
 
 // batchSize is how many packets one recvmmsg or sendmmsg moves at most.
@@ -249,29 +255,28 @@ func (c *client) udpAddr(server netip.AddrPort) *net.UDPAddr {
 }
 
 // start sends wire, a packed query (its ID is chosen here), to server;
-// done is called once with the answer or an error (see call.done), from
-// another goroutine or, when the query cannot even be queued, before
-// start returns. query rebuilds the query as a message for TCP.
-func (c *client) start(ctx context.Context, server netip.AddrPort, wire []byte, query func() *dns.Msg,
-	done func(raw []byte, m *dns.Msg, err error)) {
+// h.answered is called once with the answer or an error, from another
+// goroutine or, when the query cannot even be queued, before start
+// returns.
+func (c *client) start(ctx context.Context, server netip.AddrPort, wire []byte, h answerHandler) {
 	qend := questionEnd(wire)
 	if qend < 0 {
-		done(nil, nil, qerr(errMalformed, "cannot pack the query"))
+		h.answered(nil, nil, qerr(errMalformed, "cannot pack the query"))
 		return
 	}
 	if c.isClosed.Load() {
-		done(nil, nil, qerr(errNetwork, "client closed"))
+		h.answered(nil, nil, qerr(errNetwork, "client closed"))
 		return
 	}
 	rto := c.rtt.rto(server)
-	cl := &call{ctx: ctx, server: server, wire: wire, question: wire[12:qend], query: query, done: done, rto: rto}
+	cl := &call{ctx: ctx, server: server, wire: wire, question: wire[12:qend], h: h, rto: rto}
 	s := c.socks[int(c.next.Add(1))%len(c.socks)]
 	now := c.now()
 	cl.sent, cl.deadline = now, now+int64(rto)
 	s.mu.Lock()
 	if s.n >= maxPending {
 		s.mu.Unlock()
-		done(nil, nil, qerr(errNetwork, "too many queries in flight on one socket"))
+		h.answered(nil, nil, qerr(errNetwork, "too many queries in flight on one socket"))
 		return
 	}
 	for {
@@ -318,7 +323,7 @@ func (c *client) take(s *udpSock, cl *call) bool {
 // end calls the callback of a call taken from its table.
 func (c *client) end(cl *call, raw []byte, m *dns.Msg, err error) {
 	c.inflight.Add(-1)
-	cl.done(raw, m, err)
+	cl.h.answered(raw, m, err)
 }
 
 // after runs fn once d has passed (to a wheel tick), on the clock's
@@ -404,6 +409,7 @@ func (c *client) clock() {
 			expired = s.expire(now, expired[:0])
 			for _, cl := range expired {
 				c.rtt.timedOut(cl.server)
+				c.stats.timeouts.Add(1)
 				c.end(cl, nil, nil, qerr(errTimeout, "no answer from %s in %v", cl.server, cl.rto.Round(time.Millisecond)))
 			}
 		}
@@ -594,7 +600,7 @@ func (c *client) deliver(s *udpSock, pkt []byte, from netip.AddrPort) bool {
 	if len(pkt) >= 3 && pkt[2]&0x02 != 0 { // TC: the answer did not fit
 		c.stats.tcpRetries.Add(1)
 		go func() {
-			out, err := c.exchangeTCP(cl.ctx, cl.server, cl.query())
+			out, err := c.exchangeTCP(cl.ctx, cl.server, cl.h.query())
 			c.end(cl, nil, out, err)
 		}()
 		return true
@@ -633,25 +639,37 @@ func (c *client) exchange(ctx context.Context, server netip.AddrPort, m *dns.Msg
 	if err != nil {
 		return nil, qerr(errMalformed, "cannot pack the query: %v", err)
 	}
-	type result struct {
-		m   *dns.Msg
-		err error
-	}
-	ch := make(chan result, 1)
-	c.start(ctx, server, wire, func() *dns.Msg { return m }, func(raw []byte, out *dns.Msg, err error) {
-		if err == nil && raw != nil {
-			out, err = unpackAnswer(server, raw)
-		}
-		ch <- result{out, err}
-	})
+	x := &exchangeWait{server: server, m: m, ch: make(chan exchangeResult, 1)}
+	c.start(ctx, server, wire, x)
 	select {
-	case r := <-ch:
+	case r := <-x.ch:
 		return r.m, r.err
 	case <-ctx.Done():
 		c.abortCtx(ctx)
-		r := <-ch
+		r := <-x.ch
 		return r.m, r.err
 	}
+}
+
+// exchangeWait is the answer handler of exchange.
+type exchangeWait struct {
+	server netip.AddrPort
+	m      *dns.Msg
+	ch     chan exchangeResult
+}
+
+type exchangeResult struct {
+	m   *dns.Msg
+	err error
+}
+
+func (x *exchangeWait) query() *dns.Msg { return x.m }
+
+func (x *exchangeWait) answered(raw []byte, out *dns.Msg, err error) {
+	if err == nil && raw != nil {
+		out, err = unpackAnswer(x.server, raw)
+	}
+	x.ch <- exchangeResult{out, err}
 }
 
 // unpackAnswer parses an answer that came over UDP.

@@ -66,32 +66,47 @@ func TestRTOFollowsTheServer(t *testing.T) {
 func TestWindowShrinksOnLossAndGrows(t *testing.T) {
 	ws := newWindows(1000)
 	s := netip.MustParseAddrPort("192.0.2.1:53")
-	take := func() *window {
-		w := ws.tryAcquire(s, func(*window) { t.Fatal("waited with a free slot") })
+	type slot struct {
+		w     *window
+		epoch uint64
+	}
+	take := func() slot {
+		w, e := ws.tryAcquire(s, func(*window, uint64) { t.Fatal("waited with a free slot") })
 		if w == nil {
 			t.Fatal("no slot")
 		}
-		return w
+		return slot{w, e}
 	}
-	w := take()
-	ws.release(w, false)
+	give := func(sl slot, lost bool) { ws.release(sl.w, sl.epoch, lost) }
+	sl := take()
+	w := sl.w
+	give(sl, false)
 	if w.limit != startWindow+1 {
 		t.Errorf("slow start: %v", w.limit)
 	}
-	w = take()
-	ws.release(w, true)
+	give(take(), true)
 	if w.limit != float64(startWindow+1)/2 {
 		t.Errorf("after a loss: %v", w.limit)
 	}
 	lim := w.limit
-	w = take()
-	ws.release(w, false)
+	give(take(), false)
 	if w.limit != lim+1/lim {
 		t.Errorf("congestion avoidance: %v", w.limit)
 	}
+	// Queries lost together are one loss: the window is halved once.
+	lim = w.limit
+	var burst []slot
+	for i := 0; i < int(lim); i++ {
+		burst = append(burst, take())
+	}
+	for _, b := range burst {
+		give(b, true)
+	}
+	if w.limit != lim/2 {
+		t.Errorf("after %d queries lost together: %v, want %v", len(burst), w.limit, lim/2)
+	}
 	for i := 0; i < 10; i++ {
-		w = take()
-		ws.release(w, true)
+		give(take(), true)
 	}
 	if w.limit != minWindow {
 		t.Errorf("floor: %v", w.limit)
@@ -99,22 +114,22 @@ func TestWindowShrinksOnLossAndGrows(t *testing.T) {
 
 	// A full window queues the next queries, in order; each release
 	// hands its slot to the first one waiting, without a goroutine.
-	var held []*window
+	var held []slot
 	for i := 0; i < minWindow; i++ {
 		held = append(held, take())
 	}
 	var got []int
 	for i := 0; i < 3; i++ {
-		if ws.tryAcquire(s, func(w *window) { got = append(got, i); held = append(held, w) }) != nil {
+		if w, _ := ws.tryAcquire(s, func(w *window, e uint64) { got = append(got, i); held = append(held, slot{w, e}) }); w != nil {
 			t.Fatal("acquired beyond the window")
 		}
 	}
-	ws.release(held[0], true) // a loss: the window stays at its floor, one slot freed
+	give(held[0], true) // a loss: the window stays at its floor, one slot freed
 	if len(got) != 1 || got[0] != 0 {
 		t.Fatalf("after one release: waiters served %v, want [0]", got)
 	}
-	ws.release(held[1], true)
-	ws.release(held[2], true)
+	give(held[1], true)
+	give(held[2], true)
 	if len(got) != 3 || got[1] != 1 || got[2] != 2 {
 		t.Fatalf("waiters served %v, want [0 1 2]", got)
 	}

@@ -50,7 +50,7 @@ func (a *asker) askFast(ctx context.Context, servers []netip.AddrPort, name stri
 		err error
 	}
 	ch := make(chan result, 1)
-	a.askAsync(ctx, servers, name, qtype, dnssec, fast, parse, func(srv netip.AddrPort, err error) { ch <- result{srv, err} })
+	a.askAsync(ctx, servers, name, qtype, dnssec, &askFuncs{fast, parse, func(srv netip.AddrPort, err error) { ch <- result{srv, err} }})
 	var r result
 	select {
 	case r = <-ch:
@@ -71,9 +71,7 @@ type askOp struct {
 	name     string
 	qtype    uint16
 	dnssec   bool
-	fast     func(raw []byte) bool
-	parse    func(*dns.Msg) error
-	done     func(netip.AddrPort, error)
+	h        askHandler
 	first    int // index of the first server asked
 	i        int // attempt
 	attempts int
@@ -81,20 +79,45 @@ type askOp struct {
 	last     error
 	srv      netip.AddrPort
 	w        *window
+	epoch    uint64   // the window's, when the query was admitted
+	buf      [96]byte // the query's packet, most names
 }
 
-// askAsync is ask without waiting: done is called once with what ask
+// askHandler reads the answers of a question asked with askAsync.
+type askHandler interface {
+	// fast reads the raw UDP answer if it can (handled); an answer it
+	// leaves goes through miekg/dns and parse, which decide every
+	// unusual case (errors included), so both paths agree.
+	fast(raw []byte) (handled bool)
+	parse(*dns.Msg) error
+	// done is called once with what ask returns.
+	done(netip.AddrPort, error)
+}
+
+// askFuncs is an askHandler made of functions (fast may be nil).
+type askFuncs struct {
+	fastFn  func(raw []byte) bool
+	parseFn func(*dns.Msg) error
+	doneFn  func(netip.AddrPort, error)
+}
+
+func (f *askFuncs) fast(raw []byte) bool {
+	return f.fastFn != nil && f.fastFn(raw)
+}
+func (f *askFuncs) parse(m *dns.Msg) error             { return f.parseFn(m) }
+func (f *askFuncs) done(srv netip.AddrPort, err error) { f.doneFn(srv, err) }
+
+// askAsync is ask without waiting: h.done is called once with what ask
 // returns, from the client's goroutines (or before askAsync returns).
-// fast, parse and done run on those goroutines and must not block (nor
-// ask and wait: the goroutine they would wait for is theirs).
-func (a *asker) askAsync(ctx context.Context, servers []netip.AddrPort, name string, qtype uint16, dnssec bool,
-	fast func(raw []byte) (handled bool), parse func(*dns.Msg) error, done func(netip.AddrPort, error)) {
+// h's methods run on those goroutines and must not block (nor ask and
+// wait: the goroutine they would wait for is theirs).
+func (a *asker) askAsync(ctx context.Context, servers []netip.AddrPort, name string, qtype uint16, dnssec bool, h askHandler) {
 	if len(servers) == 0 {
-		done(netip.AddrPort{}, qerr(errNoAddress, "no server to ask for %s", name))
+		h.done(netip.AddrPort{}, qerr(errNoAddress, "no server to ask for %s", name))
 		return
 	}
-	op := &askOp{a: a, ctx: ctx, servers: servers, name: name, qtype: qtype, dnssec: dnssec, fast: fast, parse: parse,
-		done: done, pause: a.backoff, attempts: 1 + a.retries}
+	op := &askOp{a: a, ctx: ctx, servers: servers, name: name, qtype: qtype, dnssec: dnssec, h: h,
+		pause: a.backoff, attempts: 1 + a.retries}
 	if len(servers) > 1 {
 		op.first = rand.IntN(len(servers))
 	}
@@ -109,7 +132,7 @@ func (a *asker) askAsync(ctx context.Context, servers []netip.AddrPort, name str
 func (op *askOp) try() {
 	op.srv = op.servers[(op.first+op.i)%len(op.servers)]
 	if err := op.ctx.Err(); err != nil {
-		op.done(op.srv, err)
+		op.h.done(op.srv, err)
 		return
 	}
 	if d := op.a.lim.reserve(op.srv); d > 0 {
@@ -120,19 +143,22 @@ func (op *askOp) try() {
 }
 
 func (op *askOp) acquire() {
-	if w := op.a.win.tryAcquire(op.srv, op.launch); w != nil {
-		op.launch(w)
+	if w, epoch := op.a.win.tryAcquire(op.srv, op.launch); w != nil {
+		op.launch(w, epoch)
 	}
 }
 
-func (op *askOp) launch(w *window) {
-	op.w = w
+func (op *askOp) launch(w *window, epoch uint64) {
+	op.w, op.epoch = w, epoch
 	if err := op.ctx.Err(); err != nil {
-		op.a.win.release(w, false)
-		op.done(op.srv, err)
+		op.a.win.release(w, epoch, false)
+		op.h.done(op.srv, err)
 		return
 	}
-	wire, ok := appendQuery(make([]byte, 0, 64), op.name, op.qtype, op.dnssec)
+	// The packet may be built in the op's buffer again for the next
+	// attempt while the last one still waits to be written: it is then
+	// the same question, sent twice.
+	wire, ok := appendQuery(op.buf[:0], op.name, op.qtype, op.dnssec)
 	if !ok {
 		m := op.query()
 		var err error
@@ -141,7 +167,7 @@ func (op *askOp) launch(w *window) {
 			return
 		}
 	}
-	op.a.c.start(op.ctx, op.srv, wire, op.query, op.answered)
+	op.a.c.start(op.ctx, op.srv, wire, op)
 }
 
 func (op *askOp) query() *dns.Msg { return newQuery(op.name, op.qtype, op.dnssec) }
@@ -149,33 +175,33 @@ func (op *askOp) query() *dns.Msg { return newQuery(op.name, op.qtype, op.dnssec
 // answered reads an answer (or the query's failure) and decides: done,
 // or the next attempt.
 func (op *askOp) answered(raw []byte, m *dns.Msg, err error) {
-	op.a.win.release(op.w, classOf(err) == errTimeout)
+	op.a.win.release(op.w, op.epoch, classOf(err) == errTimeout)
 	op.w = nil
 	if err == nil && raw != nil {
-		if op.fast != nil && op.fast(raw) {
-			op.done(op.srv, nil)
+		if op.h.fast(raw) {
+			op.h.done(op.srv, nil)
 			return
 		}
 		m, err = unpackAnswer(op.srv, raw)
 	}
 	if err == nil {
-		if err = op.parse(m); err == nil {
-			op.done(op.srv, nil)
+		if err = op.h.parse(m); err == nil {
+			op.h.done(op.srv, nil)
 			return
 		}
 	}
 	if cerr := op.ctx.Err(); cerr != nil {
-		op.done(op.srv, cerr)
+		op.h.done(op.srv, cerr)
 		return
 	}
 	op.last = err
 	if !retryable(classOf(err)) {
-		op.done(op.srv, err)
+		op.h.done(op.srv, err)
 		return
 	}
 	op.i++
 	if op.i >= op.attempts {
-		op.done(netip.AddrPort{}, op.last)
+		op.h.done(netip.AddrPort{}, op.last)
 		return
 	}
 	if op.i >= len(op.servers) {

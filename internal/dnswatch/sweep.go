@@ -302,15 +302,15 @@ func (m *Monitor) compare(st *sweepState, d *domain, k Kind, obs valueID, server
 
 // parentCheck is one domain's parent-side check between its events.
 type parentCheck struct {
-	m    *Monitor
-	ctx  context.Context
-	st   *sweepState
-	d    *domain
-	z    *zone
-	ref  referral
-	ds   []string
-	ttl  uint32
-	done func()
+	m   *Monitor
+	ctx context.Context
+	st  *sweepState
+	d   *domain
+	z   *zone
+	ref referral
+	ds  []string
+	ttl uint32
+	end func() // the check is over
 }
 
 // checkParent asks the parent for domain i's referral (NS, glue and, from
@@ -326,8 +326,8 @@ func (m *Monitor) checkParent(ctx context.Context, st *sweepState, i int, done f
 		done()
 		return
 	}
-	pc := &parentCheck{m: m, ctx: ctx, st: st, d: d, z: z, done: done}
-	m.ask.askAsync(ctx, z.servers, d.name, dns.TypeNS, true, pc.fast, pc.parse, pc.referral)
+	pc := &parentCheck{m: m, ctx: ctx, st: st, d: d, z: z, end: done}
+	m.ask.askAsync(ctx, z.servers, d.name, dns.TypeNS, true, pc)
 }
 
 func (pc *parentCheck) fast(raw []byte) (ok bool) {
@@ -346,10 +346,11 @@ func (pc *parentCheck) failAll(err error) {
 			pc.st.fail(pc.d, k, err)
 		}
 	}
-	pc.done()
+	pc.end()
 }
 
-func (pc *parentCheck) referral(srv netip.AddrPort, err error) {
+// done reads the referral.
+func (pc *parentCheck) done(srv netip.AddrPort, err error) {
 	if err != nil {
 		pc.failAll(err)
 		return
@@ -358,11 +359,7 @@ func (pc *parentCheck) referral(srv netip.AddrPort, err error) {
 	m.compare(pc.st, d, KindNS, m.vals.id(joinValues(ref.ns)), srv, ref.ttl)
 	glueID := m.vals.id(joinValues(ref.glue))
 	m.compare(pc.st, d, KindGlue, glueID, srv, ref.ttl)
-	glued := map[string]bool{}
-	for _, g := range ref.glue {
-		glued[g[:indexByte(g, ' ')]] = true
-	}
-	if len(glued) == len(ref.ns) {
+	if allGlued(ref.ns, ref.glue) {
 		// Every name server has glue: the addresses follow from the glue
 		// value, shared by most domains.
 		m.addrMu.Lock()
@@ -383,7 +380,7 @@ func (pc *parentCheck) referral(srv netip.AddrPort, err error) {
 	go func() {
 		addrs := ref.addrs
 		for _, n := range ref.ns {
-			if !glued[n] {
+			if !hasGlue(n, ref.glue) {
 				if a, err := m.resolveAddrs(pc.ctx, n); err == nil {
 					addrs = append(addrs, a...)
 				}
@@ -399,13 +396,13 @@ func (pc *parentCheck) dsStep(srv netip.AddrPort) {
 	m, d := pc.m, pc.d
 	if pc.ref.dsKnown {
 		m.compare(pc.st, d, KindDS, m.vals.id(joinValues(pc.ref.ds)), srv, pc.ref.ttl)
-		pc.done()
+		pc.end()
 		return
 	}
-	m.ask.askAsync(pc.ctx, pc.z.servers, d.name, dns.TypeDS, true, nil, func(r *dns.Msg) (err error) {
+	m.ask.askAsync(pc.ctx, pc.z.servers, d.name, dns.TypeDS, true, &askFuncs{parseFn: func(r *dns.Msg) (err error) {
 		pc.ds, pc.ttl, err = parseDS(d.name, r)
 		return err
-	}, func(srv netip.AddrPort, err error) {
+	}, doneFn: func(srv netip.AddrPort, err error) {
 		if err != nil {
 			if pc.ctx.Err() == nil {
 				pc.st.fail(d, KindDS, err)
@@ -413,29 +410,39 @@ func (pc *parentCheck) dsStep(srv netip.AddrPort) {
 		} else {
 			m.compare(pc.st, d, KindDS, m.vals.id(joinValues(pc.ds)), srv, pc.ttl)
 		}
-		pc.done()
-	})
+		pc.end()
+	}})
 }
 
-func indexByte(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
+// allGlued says whether every name server has glue ("name address").
+func allGlued(ns, glue []string) bool {
+	for _, n := range ns {
+		if !hasGlue(n, glue) {
+			return false
 		}
 	}
-	return len(s)
+	return true
+}
+
+func hasGlue(n string, glue []string) bool {
+	for _, g := range glue {
+		if len(g) > len(n) && g[len(n)] == ' ' && g[:len(n)] == n {
+			return true
+		}
+	}
+	return false
 }
 
 // childCheck is one domain's check of one child-side kind.
 type childCheck struct {
-	m    *Monitor
-	ctx  context.Context
-	st   *sweepState
-	d    *domain
-	k    Kind
-	val  string
-	ttl  uint32
-	done func()
+	m   *Monitor
+	ctx context.Context
+	st  *sweepState
+	d   *domain
+	k   Kind
+	val string
+	ttl uint32
+	end func() // the check is over
 }
 
 // checkChild asks domain i's own servers (as the parent delegates it now:
@@ -456,9 +463,9 @@ func (m *Monitor) checkChild(ctx context.Context, st *sweepState, i int, k Kind,
 		return
 	}
 	servers := m.childServers(d.addrs, addrs)
-	cc := &childCheck{m: m, ctx: ctx, st: st, d: d, k: k, done: done}
+	cc := &childCheck{m: m, ctx: ctx, st: st, d: d, k: k, end: done}
 	qname, qtype := childQuestion(d.name, k)
-	m.ask.askAsync(ctx, servers, qname, qtype, false, cc.fast, cc.parse, cc.answered)
+	m.ask.askAsync(ctx, servers, qname, qtype, false, cc)
 }
 
 // childServers is the address set idx with the child port, built once a
@@ -490,7 +497,7 @@ func (cc *childCheck) parse(r *dns.Msg) (err error) {
 	return err
 }
 
-func (cc *childCheck) answered(srv netip.AddrPort, err error) {
+func (cc *childCheck) done(srv netip.AddrPort, err error) {
 	if err != nil {
 		if cc.ctx.Err() == nil {
 			cc.st.fail(cc.d, cc.k, err)
@@ -498,7 +505,7 @@ func (cc *childCheck) answered(srv netip.AddrPort, err error) {
 	} else {
 		cc.m.compare(cc.st, cc.d, cc.k, cc.m.vals.id(cc.val), srv, cc.ttl)
 	}
-	cc.done()
+	cc.end()
 }
 
 // sweepDNSSEC checks the chain of every swept domain the parent serves a
