@@ -55,6 +55,12 @@ func startDaemon(t *testing.T, env []string, args ...string) *daemon {
 	t.Helper()
 	cmd := exec.Command(binary, append([]string{"run"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
+	return launch(t, cmd)
+}
+
+// launch starts cmd (a `vigie run`) and waits for it to listen.
+func launch(t *testing.T, cmd *exec.Cmd) *daemon {
+	t.Helper()
 	pipe, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -43,7 +43,7 @@ func BenchmarkStorm751(b *testing.B) {
 				b.Fatal(err)
 			}
 			nn := &nullNotifier{}
-			p := New(Options{Store: db, Notifiers: []notify.Notifier{nn}, Dispatch: notify.DispatchOptions{GroupWait: time.Millisecond}})
+			p := New(Options{Watches: shipped, Store: db, Notifiers: []notify.Notifier{nn}, Dispatch: notify.DispatchOptions{GroupWait: time.Millisecond}})
 			t0 := time.Date(2017, 7, 7, 10, 4, 0, 0, time.UTC)
 			b.StartTimer()
 			for d := 0; d < storm; d++ {

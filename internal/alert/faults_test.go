@@ -46,7 +46,7 @@ func TestReceiverFaultsAreRetriedAndRecorded(t *testing.T) {
 	f1, _ := webhook.New(webhook.Options{Name: "flaky", URL: flaky.URL, HMACKey: "k"})
 	f2, _ := webhook.New(webhook.Options{Name: "healthy", URL: healthy.URL, HMACKey: "k"})
 	f := newFixture(t)
-	f.p = New(Options{Store: f.store, Notifiers: []notify.Notifier{f1, f2}, Now: func() time.Time { return f.now },
+	f.p = New(Options{Watches: shipped, Store: f.store, Notifiers: []notify.Notifier{f1, f2}, Now: func() time.Time { return f.now },
 		Dispatch: notify.DispatchOptions{GroupWait: time.Millisecond, Backoff: 10 * time.Millisecond, IDPrefix: "m"}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -20,7 +20,7 @@ import (
 //     same rogue NS set the same Group, so 751 hijacked domains are one
 //     incident.
 // Rules 2 to 5 are the watches' (their descriptors' watch.Grouping, in
-// Options.Watches); the names below are those of the watches vigie ships.
+// Options.Watches); the watches named below are those vigie ships.
 //
 //  2. Same account: a mail (or policy) finding without a Group is grouped
 //     by its Subject, the SASL user name or "uid:N" for mail injected
@@ -65,11 +65,11 @@ func AccountGroup(account string) string { return watch.AccountGroup(account) }
 func SiteGroup(site string) string { return watch.SiteGroup(site) }
 
 // GroupKey is the incident group of a finding under rules 1 to 3, for the
-// watches vigie ships; rules 4 and 5 are applied when its alert fires,
-// from the store.
-func GroupKey(f *vigie.Finding) string { return groupKey(builtinGrouping(), f) }
+// watches ws; rules 4 and 5 are applied when its alert fires, from the
+// store.
+func GroupKey(ws watch.List, f *vigie.Finding) string { return groupKey(ws, f) }
 
-// groupKey is GroupKey under the grouping rules of ws.
+// groupKey is GroupKey.
 func groupKey(ws watch.List, f *vigie.Finding) string {
 	if f.Group != "" {
 		return f.Group

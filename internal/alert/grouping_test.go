@@ -161,8 +161,26 @@ func TestGroupKeyDefaults(t *testing.T) {
 		{vigie.Finding{Watch: "mail", Rule: "bounce", Subject: "x", Key: vigie.BlocklistKey("192.0.2.1", "microsoft")}, "blocklist/192.0.2.1/microsoft"},
 		{vigie.Finding{Watch: "dns", Rule: "ns", Subject: "a.fr"}, "dns/ns/a.fr"},
 	} {
-		if got := GroupKey(&tc.f); got != tc.want {
+		if got := GroupKey(shipped, &tc.f); got != tc.want {
 			t.Errorf("GroupKey(%+v) = %q, want %q", tc.f, got, tc.want)
+		}
+	}
+}
+
+// Without descriptors a pipeline knows no watch's grouping: a finding is
+// grouped by its explicit Group, else it is its own alert.
+func TestGroupKeyWithoutWatches(t *testing.T) {
+	for _, tc := range []struct {
+		f    vigie.Finding
+		want string
+	}{
+		{vigie.Finding{Watch: "mail", Rule: "r", Subject: "alice"}, "mail/r/alice"},
+		{vigie.Finding{Watch: "web", Rule: "r", Subject: "/var/www/a", Evidence: map[string]string{"uid": "33"}}, "web/r//var/www/a"},
+		{vigie.Finding{Watch: "mail", Rule: "r", Subject: "alice", Group: "explicit"}, "explicit"},
+		{vigie.Finding{Watch: "blocklist", Rule: "listed", Key: vigie.BlocklistKey("192.0.2.1", "zen")}, "blocklist/192.0.2.1/zen"},
+	} {
+		if got := GroupKey(nil, &tc.f); got != tc.want {
+			t.Errorf("GroupKey(nil, %+v) = %q, want %q", tc.f, got, tc.want)
 		}
 	}
 }

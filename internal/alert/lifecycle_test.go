@@ -211,7 +211,7 @@ func TestRoutesByWatchAndSeverity(t *testing.T) {
 	defer db.Close()
 	mk := func(name string) *recorder { return &recorder{store: db, name: name} }
 	oncall, dnsteam, everyone := mk("oncall"), mk("dns-team"), mk("log")
-	p := New(Options{Store: db, Notifiers: []notify.Notifier{oncall, dnsteam, everyone}, Now: func() time.Time { return t0 },
+	p := New(Options{Watches: shipped, Store: db, Notifiers: []notify.Notifier{oncall, dnsteam, everyone}, Now: func() time.Time { return t0 },
 		Dispatch: notify.DispatchOptions{GroupWait: time.Millisecond},
 		Routes: []Route{
 			{MinSeverity: vigie.SeverityCritical, Notifiers: []string{"oncall"}},
@@ -261,7 +261,7 @@ func TestSlowNotifierDelaysNoOther(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	p := New(Options{Store: db, Notifiers: []notify.Notifier{s, q}, NotifyTimeout: time.Minute,
+	p := New(Options{Watches: shipped, Store: db, Notifiers: []notify.Notifier{s, q}, NotifyTimeout: time.Minute,
 		Dispatch: notify.DispatchOptions{GroupWait: time.Millisecond, MinInterval: time.Millisecond}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -295,7 +295,7 @@ func (r *refresher) Refresh(ctx context.Context, active []vigie.Alert) error {
 func TestRunRefreshesActiveAlerts(t *testing.T) {
 	f := newFixture(t)
 	r := &refresher{recorder: recorder{store: f.store, name: "am"}, calls: make(chan []vigie.Alert, 1)}
-	f.p = New(Options{Store: f.store, Notifiers: []notify.Notifier{r}, Now: func() time.Time { return f.now }, ResolveAfter: -1,
+	f.p = New(Options{Watches: shipped, Store: f.store, Notifiers: []notify.Notifier{r}, Now: func() time.Time { return f.now }, ResolveAfter: -1,
 		Routes:   []Route{{Watches: []string{"mail"}, Notifiers: []string{"am"}}},
 		Dispatch: notify.DispatchOptions{GroupWait: time.Millisecond}})
 	f.emit(t, mailFinding("account-volume", "alice", t0))

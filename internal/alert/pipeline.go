@@ -33,8 +33,9 @@ type Options struct {
 	Dispatch notify.DispatchOptions
 	Grouping Grouping
 	// Watches are the watches whose grouping rules apply (their
-	// descriptors' Grouping); nil: those of the watches vigie ships, as
-	// builtinGrouping says them.
+	// descriptors' Grouping): the app passes watches.All(). nil: none,
+	// an alert joins an incident by its Group only (rule 1), else it is
+	// its own.
 	Watches watch.List
 	Logger  *slog.Logger
 	Metrics *metrics.Factory
@@ -85,9 +86,6 @@ func New(o Options) *Pipeline {
 	}
 	if o.NotifyTimeout <= 0 {
 		o.NotifyTimeout = 10 * time.Second
-	}
-	if o.Watches == nil {
-		o.Watches = builtinGrouping()
 	}
 	if o.Grouping.BlocklistWindow <= 0 {
 		o.Grouping.BlocklistWindow = 72 * time.Hour

@@ -76,7 +76,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	t.Cleanup(func() { db.Close() })
 	f := &fixture{store: db, rec: &recorder{store: db}, now: t0}
-	f.p = New(Options{Store: db, Notifiers: []notify.Notifier{f.rec}, Now: func() time.Time { return f.now },
+	f.p = New(Options{Watches: shipped, Store: db, Notifiers: []notify.Notifier{f.rec}, Now: func() time.Time { return f.now },
 		Node: "test", ResolveAfter: time.Hour,
 		Dispatch: notify.DispatchOptions{GroupWait: time.Millisecond, MinInterval: time.Millisecond, Backoff: time.Millisecond, MaxAttempts: 3}})
 	return f

@@ -18,8 +18,12 @@ import (
 
 	"github.com/vigie/vigie/internal/config"
 	"github.com/vigie/vigie/internal/ct/cttest"
+	"github.com/vigie/vigie/internal/dnswatch"
+	"github.com/vigie/vigie/internal/dnswatch/knottest"
 	"github.com/vigie/vigie/internal/mail"
 	"github.com/vigie/vigie/internal/store"
+	vtestutil "github.com/vigie/vigie/internal/testutil"
+	"github.com/vigie/vigie/internal/webapps"
 )
 
 // faultStore is the app's store with one fault armed at a time: the next
@@ -378,4 +382,99 @@ func TestCTFollowerStateFailureIsRetriedAndPanicRestarts(t *testing.T) {
 	}
 	issue(4)
 	eventually(t, "the restarted watch to follow the log again", func() bool { return certs() == 5 })
+}
+
+// A panic in each goroutine the web watch starts (an access log follower,
+// the scanner) restarts the web watch only: the DNS watch of the same
+// daemon keeps sweeping and the policy server answers every request
+// throughout. (The DNS watch's goroutines, its sweep workers, serial
+// checks, socket readers and senders and lease keeper, are shown to turn
+// a panic into the watch's error, what makes the supervisor restart it,
+// by dnswatch's TestDNSPanicsReturnAsTheWatchsError: its shards and
+// leases need PostgreSQL in the app, and its workers have no store call
+// to fault.)
+func TestWebPanicsRestartTheWebWatchOnly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts knotd")
+	}
+	lab := knottest.NewLab(t, []string{"alpha."}, 4)
+	dir := t.TempDir()
+	root := filepath.Join(dir, "www")
+	vtestutil.CopyTree(t, filepath.Join("..", "webapps", "testdata", "sites", "wordpress"), filepath.Join(root, "site"), 0o644)
+	accessLog := filepath.Join(dir, "access.log")
+	os.WriteFile(accessLog, nil, 0o640)
+
+	cfg := config.Default()
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	cfg.Notify.Log.Enabled = false
+	cfg.Policy.Enabled = config.SwitchOn
+	policyAddr := freePort(t)
+	cfg.Policy.Listen = []string{policyAddr}
+	cfg.Web.Enabled, cfg.Web.Roots, cfg.Web.CheckInterval = config.SwitchOn, []string{root}, 50*time.Millisecond
+	cfg.Web.AccessLogs = []config.AccessLog{{Path: accessLog}}
+	cfg.DNS.Domains = lab.Domains
+	cfg.DNS.Parents = lab.Parents()
+	cfg.DNS.ChildPort = lab.Port()
+	cfg.DNS.ParentInterval = 100 * time.Millisecond
+	faults := &faultStore{}
+	web := func(d Deps) ([]Watch, error) {
+		faults.Store = d.Store
+		d.Store = faults
+		return webapps.Build(d)
+	}
+	h := start(t, cfg, buildPolicy, web, func(d Deps) ([]Watch, error) { return dnswatch.Build(d) })
+	eventually(t, "the policy server", func() bool { _, err := askPolicy(policyAddr, "a@example.org"); return err == nil })
+	probe := probePolicy(policyAddr)
+	defer probe.finish(t)
+
+	restarts := func(w string) float64 { return testutil.ToFloat64(h.app.watchRestarts.WithLabelValues(w)) }
+	lastErr := func(w string) string {
+		for _, s := range h.app.Watches(time.Now()) {
+			if s.Name == w {
+				return s.LastError
+			}
+		}
+		return ""
+	}
+	hits := 0
+	for _, c := range []struct {
+		watch, goroutine, op, key string
+		provoke                   func()
+		frame                     string
+	}{
+		{"web", "web access log follower", "put", "cursor:", func() {
+			f, _ := os.OpenFile(accessLog, os.O_APPEND|os.O_WRONLY, 0)
+			for range 3 {
+				hits++
+				fmt.Fprintf(f, "192.0.2.%d - - [04/Dec/2026:17:50:%02d +0000] \"GET /?p=%d HTTP/1.1\" 200 512 \"-\" \"Mozilla/5.0\"\n", hits%250+1, hits%60, hits)
+			}
+			f.Close()
+		}, "webapps.(*Watch).follow"},
+		{"web", "web scanner", "put", "data", func() {
+			v := filepath.Join(root, "site", "wp-includes", "version.php")
+			b, _ := os.ReadFile(v)
+			os.WriteFile(v, append(b, '\n'), 0o644) // a change: the check rescans
+		}, "webapps.(*Watch).scan"},
+	} {
+		other := "dns"
+		before, otherBefore := restarts(c.watch), restarts(other)
+		eventually(t, c.watch+" up", func() bool { return testutil.ToFloat64(h.app.watchUp.WithLabelValues(c.watch)) == 1 })
+		time.Sleep(100 * time.Millisecond) // running again
+		faults.arm(c.op, c.watch, c.key, 0)
+		c.provoke()
+		eventually(t, c.goroutine+"'s panic to restart the "+c.watch+" watch", func() bool { return restarts(c.watch) > before })
+		if e := lastErr(c.watch); !strings.Contains(e, c.goroutine+" panicked") || !strings.Contains(e, c.frame) {
+			t.Errorf("the %s watch's last error does not say %q panicked in %s:\n%.600s", c.watch, c.goroutine, c.frame, e)
+		}
+		if restarts(other) != otherBefore {
+			t.Errorf("the %s watch restarted too", other)
+		}
+		eventually(t, "the "+c.watch+" watch up again", func() bool { return testutil.ToFloat64(h.app.watchUp.WithLabelValues(c.watch)) == 1 })
+	}
+	if r := restarts("policy"); r != 0 {
+		t.Errorf("the policy watch restarted %v times", r)
+	}
+	if testutil.ToFloat64(h.app.watchUp.WithLabelValues("dns")) != 1 {
+		t.Error("the DNS watch is not up")
+	}
 }

@@ -14,7 +14,7 @@ const Name watch.Name = "blocklist"
 
 // Descriptor is the blocklist watch as the rest of vigie knows it.
 func Descriptor() *watch.Descriptor {
-	return &watch.Descriptor{Name: Name, Title: "Blocklists", Build: Build,
+	return &watch.Descriptor{Name: Name, Title: "Blocklists", Build: Build, Doctor: Doctor,
 		Panels:   []watch.Panel{matrix()},
 		Report:   report(),
 		Grouping: &watch.Grouping{FollowsCompromise: true},

@@ -16,7 +16,7 @@ import (
 // which resolver.
 func Doctor(ctx context.Context, env doctor.Env) []doctor.Check {
 	c := env.Config.Blocklist
-	const w = "blocklist"
+	const w = string(Name)
 	if c.Enabled == config.SwitchOff {
 		return []doctor.Check{{Watch: w, Item: "targets", Status: doctor.Off, Found: "blocklist.enabled: off"}}
 	}

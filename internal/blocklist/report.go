@@ -2,6 +2,8 @@ package blocklist
 
 import (
 	"context"
+	"strconv"
+	"strings"
 
 	"github.com/vigie/vigie/internal/vigie"
 	"github.com/vigie/vigie/internal/watch"
@@ -9,7 +11,8 @@ import (
 
 // report reads a listing, whichever watch saw it: this one (a DNSBL
 // answer) or the mail watch (a refusal naming the list), both keyed by
-// vigie.BlocklistKey.
+// vigie.BlocklistKey, with how to get off the list (the delisting
+// evidence both carry).
 func report() *watch.Report {
 	return &watch.Report{
 		Owns: func(a *vigie.Alert) bool { return vigie.IsBlocklistKey(a.Key) },
@@ -18,7 +21,32 @@ func report() *watch.Report {
 			if t, l, ok := vigie.ParseBlocklistKey(a.Key); ok {
 				target, list = t, l
 			}
-			return watch.Reading{Listings: []watch.Listing{{Target: target, List: list, State: a.State, Since: a.FirstSeen}}}, nil
+			ev := a.Evidence
+			l := watch.Listing{Target: target, List: list, State: a.State, Since: a.FirstSeen, AlertID: a.ID, RaisedBy: a.Watch,
+				Name: ev[EvidenceListName], DelistURL: ev[EvidenceDelistURL], LastSeen: a.LastSeen}
+			for _, s := range strings.Split(ev[EvidenceDelistSteps], "\n") {
+				s = strings.TrimSpace(s)
+				// "1. Fill in the form": the number is the list's order, kept by ours.
+				if i := strings.Index(s, ". "); i > 0 && allDigits(s[:i]) {
+					s = s[i+2:]
+				}
+				if s != "" {
+					l.DelistSteps = append(l.DelistSteps, s)
+				}
+			}
+			if n, err := strconv.ParseInt(strings.TrimSpace(ev[EvidenceRefusals]), 10, 64); err == nil && n > 0 {
+				l.Refusals = n
+			}
+			return watch.Reading{Listings: []watch.Listing{l}}, nil
 		},
 	}
+}
+
+func allDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
 }

@@ -174,6 +174,9 @@ const (
 	EvidenceDelistURL   = "delist_url"
 	EvidenceDelistSteps = "delist_steps" // numbered, one step a line
 	EvidenceTerms       = "terms"
+	// EvidenceRefusals is how many remote refusals named the list so far:
+	// the mail watch writes it on its remote-refusal findings.
+	EvidenceRefusals = "refusals"
 )
 
 // DelistEvidence is the evidence an alert about this list carries: how to

@@ -16,6 +16,7 @@ import (
 	"github.com/vigie/vigie/internal/alert"
 	"github.com/vigie/vigie/internal/config"
 	"github.com/vigie/vigie/internal/ct"
+	"github.com/vigie/vigie/internal/watches"
 )
 
 func ctCommand() *command {
@@ -172,7 +173,7 @@ alert is resolved, and it is not reported again. The action is audited.`)
 		return exitFail
 	}
 	defer db.Close()
-	n, err := ct.MarkKnownGood(ctx, db, alert.New(alert.Options{Store: db, Node: cfg.Node}), fp, *actor, *note, time.Now())
+	n, err := ct.MarkKnownGood(ctx, db, alert.New(alert.Options{Store: db, Node: cfg.Node, Watches: watches.All()}), fp, *actor, *note, time.Now())
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "vigie ct known-good: %v\n", err)
 		return exitFail

@@ -17,6 +17,7 @@ import (
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/store/sqlite"
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watches"
 )
 
 func TestCTCheckPrintsWatchedCertificates(t *testing.T) {
@@ -84,7 +85,7 @@ func TestCTKnownGoodResolvesTheAlert(t *testing.T) {
 	fp := strings.Repeat("ab", 32)
 	f := vigie.Finding{Watch: "ct", Rule: "certificate", Subject: "example.com", Key: "ct/certificate/" + strings.Repeat("cd", 32),
 		Severity: vigie.SeverityCritical, Time: time.Now(), Evidence: map[string]string{"sha256": fp, "tbs_sha256": strings.Repeat("cd", 32)}}
-	if err := alert.New(alert.Options{Store: db}).Emit(ctx, f); err != nil {
+	if err := alert.New(alert.Options{Watches: watches.All(), Store: db}).Emit(ctx, f); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()

@@ -15,6 +15,7 @@ import (
 	"github.com/vigie/vigie/internal/dnswatch"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watches"
 )
 
 func dnsCommand() *command {
@@ -117,7 +118,7 @@ func openDNS(ctx context.Context, env *Env, name string, cfgPath string, sf *swe
 		fmt.Fprintf(env.Stderr, "%s: %v\n", name, err)
 		return nil, exitUsage, false
 	}
-	s := &dnsSetup{cfg: cfg, dataDir: dataDir, db: db, pipe: alert.New(alert.Options{Store: db, Node: cfg.Node})}
+	s := &dnsSetup{cfg: cfg, dataDir: dataDir, db: db, pipe: alert.New(alert.Options{Store: db, Node: cfg.Node, Watches: watches.All()})}
 	if sf == nil {
 		return s, 0, true
 	}

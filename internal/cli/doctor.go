@@ -12,6 +12,7 @@ import (
 	"github.com/vigie/vigie/internal/config"
 	"github.com/vigie/vigie/internal/doctor"
 	"github.com/vigie/vigie/internal/notify/setup"
+	"github.com/vigie/vigie/internal/watches"
 )
 
 func doctorCommand() *command {
@@ -19,20 +20,26 @@ func doctorCommand() *command {
 }
 
 func runDoctor(ctx context.Context, env *Env, args []string) int {
-	f := newFlags(env, "vigie doctor", "[--config FILE] [--json] [--send-test] [--timeout D]", `
+	f := newFlags(env, "vigie doctor", "[--config FILE] [--json] [--send-test] [--timeout D] [--user NAME]", `
 Says what vigie would watch on this machine with this configuration, and
 why not the rest, each with the fix: the mail log (file or journal) and the
-queue, Postfix's policy lines, the web roots and access logs, the blocklist
-targets and resolver, the DNS inventory, the CT logs (each asked for its
-tree head), the notifiers (--send-test sends each a test message), and
-whether the account vigie runs as (the vigie user and the unit's groups,
-when that user exists) can read what it needs. Nothing is changed.
-Exit status 0 when vigie would watch something and nothing failed, 1
-otherwise.`)
+queue; whether the policy server would start (and exactly why not under
+policy.enabled: auto), whether Postfix's running configuration points its
+policy lines and milters at vigie, and whether vigie answers there; the web
+roots and access logs; the blocklist targets and resolver; the DNS
+inventory (domains, parent zones, bad lines), its resolver and the parent
+servers of its largest zones (asked for a sample domain), the RDAP
+bootstrap and its age; the CT logs (each asked for its tree head); the
+notifiers (--send-test sends each a test message); and whether the account
+vigie runs as can read what it needs. Each line is ok, off (nothing to
+watch here, and the configuration does not ask for it), warn or fail, with
+the fix. Nothing is changed. Exit status 0 when vigie would watch
+something and nothing failed, 1 otherwise.`)
 	cfgPath := f.configFlag()
 	asJSON := f.Bool("json", false, "print one JSON object: checks (watch, item, status, found, fix), summary, ok")
 	sendTest := f.Bool("send-test", false, "send a test message through each configured notifier")
 	timeout := f.Duration("timeout", 10*time.Second, "bound on each network check (a CT log, a notifier)")
+	as := f.String("user", "", "say whether this user (with its groups) could read what vigie needs; default: the vigie user with the unit's groups (adm, systemd-journal) when it exists, else you")
 	if code, ok := f.parse(args); !ok {
 		return code
 	}
@@ -44,10 +51,22 @@ otherwise.`)
 	if !ok {
 		return code
 	}
-	denv := doctor.Env{Config: cfg, Account: doctor.DaemonAccount(), Timeout: *timeout}
+	acct := doctor.DaemonAccount()
+	if *as != "" {
+		a, err := doctor.UserAccount(*as)
+		if err != nil {
+			return f.usageError("--user: %v", err)
+		}
+		acct = a
+	}
+	denv := doctor.Env{Config: cfg, Account: acct, Timeout: *timeout}
+	denv.DataDir, _ = config.DataDir(env.data, env.Getenv, cfg)
 	checks := vigieChecks(env, path, cfg, denv)
-	for _, d := range watchDoctors() {
-		checks = append(checks, d(ctx, denv)...)
+	// each watch answers for itself (its descriptor's Doctor hook)
+	for _, d := range watches.All() {
+		if d.Doctor != nil {
+			checks = append(checks, d.Doctor(ctx, denv)...)
+		}
 	}
 	checks = append(checks, notifierChecks(ctx, env, cfg, *sendTest, *timeout)...)
 	if *asJSON {

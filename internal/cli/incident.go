@@ -17,6 +17,7 @@ import (
 	"github.com/vigie/vigie/internal/notify"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watches"
 )
 
 func incidentCommand() *command {
@@ -304,7 +305,7 @@ func act(ctx context.Context, f *incidentFlags, fn func(p *alert.Pipeline, actor
 		return code
 	}
 	defer db.Close()
-	p := alert.New(alert.Options{Store: db})
+	p := alert.New(alert.Options{Store: db, Watches: watches.All()})
 	msg, err := fn(p, f.who())
 	if errors.Is(err, store.ErrNotFound) {
 		return f.fail(fmt.Errorf("%w (see vigie incident list)", err))
@@ -370,7 +371,7 @@ Without it, a day with an alert open is never learned.`, true)
 		}
 		text = strings.TrimSpace(fmt.Sprintf("marked legitimate: the mail of %s is learned as habit. %s", strings.Join(subjects, ", "), text))
 	}
-	p := alert.New(alert.Options{Store: db})
+	p := alert.New(alert.Options{Store: db, Watches: watches.All()})
 	in, err := p.ResolveIncident(ctx, id, f.who(), text)
 	if errors.Is(err, store.ErrNotFound) {
 		return f.fail(fmt.Errorf("%w (see vigie incident list)", err))

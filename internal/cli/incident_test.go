@@ -13,6 +13,7 @@ import (
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/store/sqlite"
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watches"
 )
 
 // seed writes what a running daemon would have: two account incidents.
@@ -23,7 +24,7 @@ func seed(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	p := alert.New(alert.Options{Store: db})
+	p := alert.New(alert.Options{Watches: watches.All(), Store: db})
 	t0 := time.Date(2024, 9, 29, 13, 0, 0, 0, time.UTC)
 	for i, subj := range []string{"alice@club1.fr", "bob@club1.fr\x1b[31m"} {
 		for _, rule := range []string{"account-volume", "many-ips"} {

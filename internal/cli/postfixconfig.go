@@ -3,64 +3,15 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os/exec"
 	"strings"
 	"time"
 
 	"github.com/vigie/vigie/internal/config"
+	"github.com/vigie/vigie/internal/policy"
 )
 
 func postfixConfigCommand() *command {
 	return &command{name: "postfix-config", summary: "print (or --check) the Postfix lines that put vigie's gate on every path mail leaves by", run: postfixConfig}
-}
-
-// milterMacros are the macros the milter needs with MAIL FROM: the SASL
-// login ({auth_authen}), the queue id (i), and the client address, which
-// is the only way to know the client of a session's second message.
-const milterMacros = "i {auth_type} {auth_authen} {auth_author} {mail_addr} {mail_host} {mail_mailer} {client_addr}"
-
-// serviceAddr writes a listen address as Postfix names a service.
-func serviceAddr(l string) string {
-	if path, ok := strings.CutPrefix(l, "unix:"); ok {
-		return "unix:" + path
-	}
-	return "inet:" + l
-}
-
-// postfixWant is one main.cf parameter vigie needs: its value must hold
-// every one of contains (or equal equals).
-type postfixWant struct {
-	name     string
-	contains []string
-	equals   string
-	why      string
-}
-
-func postfixWants(p *config.Policy) []postfixWant {
-	var out []postfixWant
-	if p.Milter.Listen != "" {
-		out = append(out, postfixWant{name: "smtpd_milters", contains: []string{serviceAddr(p.Milter.Listen)},
-			why: "SMTP mail (submission, local SMTP clients) passes vigie's gate"})
-	}
-	if p.Milter.LocalListen != "" {
-		out = append(out, postfixWant{name: "non_smtpd_milters", contains: []string{serviceAddr(p.Milter.LocalListen)},
-			why: "mail sent with sendmail (web sites, cron) passes vigie's gate"})
-	}
-	if p.Milter.Listen != "" || p.Milter.LocalListen != "" {
-		out = append(out,
-			postfixWant{name: "milter_default_action", equals: "accept", why: "fail-open: mail flows when vigie is stopped or slow"},
-			postfixWant{name: "milter_mail_macros", contains: strings.Fields(milterMacros), why: "the milter learns the SASL user, queue id and client of every message"})
-	}
-	if len(p.Listen) > 0 {
-		restrictions := "smtpd_end_of_data_restrictions"
-		if p.Stage == "DATA" {
-			restrictions = "smtpd_data_restrictions"
-		}
-		out = append(out,
-			postfixWant{name: restrictions, contains: []string{"check_policy_service " + serviceAddr(p.Listen[0])}, why: "the policy server answers at " + p.Stage},
-			postfixWant{name: "smtpd_policy_service_default_action", equals: "DUNNO", why: "fail-open: mail flows when vigie is stopped or slow"})
-	}
-	return out
 }
 
 func postfixConfig(ctx context.Context, env *Env, args []string) int {
@@ -97,10 +48,10 @@ services that override a setting without vigie; exit 1 when something is.`)
 		fmt.Fprintln(env.Stdout, "# (its uid read from the queue file). Add the addresses to the milters you")
 		fmt.Fprintln(env.Stdout, "# already have (OpenDKIM...), separated by spaces.")
 		if p.Milter.Listen != "" {
-			fmt.Fprintf(env.Stdout, "smtpd_milters = %s\n", serviceAddr(p.Milter.Listen))
+			fmt.Fprintf(env.Stdout, "smtpd_milters = %s\n", policy.ServiceAddr(p.Milter.Listen))
 		}
 		if p.Milter.LocalListen != "" {
-			fmt.Fprintf(env.Stdout, "non_smtpd_milters = %s\n", serviceAddr(p.Milter.LocalListen))
+			fmt.Fprintf(env.Stdout, "non_smtpd_milters = %s\n", policy.ServiceAddr(p.Milter.LocalListen))
 		}
 		fmt.Fprintf(env.Stdout, `# Fail open: vigie stopped or slow, Postfix accepts the mail.
 milter_default_action = accept
@@ -109,17 +60,16 @@ milter_command_timeout = 10s
 # The SASL user, queue id and client address of every message:
 milter_mail_macros = %s
 
-`, milterMacros)
+`, policy.MilterMacros)
 	}
-	restrictions := "smtpd_end_of_data_restrictions"
+	restrictions := policy.RestrictionsFor(p.Stage)
 	why := `# At END-OF-MESSAGE Postfix knows the final recipient count, the real size
 # and the queue id, and HOLD keeps the whole message in the hold queue.`
 	if p.Stage == "DATA" {
-		restrictions = "smtpd_data_restrictions"
 		why = `# At DATA the recipients are known but not the size; the message is refused
 # (or held) before its body is sent.`
 	}
-	service := serviceAddr(p.Listen[0])
+	service := policy.ServiceAddr(p.Listen[0])
 	fmt.Fprintf(env.Stdout, `# The policy server answers at the end of each SMTP message. It shares its
 # counters and suspensions with the milter (a message both see is counted once).
 %s
@@ -156,114 +106,23 @@ smtpd_policy_service_max_ttl = 1000s
 	return exitOK
 }
 
-// postfixCheck compares the running configuration with what vigie needs.
+// postfixCheck compares the running configuration with what vigie needs
+// (the same comparison vigie doctor makes).
 func postfixCheck(ctx context.Context, env *Env, p *config.Policy, postconf string) int {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	run := func(args ...string) (string, error) {
-		if p.Postfix.ConfigDir != "" {
-			args = append([]string{"-c", p.Postfix.ConfigDir}, args...)
-		}
-		out, err := exec.CommandContext(ctx, postconf, args...).Output()
-		if err != nil {
-			return "", fmt.Errorf("%s %s: %w", postconf, strings.Join(args, " "), err)
-		}
-		return string(out), nil
-	}
-	wants := postfixWants(p)
-	names := make([]string, len(wants))
-	for i, w := range wants {
-		names[i] = w.name
-	}
-	mainOut, err := run(names...)
+	gaps, _, err := policy.CheckPostfix(ctx, policy.Postconf{Program: postconf, ConfigDir: p.Postfix.ConfigDir}, policy.PostfixWants(p))
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "vigie postfix-config --check: %v\n", err)
 		return exitFail
 	}
-	values := parsePostconf(mainOut)
-	missing := 0
-	report := func(where string, w postfixWant, have string) {
-		if problem := w.problem(have); problem != "" {
-			missing++
-			fmt.Fprintf(env.Stdout, "MISSING %s%s: %s (now: %q); needed so that %s\n", where, w.name, problem, have, w.why)
-		}
+	for _, g := range gaps {
+		fmt.Fprintf(env.Stdout, "MISSING %s; needed so that %s\n", g, g.Want.Why)
 	}
-	for _, w := range wants {
-		report("", w, values[w.name])
-	}
-	// master.cf services that override a setting (-o name=value)
-	if out, err := run("-P"); err == nil {
-		for _, line := range strings.Split(out, "\n") {
-			key, val, ok := strings.Cut(line, "=")
-			if !ok {
-				continue
-			}
-			key, val = strings.TrimSpace(key), strings.TrimSpace(val)
-			parts := strings.Split(key, "/")
-			if len(parts) != 3 {
-				continue
-			}
-			for _, w := range wants {
-				if parts[2] == w.name {
-					report("master.cf service "+parts[0]+"/"+parts[1]+" overrides ", w, val)
-				}
-			}
-		}
-	}
-	if missing > 0 {
-		fmt.Fprintf(env.Stdout, "%d settings missing: see 'vigie postfix-config' for the lines, then 'postfix reload'\n", missing)
+	if len(gaps) > 0 {
+		fmt.Fprintf(env.Stdout, "%d settings missing: see 'vigie postfix-config' for the lines, then 'postfix reload'\n", len(gaps))
 		return exitFail
 	}
 	fmt.Fprintln(env.Stdout, "ok: every path mail leaves by passes vigie's gate, failing open")
 	return exitOK
-}
-
-func (w postfixWant) problem(have string) string {
-	if w.equals != "" {
-		if strings.TrimSpace(have) != w.equals {
-			return "should be " + w.equals
-		}
-		return ""
-	}
-	// Postfix lists are separated by spaces or commas
-	fields := strings.FieldsFunc(have, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' })
-	var lacks []string
-	for _, c := range w.contains {
-		if !strings.Contains(" "+strings.Join(fields, " ")+" ", " "+c+" ") && !containsWords(fields, strings.Fields(c)) {
-			lacks = append(lacks, c)
-		}
-	}
-	if len(lacks) > 0 {
-		return "lacks " + strings.Join(lacks, " ")
-	}
-	return ""
-}
-
-// containsWords: words appear in fields one after the other
-// ("check_policy_service inet:...").
-func containsWords(fields, words []string) bool {
-	for i := 0; i+len(words) <= len(fields); i++ {
-		match := true
-		for j, w := range words {
-			if fields[i+j] != w {
-				match = false
-				break
-			}
-		}
-		if match {
-			return true
-		}
-	}
-	return false
-}
-
-// parsePostconf reads "name = value" lines.
-func parsePostconf(out string) map[string]string {
-	m := map[string]string{}
-	for _, line := range strings.Split(out, "\n") {
-		if k, v, ok := strings.Cut(line, "="); ok {
-			m[strings.TrimSpace(k)] = strings.TrimSpace(v)
-		}
-	}
-	return m
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/vigie/vigie/internal/mail"
 	"github.com/vigie/vigie/internal/replay"
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watches"
 	"github.com/vigie/vigie/internal/webapps"
 )
 
@@ -66,7 +67,7 @@ not be read.`)
 		return code
 	}
 	res, err := replay.Run(ctx, replay.Options{Sets: replaySets(cfg, slog.New(slog.NewTextHandler(env.Stderr, nil))), Out: env.Stdout, JSON: *asJSON,
-		ResolveAfter: cfg.Alerts.ResolveAfter}, f.Args())
+		ResolveAfter: cfg.Alerts.ResolveAfter, Watches: watches.All()}, f.Args())
 	fmt.Fprintf(env.Stderr, "vigie replay: %s\n", res.Summary())
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "vigie replay: %v\n", err)

@@ -7,7 +7,7 @@ const Name watch.Name = "ct"
 
 // Descriptor is the CT watch as the rest of vigie knows it.
 func Descriptor() *watch.Descriptor {
-	return &watch.Descriptor{Name: Name, Title: "Certificate Transparency", Build: Build,
+	return &watch.Descriptor{Name: Name, Title: "Certificate Transparency", Build: Build, Doctor: Doctor,
 		Report:   report(),
 		Grouping: &watch.Grouping{Domains: watch.NamesIn(EvidenceDomain, EvidenceNames), JoinsDomains: true},
 	}

@@ -15,7 +15,7 @@ import (
 // with a tree head whose signature verifies, with the watch's own clients.
 func Doctor(ctx context.Context, env doctor.Env) []doctor.Check {
 	c := env.Config.CTWatch()
-	const w = "ct"
+	const w = string(Name)
 	if !c.Enabled() {
 		return []doctor.Check{{Watch: w, Item: "watchlist", Status: doctor.Off, Found: "no domain to look for in CT logs",
 			Fix: "set ct.watchlist (or ct.dns_inventory: true with dns.domains)"}}

@@ -13,6 +13,7 @@ import (
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/store/sqlite"
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watches"
 )
 
 // The four scenarios, replayed through the real detectors and pipeline,
@@ -26,7 +27,7 @@ func TestLoadGivesThreeIncidentsForFourScenarios(t *testing.T) {
 	}
 	defer db.Close()
 	now := time.Now().UTC().Truncate(time.Second)
-	p := alert.New(alert.Options{Store: db, Now: func() time.Time { return now }})
+	p := alert.New(alert.Options{Watches: watches.All(), Store: db, Now: func() time.Time { return now }})
 	n, err := Load(ctx, p, db, Scenarios(), now)
 	if err != nil {
 		t.Fatal(err)

@@ -41,19 +41,19 @@ func RevertPlan(ctx context.Context, st store.Alerts, id int64) ([]RevertRow, er
 	}
 	rows := map[string]*RevertRow{}
 	for _, a := range alerts {
-		kind := a.Evidence["kind"]
-		if a.Rule != "drift" || (kind != "ns" && kind != "ds") {
+		kind := EvidenceKind.Of(a.Evidence)
+		if a.Rule != string(RuleDrift) || (kind != "ns" && kind != "ds") {
 			continue
 		}
 		r := rows[a.Subject]
 		if r == nil {
-			r = &RevertRow{Domain: a.Subject, TLD: a.Evidence["tld"], FirstSeen: a.FirstSeen, LastSeen: a.LastSeen, State: string(a.State)}
+			r = &RevertRow{Domain: a.Subject, TLD: EvidenceTLD.Of(a.Evidence), FirstSeen: a.FirstSeen, LastSeen: a.LastSeen, State: string(a.State)}
 			rows[a.Subject] = r
 		}
 		if kind == "ns" {
-			r.ExpectedNS, r.ObservedNS = a.Evidence["expected"], a.Evidence["observed"]
+			r.ExpectedNS, r.ObservedNS = EvidenceExpected.Of(a.Evidence), EvidenceObserved.Of(a.Evidence)
 		} else {
-			r.ExpectedDS, r.ObservedDS = a.Evidence["expected"], a.Evidence["observed"]
+			r.ExpectedDS, r.ObservedDS = EvidenceExpected.Of(a.Evidence), EvidenceObserved.Of(a.Evidence)
 		}
 		if a.FirstSeen.Before(r.FirstSeen) {
 			r.FirstSeen = a.FirstSeen
@@ -61,7 +61,7 @@ func RevertPlan(ctx context.Context, st store.Alerts, id int64) ([]RevertRow, er
 		if a.LastSeen.After(r.LastSeen) {
 			r.LastSeen = a.LastSeen
 		}
-		if ttl := a.Evidence["max_ttl"]; ttl != "" {
+		if ttl := EvidenceMaxTTL.Of(a.Evidence); ttl != "" {
 			if n, _ := strconv.Atoi(ttl); n > atoi(r.TTL) {
 				r.TTL = ttl
 			}
@@ -94,7 +94,7 @@ func DriftAlerts(ctx context.Context, st store.Alerts, domains []string, id int6
 	}
 	var out []vigie.Alert
 	for _, a := range alerts {
-		if a.Rule == "drift" && (id != 0 || want[a.Subject]) {
+		if a.Rule == string(RuleDrift) && (id != 0 || want[a.Subject]) {
 			out = append(out, a)
 		}
 	}
@@ -109,14 +109,14 @@ func DriftAlerts(ctx context.Context, st store.Alerts, domains []string, id int6
 func Approve(ctx context.Context, st store.Store, sink watch.Sink, bl BaselineTarget, alerts []vigie.Alert, actor string, now time.Time) error {
 	set := map[string]map[Kind]string{}
 	for _, a := range alerts {
-		k, err := ParseKind(a.Evidence["kind"])
+		k, err := ParseKind(EvidenceKind.Of(a.Evidence))
 		if err != nil {
 			return fmt.Errorf("alert %d: %w", a.ID, err)
 		}
 		if set[a.Subject] == nil {
 			set[a.Subject] = map[Kind]string{}
 		}
-		set[a.Subject][k] = a.Evidence["observed"]
+		set[a.Subject][k] = EvidenceObserved.Of(a.Evidence)
 	}
 	if len(set) == 0 {
 		return nil
@@ -131,14 +131,14 @@ func Approve(ctx context.Context, st store.Store, sink watch.Sink, bl BaselineTa
 	}
 	incidents := map[int64][]string{}
 	for _, a := range alerts {
-		summary := fmt.Sprintf("approved by %s: %s of %s is now expected to be %s", actor, a.Evidence["kind"], a.Subject, shorten(a.Evidence["observed"]))
+		summary := fmt.Sprintf("approved by %s: %s of %s is now expected to be %s", actor, EvidenceKind.Of(a.Evidence), a.Subject, shorten(EvidenceObserved.Of(a.Evidence)))
 		f := vigie.Finding{Watch: WatchName, Rule: a.Rule, Subject: a.Subject, Key: a.Key, Resolved: true, Time: now, Summary: summary}
 		if err := sink.Emit(ctx, f); err != nil {
 			return err
 		}
 		delete(recs, a.Key)
 		if a.IncidentID != 0 {
-			incidents[a.IncidentID] = append(incidents[a.IncidentID], a.Evidence["kind"]+" "+a.Subject)
+			incidents[a.IncidentID] = append(incidents[a.IncidentID], EvidenceKind.Of(a.Evidence)+" "+a.Subject)
 		}
 	}
 	if err := rep.save(ctx, recs); err != nil {

@@ -42,6 +42,7 @@ type client struct {
 	inflight atomic.Int64  // calls in the tables, all sockets, and functions waiting in later
 	kick     chan struct{} // wakes the clock when the first call starts
 	isClosed atomic.Bool
+	isBroken atomic.Bool // the breaker tripped: no query starts
 
 	// later holds the functions to run after a pause (rate limit,
 	// backoff), on the same wheel as the deadlines.
@@ -54,6 +55,7 @@ type client struct {
 
 	closed    chan struct{}
 	closeOnce sync.Once
+	brk       *breaker // a reader's or sender's panic; shared with the Monitor
 
 	addrMu sync.RWMutex
 	addrs  map[netip.AddrPort]*net.UDPAddr // the servers' addresses as sendmmsg takes them, built once
@@ -156,7 +158,7 @@ func newClient(n int, timeout time.Duration, stats *clientStats) (*client, error
 	}
 	c := &client{timeout: timeout, stats: stats, rtt: newRTTTable(minRTO, timeout),
 		tcp: &dns.Client{Net: "tcp", Timeout: timeout, UDPSize: dns.MaxMsgSize}, addrs: map[netip.AddrPort]*net.UDPAddr{},
-		closed: make(chan struct{}), kick: make(chan struct{}, 1), epoch: time.Now()}
+		closed: make(chan struct{}), kick: make(chan struct{}, 1), epoch: time.Now(), brk: newBreaker()}
 	for i := 0; i < n; i++ {
 		// Dual stack: one socket reaches IPv4 and IPv6 servers.
 		uc, err := net.ListenUDP("udp", nil)
@@ -169,11 +171,14 @@ func newClient(n int, timeout time.Duration, stats *clientStats) (*client, error
 		s := newSock(uc)
 		c.socks = append(c.socks, s)
 		c.wg.Add(2)
-		go func() { defer c.wg.Done(); c.read(s) }()
-		go func() { defer c.wg.Done(); c.sender(s) }()
+		// The reader also runs the callbacks of the answers it reads:
+		// a panic while reading one is the reader's.
+		go func() { defer c.wg.Done(); c.brk.safe("dns socket reader", func() { c.read(s) }) }()
+		go func() { defer c.wg.Done(); c.brk.safe("dns socket sender", func() { c.sender(s) }) }()
 	}
 	c.wg.Add(1)
-	go func() { defer c.wg.Done(); c.clock() }()
+	go func() { defer c.wg.Done(); c.brk.safe("dns query clock", c.clock) }()
+	c.brk.onTrip = c.broke
 	return c, nil
 }
 
@@ -268,6 +273,10 @@ func (c *client) start(ctx context.Context, server netip.AddrPort, wire []byte, 
 		h.answered(nil, nil, qerr(errNetwork, "client closed"))
 		return
 	}
+	if c.isBroken.Load() {
+		h.answered(nil, nil, c.brk.error())
+		return
+	}
 	rto := c.rtt.rto(server)
 	cl := &call{ctx: ctx, server: server, wire: wire, question: wire[12:qend], h: h, rto: rto}
 	s := c.socks[int(c.next.Add(1))%len(c.socks)]
@@ -330,7 +339,7 @@ func (c *client) end(cl *call, raw []byte, m *dns.Msg, err error) {
 // goroutine: a rate limit's or a backoff's pause without a timer each.
 // After Close, fn runs at once.
 func (c *client) after(d time.Duration, fn func()) {
-	if c.isClosed.Load() {
+	if c.isClosed.Load() || c.isBroken.Load() {
 		fn()
 		return
 	}
@@ -450,6 +459,15 @@ func (s *udpSock) expire(now int64, out []*call) []*call {
 		s.lastRun = cur
 	}
 	return out
+}
+
+// broke ends the queries in flight when the breaker trips: a reader,
+// sender or the clock may be gone, and the sweep stops.
+func (c *client) broke() {
+	c.isBroken.Store(true)
+	err := c.brk.error()
+	c.abort(func(*call) bool { return true }, err)
+	c.runLater(1<<62, nil)
 }
 
 // abort ends with err the calls in flight that match.
@@ -599,10 +617,10 @@ func (c *client) deliver(s *udpSock, pkt []byte, from netip.AddrPort) bool {
 	c.rtt.observe(cl.server, time.Duration(c.now()-cl.sent))
 	if len(pkt) >= 3 && pkt[2]&0x02 != 0 { // TC: the answer did not fit
 		c.stats.tcpRetries.Add(1)
-		go func() {
+		go c.brk.safe("dns tcp retry", func() {
 			out, err := c.exchangeTCP(cl.ctx, cl.server, cl.h.query())
 			c.end(cl, nil, out, err)
-		}()
+		})
 		return true
 	}
 	c.end(cl, pkt, nil, nil)
@@ -646,9 +664,11 @@ func (c *client) exchange(ctx context.Context, server netip.AddrPort, m *dns.Msg
 		return r.m, r.err
 	case <-ctx.Done():
 		c.abortCtx(ctx)
-		r := <-x.ch
-		return r.m, r.err
+	case <-c.brk.done():
+		// broke ends the call
 	}
+	r := <-x.ch
+	return r.m, r.err
 }
 
 // exchangeWait is the answer handler of exchange.

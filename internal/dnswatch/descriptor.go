@@ -12,7 +12,7 @@ const Name watch.Name = "dns"
 
 // Descriptor is the DNS watch as the rest of vigie knows it.
 func Descriptor() *watch.Descriptor {
-	return &watch.Descriptor{Name: Name, Title: "DNS", Build: Build,
+	return &watch.Descriptor{Name: Name, Title: "DNS", Build: Build, Doctor: Doctor,
 		Series: []watch.Series{
 			{Name: SeriesDriftDomains, Title: "Open drifts (domain and kind) after each sweep", Unit: "drifts", Subjects: []string{""}},
 			{Name: SeriesSweepSeconds, Title: "Sweep duration", Unit: "s", Subjects: []string{"delegation", "records"}},

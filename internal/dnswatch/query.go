@@ -57,6 +57,8 @@ func (a *asker) askFast(ctx context.Context, servers []netip.AddrPort, name stri
 	case <-ctx.Done():
 		a.c.abortCtx(ctx)
 		r = <-ch // fast and parse write the caller's variables: wait for the end
+	case <-a.c.brk.done():
+		r = <-ch // the breaker ends the queries in flight
 	}
 	return r.srv, r.err
 }

@@ -202,15 +202,15 @@ func (r *Reporter) Report(ctx context.Context, m *Monitor, res *Result) (int, er
 			recs[key] = rec
 		}
 		rec.Observed, rec.LastSeen, rec.Emitted = val, now, now
-		ev := map[string]string{"kind": dis.Kind.String(), "tld": dis.Zone}
+		ev := map[string]string{string(EvidenceKind): dis.Kind.String(), string(EvidenceTLD): dis.Zone}
 		for srv, v := range dis.Answers {
 			ev["answer "+srv] = v
 		}
 		for srv, s := range dis.Serials {
 			ev["serial "+srv] = strconv.FormatUint(uint64(s), 10)
 		}
-		f := vigie.Finding{Watch: WatchName, Rule: "parent-disagree", Subject: dis.Domain, Key: key,
-			Group: "dns/parent-disagree/" + dis.Zone, Severity: vigie.SeverityWarning, Time: now, ResolveAfter: -1,
+		f := vigie.Finding{Watch: WatchName, Rule: string(RuleParentDisagree), Subject: dis.Domain, Key: key,
+			Group: "dns/" + string(RuleParentDisagree) + "/" + dis.Zone, Severity: vigie.SeverityWarning, Time: now, ResolveAfter: -1,
 			Summary:  fmt.Sprintf("the servers of %s give different %s for %s: compare their answers and SOA serials", dis.Zone, dis.Kind, dis.Domain),
 			Evidence: ev}
 		if err := r.Sink.Emit(ctx, f); err != nil && firstErr == nil {
@@ -235,7 +235,7 @@ func (r *Reporter) Report(ctx context.Context, m *Monitor, res *Result) (int, er
 		for srv, s := range sp.Serials {
 			ev["serial "+srv] = strconv.FormatUint(uint64(s), 10)
 		}
-		f := vigie.Finding{Watch: WatchName, Rule: "parent-serial-split", Subject: sp.Zone, Key: key,
+		f := vigie.Finding{Watch: WatchName, Rule: string(RuleParentSerialSplit), Subject: sp.Zone, Key: key,
 			Severity: vigie.SeverityInfo, Time: now, ResolveAfter: -1, Evidence: ev,
 			Summary: fmt.Sprintf("the servers of %s serve different SOA serials: a change is propagating, or a server is stale", sp.Zone)}
 		if err := r.Sink.Emit(ctx, f); err != nil && firstErr == nil {
@@ -281,14 +281,14 @@ func (r *Reporter) adoptAlerts(ctx context.Context, recs map[string]*driftRecord
 		return err
 	}
 	for _, a := range active {
-		if a.Rule != "drift" || recs[a.Key] != nil {
+		if a.Rule != string(RuleDrift) || recs[a.Key] != nil {
 			continue
 		}
-		if _, err := ParseKind(a.Evidence["kind"]); err != nil {
+		if _, err := ParseKind(EvidenceKind.Of(a.Evidence)); err != nil {
 			continue
 		}
-		recs[a.Key] = &driftRecord{Domain: a.Subject, Kind: a.Evidence["kind"], Observed: a.Evidence["observed"],
-			Group: a.Group, FirstSeen: a.FirstSeen, LastSeen: a.LastSeen, MaxTTL: uint32(atoi(a.Evidence["max_ttl"])), Emitted: a.LastSeen}
+		recs[a.Key] = &driftRecord{Domain: a.Subject, Kind: EvidenceKind.Of(a.Evidence), Observed: EvidenceObserved.Of(a.Evidence),
+			Group: a.Group, FirstSeen: a.FirstSeen, LastSeen: a.LastSeen, MaxTTL: uint32(atoi(EvidenceMaxTTL.Of(a.Evidence))), Emitted: a.LastSeen}
 	}
 	return nil
 }
@@ -296,13 +296,13 @@ func (r *Reporter) adoptAlerts(ctx context.Context, recs map[string]*driftRecord
 func ruleOf(kind string) string {
 	switch kind {
 	case "disagree":
-		return "parent-disagree"
+		return string(RuleParentDisagree)
 	case "serial":
-		return "parent-serial-split"
+		return string(RuleParentSerialSplit)
 	case string(RuleDNSSECBroken), string(RuleDNSSECExpiring):
 		return kind
 	}
-	return "drift"
+	return string(RuleDrift)
 }
 
 // gone says whether an open record no longer holds: the value is back to
@@ -361,16 +361,16 @@ func (r *Reporter) driftFinding(dr Drift, rec *driftRecord, group string, gi *gr
 	}
 	ttl := time.Duration(rec.MaxTTL) * time.Second
 	ev := map[string]string{
-		"kind":        dr.Kind.String(),
-		"expected":    dr.Expected,
-		"observed":    dr.Observed,
-		"server":      dr.Server,
-		"ttl":         strconv.FormatUint(uint64(dr.TTL), 10),
-		"max_ttl":     strconv.FormatUint(uint64(rec.MaxTTL), 10),
-		"tld":         dr.TLD,
-		"first_seen":  rec.FirstSeen.Format(time.RFC3339),
-		"last_seen":   rec.LastSeen.Format(time.RFC3339),
-		"cache_until": rec.LastSeen.Add(ttl).Format(time.RFC3339),
+		string(EvidenceKind):     dr.Kind.String(),
+		string(EvidenceExpected): dr.Expected,
+		string(EvidenceObserved): dr.Observed,
+		string(EvidenceServer):   dr.Server,
+		string(EvidenceTTL):      strconv.FormatUint(uint64(dr.TTL), 10),
+		string(EvidenceMaxTTL):   strconv.FormatUint(uint64(rec.MaxTTL), 10),
+		string(EvidenceTLD):      dr.TLD,
+		"first_seen":             rec.FirstSeen.Format(time.RFC3339),
+		"last_seen":              rec.LastSeen.Format(time.RFC3339),
+		"cache_until":            rec.LastSeen.Add(ttl).Format(time.RFC3339),
 	}
 	n, tlds := len(gi.domains), len(gi.tlds)
 	ev["group_domains"] = strconv.Itoa(n)
@@ -388,7 +388,7 @@ func (r *Reporter) driftFinding(dr Drift, rec *driftRecord, group string, gi *gr
 			summary += " (" + ev["group_tlds"] + ")"
 		}
 	}
-	return vigie.Finding{Watch: WatchName, Rule: "drift", Subject: dr.Domain, Key: DriftKey(dr.Domain, dr.Kind.String()),
+	return vigie.Finding{Watch: WatchName, Rule: string(RuleDrift), Subject: dr.Domain, Key: DriftKey(dr.Domain, dr.Kind.String()),
 		Group: group, Severity: sev, Time: now, Summary: summary, Evidence: ev, ResolveAfter: -1}
 }
 

@@ -33,7 +33,7 @@ func SecKey(rule RuleName, domain string) string { return "dns/" + string(rule) 
 // DNSKEYs the child serves, so the person on call sees the mismatch
 // without a dig.
 func SecSummary(rule RuleName, domain string, ev map[string]string) string {
-	ds, keys := EvidenceDS.of(ev), EvidenceDNSKEYs.of(ev)
+	ds, keys := EvidenceDS.Of(ev), EvidenceDNSKEYs.Of(ev)
 	if ds == "" {
 		ds = "none"
 	}
@@ -43,14 +43,12 @@ func SecSummary(rule RuleName, domain string, ev map[string]string) string {
 	switch rule {
 	case RuleDNSSECExpiring:
 		return fmt.Sprintf("DNSSEC signatures of %s expire on %s: %s (DS at the parent: %s; DNSKEYs: %s)",
-			domain, EvidenceSigExpires.of(ev), EvidenceProblem.of(ev), ds, keys)
+			domain, EvidenceSigExpires.Of(ev), EvidenceProblem.Of(ev), ds, keys)
 	default:
 		return fmt.Sprintf("DNSSEC chain of %s is broken: %s. DS at the parent (%s): %s; DNSKEYs served by %s: %s",
-			domain, EvidenceProblem.of(ev), EvidenceTLD.of(ev), ds, EvidenceServer.of(ev), keys)
+			domain, EvidenceProblem.Of(ev), EvidenceTLD.Of(ev), ds, EvidenceServer.Of(ev), keys)
 	}
 }
-
-func (k EvidenceKey) of(ev map[string]string) string { return ev[string(k)] }
 
 // reportDNSSEC emits a finding per domain whose chain is broken or whose
 // signatures expire soon.

@@ -129,7 +129,7 @@ func (m *Monitor) Sweep(ctx context.Context, full bool) (*Result, error) {
 	}
 	act := m.active
 	m.pipeline(ctx, len(act), func(j int, done func()) { m.checkParent(ctx, st, int(act[j]), done) })
-	if err := ctx.Err(); err != nil {
+	if err := m.stopped(ctx); err != nil {
 		return nil, err
 	}
 	res.Disagreements = m.verifyParentDrifts(ctx, st)
@@ -137,15 +137,19 @@ func (m *Monitor) Sweep(ctx context.Context, full bool) (*Result, error) {
 		m.pipeline(ctx, len(act)*len(childKinds), func(j int, done func()) {
 			m.checkChild(ctx, st, int(act[j/len(childKinds)]), childKinds[j%len(childKinds)], done)
 		})
-		if err := ctx.Err(); err != nil {
+		if err := m.stopped(ctx); err != nil {
 			return nil, err
 		}
 		if !m.o.NoDNSSEC {
 			m.sweepDNSSEC(ctx, res)
-			if err := ctx.Err(); err != nil {
+			if err := m.stopped(ctx); err != nil {
 				return nil, err
 			}
 		}
+	}
+	// What a failed worker left unread must not be learned as a baseline.
+	if err := m.stopped(ctx); err != nil {
+		return nil, err
 	}
 	learnedIn := map[int]bool{}
 	for _, i := range act {
@@ -204,29 +208,37 @@ func (m *Monitor) pipeline(ctx context.Context, n int, fn func(i int, done func(
 	if lanes <= 0 {
 		return
 	}
-	p := &pipe{ctx: ctx, n: int64(n), fn: fn, over: make(chan struct{})}
-	p.left.Store(int64(lanes))
+	p := &pipe{stop: func() error { return m.stopped(ctx) }, n: int64(n), fn: fn, over: make(chan struct{})}
 	ls := make([]lane, lanes)
 	for i := range ls {
 		ls[i].p = p
 		ls[i].doneFn = ls[i].done
 	}
-	for i := range ls {
-		ls[i].run()
-	}
+	// The lanes start here; then they run on the client's goroutines,
+	// whose panics trip the same breaker.
+	p.left.Store(1)
+	m.client.brk.safe("dns sweep worker", func() {
+		for i := range ls {
+			p.left.Add(1)
+			ls[i].run()
+		}
+	})
+	p.lanesOver()
 	select {
 	case <-p.over:
 	case <-ctx.Done():
 		m.client.abortCtx(ctx)
 		<-p.over
+	case <-m.client.brk.done():
+		<-p.over // the breaker ends the queries in flight
 	}
 }
 
 type pipe struct {
-	ctx  context.Context
+	stop func() error // why to start no more
 	n    int64
 	next atomic.Int64
-	left atomic.Int64 // lanes still running
+	left atomic.Int64 // lanes still running, and the start while it runs
 	fn   func(int, func())
 	over chan struct{}
 }
@@ -244,10 +256,8 @@ func (l *lane) run() {
 	p := l.p
 	for {
 		i := p.next.Add(1) - 1
-		if i >= p.n || p.ctx.Err() != nil {
-			if p.left.Add(-1) == 0 {
-				close(p.over)
-			}
+		if i >= p.n || p.stop() != nil {
+			p.lanesOver()
 			return
 		}
 		l.state.Store(1)
@@ -255,6 +265,12 @@ func (l *lane) run() {
 		if l.state.CompareAndSwap(1, 0) {
 			return // done comes later
 		}
+	}
+}
+
+func (p *pipe) lanesOver() {
+	if p.left.Add(-1) == 0 {
+		close(p.over)
 	}
 }
 
@@ -278,13 +294,17 @@ func (m *Monitor) parallel(ctx context.Context, n int, fn func(i int)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
+			// A panic trips the breaker: the other workers stop taking
+			// domains and the sweep returns it (m.stopped).
+			m.client.brk.safe("dns sweep worker", func() {
+				for m.stopped(ctx) == nil {
+					i := int(next.Add(1) - 1)
+					if i >= n {
+						return
+					}
+					fn(i)
 				}
-				fn(i)
-			}
+			})
 		}()
 	}
 	wg.Wait()
@@ -377,7 +397,7 @@ func (pc *parentCheck) done(srv netip.AddrPort, err error) {
 	}
 	// Name servers without glue: their addresses are asked and waited
 	// for, on a goroutine of their own (the client's must not wait).
-	go func() {
+	go m.client.brk.safe("dns glue lookup", func() {
 		addrs := ref.addrs
 		for _, n := range ref.ns {
 			if !hasGlue(n, ref.glue) {
@@ -388,7 +408,7 @@ func (pc *parentCheck) done(srv netip.AddrPort, err error) {
 		}
 		d.addrs = m.addrSet(addrs)
 		pc.dsStep(srv)
-	}()
+	})
 }
 
 // dsStep takes the DS from the referral or asks for it.

@@ -28,27 +28,7 @@ func (m *Monitor) checkSerials(ctx context.Context) []SerialSplit {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				var serial uint32
-				_, err := m.ask.ask(ctx, []netip.AddrPort{srv}, z.name, dns.TypeSOA, false, func(r *dns.Msg) error {
-					if err := checkQuestion(r, z.name, dns.TypeSOA); err != nil {
-						return err
-					}
-					if err := rcodeError(r, "parent SOA"); err != nil {
-						return err
-					}
-					for _, rr := range r.Answer {
-						if soa, ok := rr.(*dns.SOA); ok && strings.EqualFold(soa.Hdr.Name, z.name) {
-							serial = soa.Serial
-							return nil
-						}
-					}
-					return qerr(errLame, "%s has no SOA for %s", srv, z.name)
-				})
-				if err == nil {
-					mu.Lock()
-					z.serials[srv.String()] = serial
-					mu.Unlock()
-				}
+				m.client.brk.safe("dns serial check", func() { m.askSerial(ctx, z, srv, &mu) })
 			}()
 		}
 		wg.Wait()
@@ -61,6 +41,31 @@ func (m *Monitor) checkSerials(ctx context.Context) []SerialSplit {
 		}
 	}
 	return out
+}
+
+// askSerial asks srv for zone z's SOA serial and notes it in z.serials.
+func (m *Monitor) askSerial(ctx context.Context, z *zone, srv netip.AddrPort, mu *sync.Mutex) {
+	var serial uint32
+	_, err := m.ask.ask(ctx, []netip.AddrPort{srv}, z.name, dns.TypeSOA, false, func(r *dns.Msg) error {
+		if err := checkQuestion(r, z.name, dns.TypeSOA); err != nil {
+			return err
+		}
+		if err := rcodeError(r, "parent SOA"); err != nil {
+			return err
+		}
+		for _, rr := range r.Answer {
+			if soa, ok := rr.(*dns.SOA); ok && strings.EqualFold(soa.Hdr.Name, z.name) {
+				serial = soa.Serial
+				return nil
+			}
+		}
+		return qerr(errLame, "%s has no SOA for %s", srv, z.name)
+	})
+	if err == nil {
+		mu.Lock()
+		z.serials[srv.String()] = serial
+		mu.Unlock()
+	}
 }
 
 // verifyParentDrifts asks each server of the zone again, one by one, for

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 
 	"github.com/vigie/vigie/internal/metrics"
 	"github.com/vigie/vigie/internal/store"
+	"github.com/vigie/vigie/internal/task"
 	"github.com/vigie/vigie/internal/vigie"
 	"github.com/vigie/vigie/internal/watch"
 )
@@ -121,12 +121,33 @@ func (w *Watch) split() bool { return w.c.Store != nil && w.c.Monitor.Shards > 1
 // of the shards it holds every ParentInterval, and at once the shards it
 // gains between two sweeps (a node died or left), so that they are not
 // left unswept for up to one more interval.
+//
+// Its goroutines (the sweeper, the lease keeper, the RDAP checker, and
+// the monitor's socket readers and sweep workers through its breaker) are
+// one task group: a panic in any of them stops the others and returns as
+// this watch's error, so the supervisor restarts the DNS watch alone.
 func (w *Watch) Run(ctx context.Context) error {
 	mon, err := New(w.c.Monitor)
 	if err != nil {
 		return err
 	}
 	defer mon.Close()
+	g, gctx := task.New(ctx)
+	g.Go("dns sweeper", func() error { return w.run(gctx, g, mon) })
+	g.Go("dns monitor", func() error {
+		select {
+		case <-mon.client.brk.done():
+			return mon.client.brk.error()
+		case <-gctx.Done():
+			return nil
+		}
+	})
+	return g.Wait()
+}
+
+// run is the sweeper: it starts the lease keeper and the RDAP checker in
+// g and sweeps until ctx ends.
+func (w *Watch) run(ctx context.Context, g *task.Group, mon *Monitor) error {
 	w.sight.start(w.c.Now())
 	rep := &Reporter{Sink: w.c.Sink, State: w.c.Store, Now: w.c.Now, Logger: w.log}
 	var sh *share
@@ -135,17 +156,7 @@ func (w *Watch) Run(ctx context.Context) error {
 		rep.StateKey = driftsKey + "@" + w.c.Node
 		sh = &share{gained: make(chan struct{}, 1)}
 		gained = sh.gained
-		lctx, stop := context.WithCancel(ctx)
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w.keepLeases(lctx, sh)
-		}()
-		defer func() {
-			stop()
-			wg.Wait()
-		}()
+		g.Go("dns lease keeper", func() error { w.keepLeases(ctx, sh); return nil })
 		select { // the first claim
 		case <-ctx.Done():
 			return nil
@@ -168,12 +179,8 @@ func (w *Watch) Run(ctx context.Context) error {
 		if interval <= 0 {
 			interval = 24 * time.Hour
 		}
-		rctx, stop := context.WithCancel(ctx)
-		var rwg sync.WaitGroup
-		rwg.Add(1)
-		go func() {
-			defer rwg.Done()
-			rc.Run(rctx, func() []string {
+		g.Go("dns rdap checker", func() error {
+			rc.Run(ctx, func() []string {
 				if p := names.Load(); p != nil {
 					return *p
 				}
@@ -182,11 +189,8 @@ func (w *Watch) Run(ctx context.Context) error {
 				w.m.errors.WithLabelValues("rdap").Inc()
 				w.log.Debug("rdap lookup failed", "domain", d, "err", err)
 			})
-		}()
-		defer func() {
-			stop()
-			rwg.Wait()
-		}()
+			return nil
+		})
 	}
 	var invStamp fileStamp
 	var lastFull time.Time

@@ -57,6 +57,9 @@ type Check struct {
 // Env is what a watch's Doctor may use.
 type Env struct {
 	Config *config.Config
+	// DataDir is vigie's data directory (the RDAP bootstrap, the DNS
+	// baseline live there).
+	DataDir string
 	// Account is who the daemon runs as: file checks say whether it could
 	// read them.
 	Account Account
@@ -97,6 +100,28 @@ func DaemonAccount() Account {
 		a.Groups = append(a.Groups, gs...)
 	}
 	return a
+}
+
+// UserAccount is the account of a user name (or uid) with its primary and
+// supplementary groups, as the system lists them.
+func UserAccount(name string) (Account, error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		if u, err = user.LookupId(name); err != nil {
+			return Account{}, fmt.Errorf("no user %q", name)
+		}
+	}
+	a := Account{Name: u.Username}
+	a.UID, _ = strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	a.Groups = append(a.Groups, gid)
+	if gs, err := u.GroupIds(); err == nil {
+		for _, g := range gs {
+			n, _ := strconv.Atoi(g)
+			a.Groups = append(a.Groups, n)
+		}
+	}
+	return a, nil
 }
 
 // CanRead says whether the account could read path (a file) or list it

@@ -3,12 +3,14 @@ package incident
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watch"
 )
 
 // The response checklist follows what the admins of the three seed
@@ -97,7 +99,7 @@ func (r *Report) checklist(audit []vigie.AuditEntry) []Step {
 
 	for _, w := range r.Story.Web {
 		site := w.Site
-		ok, at := r.alertsResolved(func(a *vigie.Alert) bool { return a.Watch == "web" && a.Subject == site.Path })
+		ok, at := r.alertsResolved(func(rd *watch.Reading) bool { return slices.Contains(rd.Sites, site.Path) })
 		text := fmt.Sprintf("Update %s at %s (now %s", site.App, site.Path, site.Version)
 		if site.Latest != "" {
 			text += ", latest " + site.Latest
@@ -153,7 +155,7 @@ func (r *Report) checklist(audit []vigie.AuditEntry) []Step {
 		out = append(out, observed(st, ok, r.resolvedAt(l.AlertID), "the listing is gone"))
 	}
 	if d := r.Story.DNS; d != nil {
-		ok, at := r.alertsResolved(func(a *vigie.Alert) bool { return a.Watch == "dns" })
+		ok, at := r.alertsResolved(namesDomains)
 		st := Step{Text: fmt.Sprintf("Revert the %s at the registries (%d of %d records back)", plural(d.Records, "changed record"), d.Reverted, d.Records),
 			Command: "vigie dns revert-plan --incident " + id + " --format csv", Button: "revert plan (CSV)"}
 		st.Details = append(st.Details, "Then close the way in: the credentials or the portal that made the changes.")
@@ -195,14 +197,18 @@ func latest(audit []vigie.AuditEntry, since time.Time, action string) (vigie.Aud
 	return best, found
 }
 
-// alertsResolved says whether every alert that match selects (at least
-// one) is resolved, and when the last one was.
-func (r *Report) alertsResolved(match func(*vigie.Alert) bool) (bool, time.Time) {
+// namesDomains selects the alerts about domains (the DNS watch's): what
+// the revert step and the DNS exposure wait for.
+func namesDomains(rd *watch.Reading) bool { return len(rd.Domains) > 0 }
+
+// alertsResolved says whether every alert whose reading match selects
+// (at least one) is resolved, and when the last one was.
+func (r *Report) alertsResolved(match func(*watch.Reading) bool) (bool, time.Time) {
 	var at time.Time
 	n := 0
 	for i := range r.Alerts {
 		a := &r.Alerts[i]
-		if !match(a) {
+		if i >= len(r.readings) || !match(&r.readings[i]) {
 			continue
 		}
 		n++

@@ -20,6 +20,7 @@ import (
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/store/sqlite"
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watches"
 )
 
 // The must-show: a compromised-account log replayed through the
@@ -47,7 +48,7 @@ func TestReportFromAReplayedCompromisedAccountLog(t *testing.T) {
 
 	cfg := config.Default()
 	var out bytes.Buffer
-	_, err = replay.Run(ctx, replay.Options{Store: db, Out: &out, ResolveAfter: cfg.Alerts.ResolveAfter,
+	_, err = replay.Run(ctx, replay.Options{Watches: watches.All(), Store: db, Out: &out, ResolveAfter: cfg.Alerts.ResolveAfter,
 		Sets: []replay.NewSet{func(emit func(vigie.Finding)) (replay.Set, error) {
 			return mail.NewEngine(mail.EngineOptions{Config: cfg.Mail, Emit: emit, LogQueue: true}), nil
 		}}}, []string{file})
@@ -57,7 +58,7 @@ func TestReportFromAReplayedCompromisedAccountLog(t *testing.T) {
 
 	// The admin's actions, the next morning: hold, then a note.
 	now := day.Add(21 * time.Hour)
-	p := alert.New(alert.Options{Store: db, Now: func() time.Time { return now }})
+	p := alert.New(alert.Options{Watches: watches.All(), Store: db, Now: func() time.Time { return now }})
 	if _, err := p.RecordAction(ctx, alert.Action{Actor: "admin", Name: "mail.hold", Target: thief, Detail: "held 412 messages",
 		Group: alert.AccountGroup(thief)}); err != nil {
 		t.Fatal(err)
@@ -155,7 +156,7 @@ func TestReplayedCompromiseReportCountsExactlyAndSaysHowToDelist(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := config.Default()
-	if _, err := replay.Run(ctx, replay.Options{Store: db, Out: io.Discard, ResolveAfter: cfg.Alerts.ResolveAfter,
+	if _, err := replay.Run(ctx, replay.Options{Watches: watches.All(), Store: db, Out: io.Discard, ResolveAfter: cfg.Alerts.ResolveAfter,
 		Sets: []replay.NewSet{func(emit func(vigie.Finding)) (replay.Set, error) {
 			return mail.NewEngine(mail.EngineOptions{Config: cfg.Mail, Emit: emit, LogQueue: true, Delisting: cat.DelistingFor}), nil
 		}}}, []string{file}); err != nil {

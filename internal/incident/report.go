@@ -8,13 +8,12 @@ package incident
 import (
 	"context"
 	"sort"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/vigie/vigie/internal/mail"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watch"
+	"github.com/vigie/vigie/internal/watches"
 )
 
 // Report is one incident, ready to be rendered.
@@ -39,6 +38,9 @@ type Report struct {
 	// light: the story from the alerts alone (their latest evidence), for
 	// the headlines of a list of incidents.
 	light bool
+	// readings[i] is what Alerts[i] touched, as its watch read it (zero
+	// for an alert no watch reads).
+	readings []watch.Reading
 }
 
 // Exposure is the window during which the attack had effect: from the
@@ -67,61 +69,27 @@ type Impact struct {
 	Recipients    int64
 }
 
-// Account is a mail account or local uid and what it sent.
-type Account struct {
-	Name       string
-	Messages   int64 // since its alert began, the tripping window included
-	Recipients int64
-	// After the finding that first detected it: exact, from the mail
-	// watch's counts (the last finding, the running count it stores
-	// between repeats, and the final one when the alert resolves).
-	AfterMessages, AfterRecipients int64
-	AfterKnown                     bool      // the watch reported them
-	Detected                       time.Time // its first account-volume finding
-	LastSeen                       time.Time
-	Bounces                        int64 // in the hour before its latest finding
-	Firing                         bool  // its alert is still active: counts still grow
-	// Its habit and the limit its detection compared with, per minute.
-	HabitPerMinute, LimitPerMinute float64
-	ResolvedAt                     time.Time
-}
+// What the watches' readings (watch.Reading) say an alert touched.
+type (
+	Account     = watch.Account
+	Listing     = watch.Listing
+	Certificate = watch.Certificate
+	Revert      = watch.Revert
+	Change      = watch.Change
+	Site        = watch.Site
+	Attack      = watch.Attack
+)
 
-// Certificate is a ct alert's certificate.
-type Certificate struct {
-	Subject  string // what the ct watch calls it (serial, fingerprint)
-	Names    string
-	Issuer   string
-	Seen     time.Time
-	NotAfter string
-	State    vigie.AlertState
-	InWindow bool
-}
-
-// Listing is a blocklisting.
-type Listing struct {
-	Target, List string
-	State        vigie.AlertState
-	Since        time.Time
-	AlertID      int64
-	Name         string // the list's full name ("Microsoft (Outlook.com, ...)")
-	RaisedBy     string // the watch that saw it: blocklist (DNSBL) or mail (a refusal)
-	DelistURL    string
-	DelistSteps  []string
-	Refusals     int64 // remote refusals counted by the mail watch
-	LastSeen     time.Time
-}
-
-// Revert is one line of a DNS revert plan.
-type Revert struct {
-	Domain   string
-	Rule     string
-	Observed string
-	Expected string
-	Done     bool // the alert is resolved: reverted or approved
-}
-
-// Build reads incident id from s and assembles its report as of now.
+// Build reads incident id from s and assembles its report as of now, the
+// alerts read by the watches vigie ships (watches.All()).
 func Build(ctx context.Context, s store.Store, id int64, now time.Time) (*Report, error) {
+	return BuildWith(ctx, s, watches.All(), id, now)
+}
+
+// BuildWith is Build with the watches that read the alerts: each alert is
+// read by its watch's descriptor (watch.Report); an alert no watch reads
+// counts in the summary and the timeline only.
+func BuildWith(ctx context.Context, s store.Store, ws watch.List, id int64, now time.Time) (*Report, error) {
 	in, err := s.Incident(ctx, id)
 	if err != nil {
 		return nil, err
@@ -154,7 +122,7 @@ func Build(ctx context.Context, s store.Store, id int64, now time.Time) (*Report
 			r.LastSeen = a.LastSeen
 		}
 	}
-	if err := r.impact(ctx, s); err != nil {
+	if err := r.impact(ctx, s, ws); err != nil {
 		return nil, err
 	}
 	r.exposure()
@@ -169,11 +137,7 @@ func Build(ctx context.Context, s store.Store, id int64, now time.Time) (*Report
 	return r, nil
 }
 
-func isBlocklist(a *vigie.Alert) bool {
-	return a.Watch == "blocklist" || vigie.IsBlocklistKey(a.Key)
-}
-
-func (r *Report) impact(ctx context.Context, s store.Store) (err error) {
+func (r *Report) impact(ctx context.Context, s store.Store, ws watch.List) error {
 	accounts := map[string]*Account{}
 	domains, sites := map[string]bool{}, map[string]bool{}
 	account := func(name string) *Account {
@@ -182,83 +146,49 @@ func (r *Report) impact(ctx context.Context, s store.Store) (err error) {
 		}
 		return accounts[name]
 	}
+	r.readings = make([]watch.Reading, len(r.Alerts))
 	for i := range r.Alerts {
 		a := &r.Alerts[i]
-		switch {
-		case isBlocklist(a):
-			target, list := a.Subject, ""
-			if t, l, ok := vigie.ParseBlocklistKey(a.Key); ok {
-				target, list = t, l
+		d := ws.Reporter(a)
+		if d == nil {
+			continue
+		}
+		findings := func(ctx context.Context) ([]vigie.Finding, error) {
+			if r.light { // the alert's latest evidence stands for its findings
+				return []vigie.Finding{{Watch: a.Watch, Rule: a.Rule, Subject: a.Subject, Evidence: a.Evidence}}, nil
 			}
-			l := Listing{Target: target, List: list, State: a.State, Since: a.FirstSeen}
-			readListingDetail(&l, a)
-			r.Impact.Blocklistings = append(r.Impact.Blocklistings, l)
-		case a.Watch == "mail":
-			acc := account(a.Subject)
-			var c mailCounts
-			if r.light {
-				c = readMailCounts(a.Evidence)
-			} else if c, err = counts(ctx, s, a); err != nil {
+			fs, err := s.ListFindings(ctx, store.FindingQuery{AlertID: a.ID, Limit: 100000})
+			out := make([]vigie.Finding, len(fs))
+			for i := range fs {
+				out[i] = fs[i].Finding
+			}
+			return out, err
+		}
+		rd, err := d.Report.Read(ctx, a, findings)
+		if err != nil {
+			return err
+		}
+		r.readings[i] = rd
+		r.Impact.Blocklistings = append(r.Impact.Blocklistings, rd.Listings...)
+		r.Impact.Changes = append(r.Impact.Changes, rd.Changes...)
+		r.Impact.Attacks = append(r.Impact.Attacks, rd.Attacks...)
+		for _, st := range rd.Installs {
+			r.Impact.Installs = mergeSite(r.Impact.Installs, st)
+		}
+		for _, ac := range rd.Accounts {
+			if err := r.addAccount(ctx, s, account(ac.Name), ac); err != nil {
 				return err
 			}
-			acc.Messages, acc.Recipients = max(acc.Messages, c.messages), max(acc.Recipients, c.recipients)
-			if isAccountVolume(a) {
-				acc.AfterMessages, acc.AfterRecipients = max(acc.AfterMessages, c.afterMessages), max(acc.AfterRecipients, c.afterRecipients)
-				acc.Bounces = max(acc.Bounces, c.bounces)
-				acc.AfterKnown = acc.AfterKnown || c.known
-				if c.limitPerMinute > 0 {
-					acc.HabitPerMinute, acc.LimitPerMinute = c.habitPerMinute, c.limitPerMinute
-				}
-				if acc.Detected.IsZero() || a.FirstSeen.Before(acc.Detected) {
-					acc.Detected = a.FirstSeen
-				}
-				if a.LastSeen.After(acc.LastSeen) {
-					acc.LastSeen = a.LastSeen
-				}
-				acc.Firing = acc.Firing || a.State.Active()
-				if !a.State.Active() && a.ResolvedAt.After(acc.ResolvedAt) {
-					acc.ResolvedAt = a.ResolvedAt
-				}
-				// Between two repeats of the finding, the watch stores the
-				// running count: the report is exact up to its last minute.
-				if a.State.Active() && !r.light {
-					if n, err := runningAfter(ctx, s, a, r.GeneratedAt); err != nil {
-						return err
-					} else if n > acc.AfterMessages {
-						// What it sent since the last finding adds to both counts.
-						acc.Messages += n - acc.AfterMessages
-						acc.AfterMessages = n
-					}
-				}
-			}
-		case a.Watch == "web":
-			if st, ok := readSite(a); ok {
-				sites[st.Path] = true
-				r.Impact.Installs = mergeSite(r.Impact.Installs, st)
-			} else if at, ok := readAttack(a); ok {
-				r.Impact.Attacks = append(r.Impact.Attacks, at)
-			} else {
-				sites[a.Subject] = true
-			}
-			if uid := uidAccount(a.Evidence[evWebUID]); uid != "" {
-				account(uid)
-			}
-		case a.Watch == "dns":
-			domains[strings.ToLower(a.Subject)] = true
-			if c, ok := readChange(a); ok {
-				r.Impact.Changes = append(r.Impact.Changes, c)
-			}
-		case a.Watch == "ct":
-			c := Certificate{Subject: a.Subject, Names: a.Evidence["names"], Issuer: a.Evidence["issuer"], Seen: a.FirstSeen,
-				NotAfter: a.Evidence["not_after"], State: a.State}
-			if c.Names == "" {
-				c.Names = a.Evidence["domain"]
-			}
-			if nb, err := time.Parse(time.RFC3339, a.Evidence["not_before"]); err == nil {
-				c.Seen = nb.UTC()
-			}
-			r.Impact.Certificates = append(r.Impact.Certificates, c)
 		}
+		for _, site := range rd.Sites {
+			sites[site] = true
+		}
+		for _, dom := range rd.Domains {
+			domains[dom] = true
+		}
+		r.Impact.Certificates = append(r.Impact.Certificates, rd.Certificates...)
+		r.Exposure.MaxTTL = max(r.Exposure.MaxTTL, rd.TTL)
+		r.RevertPlan = append(r.RevertPlan, rd.Reverts...)
 	}
 	for _, acc := range accounts {
 		r.Impact.Accounts = append(r.Impact.Accounts, *acc)
@@ -271,77 +201,14 @@ func (r *Report) impact(ctx context.Context, s store.Store) (err error) {
 	return nil
 }
 
-func mergeSite(sites []Site, st Site) []Site {
-	for i := range sites {
-		if sites[i].Path == st.Path {
-			sites[i].Rules = append(sites[i].Rules, st.Rules...)
-			if st.State.Active() {
-				sites[i].State = st.State
-			}
-			return sites
-		}
-	}
-	return append(sites, st)
-}
-
-// runningAfter is the newest running count of what a firing account sent
-// after its detection, as the mail watch stores it each minute.
-func runningAfter(ctx context.Context, s store.Store, a *vigie.Alert, now time.Time) (int64, error) {
-	to := now.Add(time.Minute)
-	if a.LastSeen.After(to) {
-		to = a.LastSeen.Add(time.Minute)
-	}
-	ss, err := s.Samples(ctx, mail.SeriesAccountAfterDetection, a.Subject, a.FirstSeen, to)
-	if err != nil || len(ss) == 0 {
-		return 0, err
-	}
-	return int64(ss[len(ss)-1].Value), nil
-}
-
-// counts returns the largest counts the alert's findings reported (a
-// watch reports what the subject sent since the alert began and since its
-// detection; the resolving finding has the final ones).
-func counts(ctx context.Context, s store.Store, a *vigie.Alert) (mailCounts, error) {
-	fs, err := s.ListFindings(ctx, store.FindingQuery{AlertID: a.ID, Limit: 100000})
-	if err != nil {
-		return mailCounts{}, err
-	}
-	var out mailCounts
-	for _, f := range fs { // newest first: the last one read detected it
-		c := readMailCounts(f.Evidence)
-		if !f.Resolved && c.limitPerMinute > 0 {
-			out.limitPerMinute, out.habitPerMinute = c.limitPerMinute, c.habitPerMinute
-		}
-		out.messages, out.recipients = max(out.messages, c.messages), max(out.recipients, c.recipients)
-		out.afterMessages, out.afterRecipients = max(out.afterMessages, c.afterMessages), max(out.afterRecipients, c.afterRecipients)
-		out.bounces = max(out.bounces, c.bounces)
-		out.known = out.known || c.known
-	}
-	return out, nil
-}
-
-func number(s string) int64 {
-	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	if err != nil || n < 0 {
-		return 0
-	}
-	return n
-}
-
+// exposure sets the window from the first sighting to the resolution, and
+// the cache tail from the longest TTL the readings reported (impact).
 func (r *Report) exposure() {
-	e := Exposure{Start: r.FirstSeen}
+	e := Exposure{Start: r.FirstSeen, MaxTTL: r.Exposure.MaxTTL}
 	if r.Incident.State == vigie.IncidentResolved {
 		e.End = r.Incident.ResolvedAt
 	} else {
 		e.Ongoing = true
-	}
-	for _, a := range r.Alerts {
-		if a.Watch != "dns" {
-			continue
-		}
-		if d, ok := ttl(a.Evidence["ttl"]); ok && d > e.MaxTTL {
-			e.MaxTTL = d
-		}
 	}
 	if !e.End.IsZero() && e.MaxTTL > 0 {
 		e.CachedUntil = e.End.Add(e.MaxTTL)
@@ -349,26 +216,8 @@ func (r *Report) exposure() {
 	r.Exposure = e
 }
 
-// ttl reads a TTL in seconds ("86400") or as a duration ("24h").
-func ttl(s string) (time.Duration, bool) {
-	if s == "" {
-		return 0, false
-	}
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second, true
-	}
-	d, err := time.ParseDuration(s)
-	return d, err == nil && d >= 0
-}
-
+// revertPlan sorts the revert lines the readings gave (impact).
 func (r *Report) revertPlan() {
-	for _, a := range r.Alerts {
-		if a.Watch != "dns" || (a.Evidence["expected"] == "" && a.Evidence["observed"] == "") {
-			continue
-		}
-		r.RevertPlan = append(r.RevertPlan, Revert{Domain: a.Subject, Rule: a.Rule, Observed: a.Evidence["observed"],
-			Expected: a.Evidence["expected"], Done: a.State == vigie.AlertResolved})
-	}
 	sort.SliceStable(r.RevertPlan, func(i, j int) bool {
 		if r.RevertPlan[i].Domain != r.RevertPlan[j].Domain {
 			return r.RevertPlan[i].Domain < r.RevertPlan[j].Domain
@@ -403,10 +252,73 @@ func sortedKeys(m map[string]bool) []string {
 	return out
 }
 
+// addAccount folds one alert's reading of an account into the incident's:
+// the largest counts, the earliest detection; while its alert fires, the
+// running count the watch stores each minute between two repeats of the
+// finding (light: not read).
+func (r *Report) addAccount(ctx context.Context, s store.Store, acc *Account, ac watch.Account) error {
+	acc.Messages, acc.Recipients = max(acc.Messages, ac.Messages), max(acc.Recipients, ac.Recipients)
+	if ac.Detected.IsZero() {
+		return nil
+	}
+	acc.AfterMessages, acc.AfterRecipients = max(acc.AfterMessages, ac.AfterMessages), max(acc.AfterRecipients, ac.AfterRecipients)
+	acc.AfterKnown = acc.AfterKnown || ac.AfterKnown
+	acc.Bounces = max(acc.Bounces, ac.Bounces)
+	if ac.LimitPerMinute > 0 {
+		acc.LimitPerMinute, acc.HabitPerMinute = ac.LimitPerMinute, ac.HabitPerMinute
+	}
+	if acc.Detected.IsZero() || ac.Detected.Before(acc.Detected) {
+		acc.Detected = ac.Detected
+	}
+	if ac.LastSeen.After(acc.LastSeen) {
+		acc.LastSeen = ac.LastSeen
+	}
+	if ac.ResolvedAt.After(acc.ResolvedAt) {
+		acc.ResolvedAt = ac.ResolvedAt
+	}
+	acc.Firing = acc.Firing || ac.Firing
+	acc.Series, acc.RunningSeries = ac.Series, ac.RunningSeries
+	if !ac.Firing || r.light || ac.RunningSeries == "" {
+		return nil
+	}
+	to := r.GeneratedAt.Add(time.Minute)
+	if ac.LastSeen.After(to) {
+		to = ac.LastSeen.Add(time.Minute)
+	}
+	ss, err := s.Samples(ctx, string(ac.RunningSeries), acc.Name, ac.Detected, to)
+	if err != nil || len(ss) == 0 {
+		return err
+	}
+	if n := int64(ss[len(ss)-1].Value); n > acc.AfterMessages {
+		// What it sent since the last finding adds to both counts.
+		acc.Messages += n - acc.AfterMessages
+		acc.AfterMessages = n
+	}
+	return nil
+}
+
+func mergeSite(sites []Site, st Site) []Site {
+	for i := range sites {
+		if sites[i].Path == st.Path {
+			sites[i].Rules = append(sites[i].Rules, st.Rules...)
+			if st.State.Active() {
+				sites[i].State = st.State
+			}
+			return sites
+		}
+	}
+	return append(sites, st)
+}
+
 // Headlines says what happened in each incident, in one line each, from
 // its alerts alone (their latest evidence, no findings or timeline read):
 // the lists of incidents show these instead of the stored titles.
 func Headlines(ctx context.Context, s store.Store, ins []vigie.Incident) (map[int64]string, error) {
+	return HeadlinesWith(ctx, s, watches.All(), ins)
+}
+
+// HeadlinesWith is Headlines with the watches that read the alerts.
+func HeadlinesWith(ctx context.Context, s store.Store, ws watch.List, ins []vigie.Incident) (map[int64]string, error) {
 	out := make(map[int64]string, len(ins))
 	for _, in := range ins {
 		alerts, err := s.ListAlerts(ctx, store.AlertQuery{IncidentID: in.ID, Limit: 1000000})
@@ -414,11 +326,10 @@ func Headlines(ctx context.Context, s store.Store, ins []vigie.Incident) (map[in
 			return nil, err
 		}
 		r := &Report{Incident: in, Alerts: alerts, light: true}
-		if err := r.impact(ctx, s); err != nil {
+		if err := r.impact(ctx, s, ws); err != nil {
 			return nil, err
 		}
-		st := r.story()
-		out[in.ID] = st.Headline
+		out[in.ID] = r.story().Headline
 	}
 	return out, nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/store/sqlite"
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watches"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -59,7 +60,7 @@ func newWorld(t *testing.T, start time.Time) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.p = alert.New(alert.Options{Store: db, Notifiers: []notify.Notifier{hook}, Now: func() time.Time { return w.now },
+	w.p = alert.New(alert.Options{Watches: watches.All(), Store: db, Notifiers: []notify.Notifier{hook}, Now: func() time.Time { return w.now },
 		Node: "mx1", ResolveAfter: time.Hour, Dispatch: notify.DispatchOptions{IDPrefix: "m", GroupWait: time.Millisecond},
 		Brief: func(ctx context.Context, in vigie.Incident) (*notify.Brief, error) {
 			return Brief(ctx, db, in, w.now, "https://vigie.example.org/")

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watch"
 )
 
 // Story is an incident told by kind, from its alerts: what a registrar,
@@ -77,6 +78,8 @@ type MailStory struct {
 	// Its habit and the limit the detection compared with, per minute:
 	// the band of its sending graph.
 	HabitPerMinute, LimitPerMinute float64
+	// Series is its sending rate's time series (its watch's).
+	Series watch.SeriesName
 }
 
 // WebStory is one web application in the incident.
@@ -100,7 +103,7 @@ func (r *Report) story() Story {
 		}
 		ms := MailStory{Account: acc.Name, Detected: acc.Detected, LastSeen: acc.LastSeen, AfterMessages: acc.AfterMessages,
 			AfterRecipients: acc.AfterRecipients, AfterKnown: acc.AfterKnown, Messages: acc.Messages, Recipients: acc.Recipients, Bounces: acc.Bounces, Final: !acc.Firing,
-			HabitPerMinute: acc.HabitPerMinute, LimitPerMinute: acc.LimitPerMinute}
+			HabitPerMinute: acc.HabitPerMinute, LimitPerMinute: acc.LimitPerMinute, Series: acc.Series}
 		for _, l := range r.Impact.Blocklistings {
 			ms.Refusals += l.Refusals
 		}
@@ -123,7 +126,7 @@ func (r *Report) story() Story {
 			ips[at.IP] = true
 		}
 		ws.IPs = len(ips)
-		if acc := uidAccount(site.UID); acc != "" {
+		if acc := site.Account; acc != "" {
 			for _, a := range r.Impact.Accounts {
 				if a.Name == acc {
 					ws.Account, ws.MailSent = acc, a.Messages
@@ -215,8 +218,8 @@ func (r *Report) dnsStory() *DNSStory {
 	if d.Reverted == d.Records {
 		// Every record is back: the exposure ended at the last revert,
 		// and lasts in caches for the largest TTL.
-		for _, a := range r.Alerts {
-			if a.Watch == "dns" && a.ResolvedAt.After(d.ExposureEnd) {
+		for i, a := range r.Alerts {
+			if i < len(r.readings) && namesDomains(&r.readings[i]) && a.ResolvedAt.After(d.ExposureEnd) {
 				d.ExposureEnd = a.ResolvedAt
 			}
 		}

@@ -15,7 +15,7 @@ const Name watch.Name = "mail"
 
 // Descriptor is the mail watch as the rest of vigie knows it.
 func Descriptor() *watch.Descriptor {
-	return &watch.Descriptor{Name: Name, Title: "Mail", Build: Build,
+	return &watch.Descriptor{Name: Name, Title: "Mail", Build: Build, Doctor: Doctor,
 		Series: []watch.Series{
 			// One subject per queue (from postqueue -j; "total" and
 			// "deferred" also from the log), value = messages in it.

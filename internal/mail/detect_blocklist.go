@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigie/vigie/internal/blocklist"
 	"github.com/vigie/vigie/internal/config"
 	"github.com/vigie/vigie/internal/vigie"
 )
@@ -163,7 +164,7 @@ func (b *remoteBlocklist) add(now time.Time, reply, relay, recipient, dsn string
 		ev[k] = v
 	}
 	for k, v := range map[string]string{"provider": l.Provider, "code": l.Code, "receiver": receiver, "recipient_domain": rdomain,
-		"dsn": dsn, "reply": reply, "refusals": strconv.Itoa(st.count)} {
+		"dsn": dsn, "reply": reply, string(blocklist.EvidenceRefusals): strconv.Itoa(st.count)} {
 		ev[k] = v
 	}
 	b.emit(vigie.Finding{Watch: WatchName, Rule: RuleRemoteBlocklist, Subject: l.Target, Key: key, Severity: vigie.SeverityCritical, Time: now,

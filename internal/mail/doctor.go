@@ -15,7 +15,7 @@ import (
 // (file or journal, as New decides) and the queue (postqueue -j).
 func Doctor(ctx context.Context, env doctor.Env) []doctor.Check {
 	cfg := env.Config.Mail
-	const w = "mail"
+	const w = string(Name)
 	if cfg.Enabled == config.SwitchOff {
 		return []doctor.Check{{Watch: w, Item: "mail log", Status: doctor.Off, Found: "mail.enabled: off"}}
 	}

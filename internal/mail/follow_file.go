@@ -63,6 +63,14 @@ type FileFollower struct {
 	// has been handed over (and the cursor saved): only then may the
 	// wall clock close the detectors' windows.
 	CaughtUp func()
+	// Unreadable, when set, is told each time the log is there but cannot
+	// be opened (permission denied: vigie's user is not in the log's
+	// group), and told nil once it opens: the follower then keeps trying
+	// every Poll instead of failing, so fixing the permissions needs no
+	// restart. A new file after a rotation that cannot be opened is told
+	// too (the follower keeps the old one). Unset: such an error is
+	// returned.
+	Unreadable func(err error)
 }
 
 type openFile struct {
@@ -140,7 +148,10 @@ func (ff *FileFollower) Run(ctx context.Context) error {
 		o, err = ff.open(ff.Path)
 		if err != nil {
 			if !errors.Is(err, os.ErrNotExist) {
-				return err
+				if ff.Unreadable == nil {
+					return err
+				}
+				ff.Unreadable(err)
 			}
 			select {
 			case <-ctx.Done():
@@ -151,6 +162,9 @@ func (ff *FileFollower) Run(ctx context.Context) error {
 		}
 	}
 	defer func() { o.f.Close() }()
+	if ff.Unreadable != nil {
+		ff.Unreadable(nil)
+	}
 	if err := ff.resume(ctx, o, cur, have); err != nil {
 		return err
 	}
@@ -290,13 +304,26 @@ func (ff *FileFollower) findRotated(c Cursor) *os.File {
 func (ff *FileFollower) checkRotation(o *openFile) (*openFile, string, error) {
 	fi, err := os.Stat(ff.Path)
 	if err != nil {
-		return nil, "", nil // renamed and not yet re-created: keep reading the old one
+		// Renamed and not yet re-created, or there but out of reach:
+		// keep reading the old one.
+		if ff.Unreadable != nil && !errors.Is(err, os.ErrNotExist) {
+			ff.Unreadable(err)
+		}
+		return nil, "", nil
 	}
 	dev, ino := fileID(fi)
 	if dev != o.dev || ino != o.ino {
 		next, err := ff.open(ff.Path)
 		if err != nil {
+			// Not yet there, or created with a mode vigie may not read
+			// (logrotate's create 0600 root root): keep the old file.
+			if ff.Unreadable != nil && !errors.Is(err, os.ErrNotExist) {
+				ff.Unreadable(err)
+			}
 			return nil, "", nil
+		}
+		if ff.Unreadable != nil {
+			ff.Unreadable(nil)
 		}
 		return next, "rename", nil
 	}

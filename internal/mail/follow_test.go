@@ -178,3 +178,77 @@ func TestFollowRotationsAndRestart(t *testing.T) {
 	h.stop()
 	h.check(225)
 }
+
+// A log that is there but cannot be opened (here a symbolic link loop,
+// which refuses root too; as user vigie it is a permission error, see
+// cmd/vigie's non-root tests) is told to Unreadable while the follower
+// keeps trying, and told nil once the log opens: no restart needed. The
+// same holds for the new file of a rotation.
+func TestFollowReportsAnUnreadableLogAndRecovers(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mail.log")
+	if err := os.Symlink("mail.log", path); err != nil { // a loop: ELOOP
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var reports []error
+	var lines []string
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ff := &FileFollower{Path: path, Poll: 5 * time.Millisecond, FromStart: true,
+		Load:       func(context.Context) (Cursor, bool, error) { return Cursor{}, false, nil },
+		Save:       func(context.Context, Cursor) error { return nil },
+		Line:       func(l string) { mu.Lock(); lines = append(lines, l); mu.Unlock() },
+		Unreadable: func(err error) { mu.Lock(); reports = append(reports, err); mu.Unlock() }}
+	done := make(chan error, 1)
+	go func() { done <- ff.Run(ctx) }()
+	last := func() (error, int, int) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(reports) == 0 {
+			return nil, 0, len(lines)
+		}
+		return reports[len(reports)-1], len(reports), len(lines)
+	}
+	waitUntil := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+	waitUntil("a report", func() bool { err, n, _ := last(); return n > 0 && err != nil })
+	if err, _, _ := last(); !strings.Contains(err.Error(), "too many levels of symbolic links") {
+		t.Errorf("reported %v", err)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the follower returned (%v) instead of waiting for the log", err)
+	default:
+	}
+	os.Remove(path)
+	appendLines(t, path, 1, 3)
+	waitUntil("the log to open and its lines", func() bool { err, _, n := last(); return err == nil && n == 3 })
+
+	// Rename rotation whose new file cannot be opened: reported, the old
+	// file is kept and still read.
+	os.Rename(path, path+".1")
+	os.Symlink("mail.log", path)
+	appendLines(t, path+".1", 4, 5)
+	waitUntil("the rotation's report", func() bool { err, _, n := last(); return err != nil && n == 5 })
+	os.Remove(path)
+	appendLines(t, path, 6, 6)
+	waitUntil("the new file", func() bool { err, _, n := last(); return err == nil && n == 6 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i, l := range lines {
+		if l != "line "+strconv.Itoa(i+1) {
+			t.Fatalf("line %d is %q", i+1, l)
+		}
+	}
+}

@@ -14,6 +14,10 @@ import (
 // while Postfix's queue changed: mail flows and vigie does not see it.
 const CauseLogStalled health.Cause = "mail-log-stalled"
 
+// CauseLogUnreadable: the mail log is there but vigie may not read it
+// (its user is not in the log's group): the mail watch sees nothing.
+const CauseLogUnreadable health.Cause = "mail-log-unreadable"
+
 // sight is what the mail watch knows of its own input, for Health.
 type sight struct {
 	mu          sync.Mutex
@@ -22,6 +26,18 @@ type sight struct {
 	queueSig    string    // the queue ids of the last snapshot
 	queueChange time.Time // when the set of queued messages last changed
 	queueSeen   int       // snapshots read since start
+	unreadable  error     // the last failure to open the log; nil once it opened
+	unreadSince time.Time // since when it fails
+}
+
+// open notes whether the log could be opened (err nil) or not.
+func (s *sight) open(err error, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil && s.unreadable == nil {
+		s.unreadSince = now
+	}
+	s.unreadable = err
 }
 
 func (s *sight) start(now time.Time) {
@@ -61,6 +77,15 @@ func (w *Watch) Health(now time.Time) health.Report {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := health.Report{LastSuccess: s.lastLine}
+	if err := s.unreadable; err != nil {
+		where := w.o.Config.LogFile
+		r.Lag = now.Sub(s.unreadSince).Round(time.Second).String()
+		r.Blind = append(r.Blind, health.Blind{Cause: CauseLogUnreadable, Subject: where,
+			Summary: "vigie cannot read the mail log, the mail watch is blind: " + health.Unreadable(where, err),
+			Evidence: map[string]string{"log": where, "error": err.Error(),
+				"since": s.unreadSince.UTC().Format(time.RFC3339)}})
+		return r // a stall is this failure's consequence, not another cause
+	}
 	since := s.lastLine
 	if since.Before(s.started) {
 		since = s.started
@@ -86,4 +111,11 @@ func (w *Watch) Health(now time.Time) health.Report {
 		Evidence: map[string]string{"log": where, "silent_for": silent.Round(time.Second).String(),
 			"queue_changed": s.queueChange.UTC().Format(time.RFC3339), "silent_after": limit.String()}})
 	return r
+}
+
+// failing is the current failure to open the log, or nil.
+func (s *sight) failing() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.unreadable
 }

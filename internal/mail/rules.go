@@ -43,8 +43,6 @@ const (
 	EvidenceHabit                    = "habit"
 	EvidenceLimit                    = "limit"
 	EvidenceWindow                   = "window"
-	// Remote refusals (remote-blocklist): how many so far.
-	EvidenceRefusals = "refusals"
 )
 
 // UIDSubject is the subject of findings about mail a local user injected

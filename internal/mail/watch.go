@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vigie/vigie/internal/config"
+	"github.com/vigie/vigie/internal/health"
 	"github.com/vigie/vigie/internal/mail/postfixlog"
 	"github.com/vigie/vigie/internal/metrics"
 	"github.com/vigie/vigie/internal/store"
@@ -376,6 +377,14 @@ func (w *Watch) follow(ctx context.Context, mu *sync.Mutex, eng *Engine, caughtU
 			mu.Lock()
 			*caughtUp = true
 			mu.Unlock()
+		},
+		Unreadable: func(err error) {
+			if err != nil && w.sight.failing() == nil {
+				w.log.Error("cannot read the mail log; the mail watch is blind until it can", "err", health.Unreadable(cfg.LogFile, err))
+			} else if err == nil && w.sight.failing() != nil {
+				w.log.Info("the mail log is readable again", "path", cfg.LogFile)
+			}
+			w.sight.open(err, w.o.Now())
 		}}
 	return ff.Run(ctx)
 }
@@ -423,6 +432,12 @@ func (w *Watch) learnHistory(ctx context.Context, eng *Engine) (*Cursor, error) 
 	cur, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		if errors.Is(err, os.ErrPermission) {
+			// The follower keeps trying and reports the watch blind
+			// meanwhile; the history is not learned.
+			w.log.Warn("cannot read the mail log to learn its history", "err", err)
 			return nil, nil
 		}
 		return nil, err

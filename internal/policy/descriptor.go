@@ -20,7 +20,7 @@ const Name watch.Name = "policy"
 
 // Descriptor is the policy server as the rest of vigie knows it.
 func Descriptor() *watch.Descriptor {
-	return &watch.Descriptor{Name: Name, Title: "Policy", Build: Build,
+	return &watch.Descriptor{Name: Name, Title: "Policy", Build: Build, Doctor: Doctor,
 		Grouping: &watch.Grouping{Key: watch.AccountKey},
 	}
 }
@@ -37,13 +37,11 @@ func Build(d watch.Deps) ([]watch.Watch, error) {
 		return nil, nil
 	}
 	dir := mailqueue.ConfigDirectory(context.Background(), d.Config.Postfix.ConfigDir, "")
-	asks, why := PostfixAsksVigie(dir, p.Listen)
-	if !asks {
-		if ok, w := postfixNamesMilter(dir, []string{p.Milter.Listen, p.Milter.LocalListen}); ok {
-			asks, why = true, w
-		}
-	}
+	asks, why, fix := autoStarts(dir, &p)
 	if !p.Enabled.On(asks) {
+		if fix != "" {
+			why += ": " + fix
+		}
 		d.Logger.Info("policy server off (policy.enabled: auto): "+why, "component", "policy", "postfix_config_dir", dir)
 		return nil, nil
 	}
@@ -55,17 +53,56 @@ func Build(d watch.Deps) ([]watch.Watch, error) {
 	return []watch.Watch{s}, nil
 }
 
+// autoStarts is what policy.enabled: auto decides: whether Postfix's
+// configuration in dir asks vigie's policy server or names its milter;
+// why (or why not), and when not, what to do, in words for the log and
+// vigie doctor.
+func autoStarts(dir string, p *config.Policy) (asks bool, why, fix string) {
+	asks, why, fix = postfixAsks(dir, p.Listen)
+	if !asks {
+		if ok, w := postfixNamesMilter(dir, []string{p.Milter.Listen, p.Milter.LocalListen}); ok {
+			return true, w, ""
+		}
+	}
+	return asks, why, fix
+}
+
 // PostfixAsksVigie says whether main.cf or master.cf in dir has a
 // check_policy_service naming one of the listen addresses, and if not,
 // why not and what to do, in words for the log and vigie doctor.
 func PostfixAsksVigie(dir string, listen []string) (bool, string) {
+	asks, why, fix := postfixAsks(dir, listen)
+	if fix != "" {
+		why += ": " + fix
+	}
+	return asks, why
+}
+
+// readPostfixFile reads main.cf or master.cf without its comment lines
+// (a commented-out check_policy_service asks nothing).
+func readPostfixFile(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []byte
+	for _, line := range bytes.SplitAfter(b, []byte("\n")) {
+		if t := bytes.TrimLeft(line, " \t"); len(t) > 0 && t[0] == '#' {
+			continue
+		}
+		out = append(out, line...)
+	}
+	return out, nil
+}
+
+func postfixAsks(dir string, listen []string) (bool, string, string) {
 	var read []string
 	sawCheck := false
 	for _, f := range []string{"main.cf", "master.cf"} {
-		b, err := os.ReadFile(filepath.Join(dir, f))
+		b, err := readPostfixFile(filepath.Join(dir, f))
 		if err != nil {
 			if !errors.Is(err, os.ErrNotExist) {
-				return false, fmt.Sprintf("cannot read %s: %v (vigie's user must read Postfix's configuration)", filepath.Join(dir, f), err)
+				return false, fmt.Sprintf("cannot read %s: %v", filepath.Join(dir, f), err), "vigie's user must read Postfix's configuration"
 			}
 			continue
 		}
@@ -77,17 +114,17 @@ func PostfixAsksVigie(dir string, listen []string) (bool, string) {
 		for _, l := range listen {
 			addr := strings.TrimPrefix(l, "unix:")
 			if bytes.Contains(b, []byte(addr)) || strings.HasPrefix(l, "unix:") && bytes.Contains(b, []byte(filepath.Base(addr))) {
-				return true, fmt.Sprintf("%s names %s in a check_policy_service", filepath.Join(dir, f), l)
+				return true, fmt.Sprintf("%s names %s in a check_policy_service", filepath.Join(dir, f), l), ""
 			}
 		}
 	}
 	switch {
 	case len(read) == 0:
-		return false, fmt.Sprintf("no main.cf in %s: Postfix is not installed here or keeps its configuration elsewhere (set postfix.config_dir)", dir)
+		return false, fmt.Sprintf("no main.cf in %s: Postfix is not installed here, or keeps its configuration elsewhere", dir), "set postfix.config_dir to the directory of Postfix's main.cf"
 	case sawCheck:
-		return false, fmt.Sprintf("%s has a check_policy_service, but for none of policy.listen %v: point it at vigie (vigie postfix-config) or fix policy.listen", dir, listen)
+		return false, fmt.Sprintf("%s has a check_policy_service, but for none of policy.listen %v", dir, listen), "point it at vigie (vigie postfix-config) or fix policy.listen"
 	default:
-		return false, fmt.Sprintf("Postfix in %s asks no policy server: add the lines 'vigie postfix-config' prints, or set policy.enabled: on", dir)
+		return false, fmt.Sprintf("Postfix in %s asks no policy server", dir), "add the lines 'vigie postfix-config' prints, or set policy.enabled: on"
 	}
 }
 
@@ -95,7 +132,7 @@ func PostfixAsksVigie(dir string, listen []string) (bool, string) {
 // vigie's milter addresses in a *_milters setting.
 func postfixNamesMilter(dir string, addrs []string) (bool, string) {
 	for _, f := range []string{"main.cf", "master.cf"} {
-		b, err := os.ReadFile(filepath.Join(dir, f))
+		b, err := readPostfixFile(filepath.Join(dir, f))
 		if err != nil || !bytes.Contains(b, []byte("_milters")) {
 			continue
 		}

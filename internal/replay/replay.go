@@ -26,6 +26,7 @@ import (
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/store/sqlite"
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watch"
 )
 
 // A Set is a log-based detector set (the Postfix detectors, the access-log
@@ -56,6 +57,9 @@ type Options struct {
 	// Store keeps the alerts, incidents and timelines; nil: a throwaway
 	// SQLite store, deleted when the replay ends.
 	Store store.Store
+	// Watches group the alerts into incidents (alert.Options.Watches):
+	// `vigie replay` passes watches.All().
+	Watches watch.List
 }
 
 // Result counts what a replay read.
@@ -94,7 +98,7 @@ func Run(ctx context.Context, o Options, files []string) (Result, error) {
 	var clock time.Time
 	pr := &printer{w: o.Out, json: o.JSON}
 	p := alert.New(alert.Options{Store: db, Notifiers: []notify.Notifier{pr}, Now: func() time.Time { return clock },
-		Node: "replay", ResolveAfter: o.ResolveAfter})
+		Node: "replay", ResolveAfter: o.ResolveAfter, Watches: o.Watches})
 	var emitErr error
 	var lastCheck int64
 	// advance moves the log clock; once per log minute, alerts no

@@ -18,6 +18,7 @@ import (
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/store/sqlite"
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watches"
 )
 
 // recordingMail is the MailActions of the tests: it records the calls,
@@ -105,7 +106,7 @@ func newFixtureWith(t testing.TB, opt func(*Options)) *fixture {
 	}
 	t.Cleanup(func() { db.Close() })
 	c := &clock{t: time.Now().UTC()}
-	p := alert.New(alert.Options{Store: db, Now: c.Now})
+	p := alert.New(alert.Options{Watches: watches.All(), Store: db, Now: c.Now})
 	f := &fixture{db: db, pipeline: p, mail: &recordingMail{rec: p}, clock: c}
 	o := Options{Store: db, Gatherer: prometheus.NewRegistry(), Pipeline: p, Mail: f.mail, Now: c.Now}
 	opt(&o)

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/vigie/vigie/internal/incident"
-	"github.com/vigie/vigie/internal/mail"
 	"github.com/vigie/vigie/internal/vigie"
 	"github.com/vigie/vigie/internal/watch"
 )
@@ -41,10 +40,10 @@ func (s *Server) incidentGraphs(ctx context.Context, rep *incident.Report) ([]*G
 		if end.After(to) {
 			to = end
 		}
-		if i >= maxSubjectGraphs {
+		if i >= maxSubjectGraphs || m.Series == "" {
 			continue
 		}
-		def := watch.Series{Name: mail.SeriesAccountMessages, Title: "Messages sent by " + m.Account, Unit: "per min"}
+		def := watch.Series{Name: m.Series, Title: "Messages sent by " + m.Account, Unit: "per min"}
 		g, err := s.graphBetween(ctx, def, []string{m.Account}, start, end, func(g *Graph) {
 			g.Band = habitBand(m)
 			g.Marks = append(g.Marks, GraphMark{Time: m.Detected, Label: "detected"})
@@ -57,13 +56,15 @@ func (s *Server) incidentGraphs(ctx context.Context, rep *incident.Report) ([]*G
 		}
 		out = append(out, g)
 	}
-	q, err := s.graphBetween(ctx, watch.Series{Name: mail.SeriesQueue, Title: "Mail queue", Unit: "messages"},
-		[]string{"total", "deferred", "hold"}, from, to, nil)
-	if err != nil {
-		return nil, err
-	}
-	if !q.Empty() {
-		out = append(out, q)
+	// The server's queue: the series the overview draws (its watch's).
+	if qs := s.overviewSeries(); qs != nil {
+		q, err := s.graphBetween(ctx, *qs, qs.Subjects, from, to, nil)
+		if err != nil {
+			return nil, err
+		}
+		if !q.Empty() {
+			out = append(out, q)
+		}
 	}
 	return out, nil
 }

@@ -175,8 +175,10 @@ func (s *Server) Handler() http.Handler {
 		g.Handle("GET "+pattern, s.page(p.page, p.data))
 	}
 	g.Handle("GET /api/v1/series", s.api(s.seriesData))
-	g.HandleFunc("GET /incidents/{id}/revert-plan", s.revertPlan)
-	g.HandleFunc("GET /api/v1/incidents/{id}/revert-plan", s.revertPlan)
+	for _, dl := range s.o.Watches.Downloads() {
+		g.HandleFunc("GET /incidents/{id}/"+dl.Name, s.download(dl))
+		g.HandleFunc("GET /api/v1/incidents/{id}/"+dl.Name, s.download(dl))
+	}
 	g.HandleFunc("GET /api/v1/session", s.sessionInfo)
 	for _, a := range []struct {
 		path string

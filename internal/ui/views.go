@@ -344,7 +344,7 @@ func (s *Server) incidentData(r *http.Request) (any, error) {
 		}
 	}
 	ctx := r.Context()
-	rep, err := incident.Build(ctx, s.o.Store, id, s.o.Now())
+	rep, err := incident.BuildWith(ctx, s.o.Store, s.o.Watches, id, s.o.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -635,7 +635,7 @@ func (s *Server) withListings(ctx context.Context, alerts []vigie.Alert) ([]vigi
 
 // withHeadlines converts incidents for a list, each with its headline.
 func (s *Server) withHeadlines(ctx context.Context, ins []vigie.Incident) ([]apiIncident, error) {
-	hs, err := incident.Headlines(ctx, s.o.Store, ins)
+	hs, err := incident.HeadlinesWith(ctx, s.o.Store, s.o.Watches, ins)
 	if err != nil {
 		return nil, err
 	}

@@ -2,8 +2,10 @@ package watch
 
 import (
 	"context"
+	"io"
 	"time"
 
+	"github.com/vigie/vigie/internal/doctor"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/vigie"
 )
@@ -53,6 +55,13 @@ type Descriptor struct {
 	// (alert.GroupKey); nil: a finding without a Group is its own group
 	// (its alert key).
 	Grouping *Grouping
+
+	// Doctor says, for `vigie doctor`, what the watch would watch on this
+	// machine with this configuration and why not the rest, each check
+	// with its status (ok, off, warn, fail) and its fix, using the
+	// watch's own discovery code (what Build would find); it changes
+	// nothing. nil: vigie doctor says nothing of the watch.
+	Doctor doctor.Func
 }
 
 // SeriesName is the name of a time series (vigie.Sample.Series), owned by
@@ -130,6 +139,28 @@ type Report struct {
 	// (a mail bounce that names a blocklist is read as a listing); nil:
 	// the alerts whose Watch is the descriptor's Name.
 	Owns func(a *vigie.Alert) bool
+	// Downloads are the files an incident's page offers from this watch's
+	// alerts (the DNS revert plan), at /incidents/{id}/<Name>.
+	Downloads []Download
+}
+
+// Download is a file made from an incident's alerts, in one of a few
+// formats, for the dashboard's incident page (and its API).
+type Download struct {
+	// Name is the last segment of its path and part of the file's name
+	// ("revert-plan"); unique over the list (List.Check).
+	Name string
+	// Formats it can be written in; the first is the default.
+	Formats []Format
+	// Write writes incident incidentID's file in format (one of Formats),
+	// read from the store's alerts. A store.ErrNotFound: no such incident.
+	Write func(ctx context.Context, st store.Alerts, incidentID int64, format string, w io.Writer) error
+}
+
+// Format is one format of a Download: its ?format= value, which is also
+// the file's extension, and its Content-Type.
+type Format struct {
+	Name, ContentType string
 }
 
 // Reading is what one alert touched, for the report's impact.
@@ -143,13 +174,37 @@ type Reading struct {
 	// after it is repaired (extends the exposure window).
 	TTL     time.Duration
 	Reverts []Revert
+	// What the incident's story by kind reads.
+	Changes  []Change // DNS records moved away from the baseline
+	Installs []Site   // web application installs
+	Attacks  []Attack // exploitation requests
 }
 
 // Account is a mail account or local uid and what it sent.
 type Account struct {
 	Name       string
-	Messages   int64
+	Messages   int64 // since its alert began, the tripping window included
 	Recipients int64
+	// The rest is read from the alert that detected it (the mail watch's
+	// volume rule); zero for an account another watch only names (a
+	// site's uid). Detected is zero then.
+	//
+	// After the finding that first detected it: exact, from the watch's
+	// counts (its findings, the final one when the alert resolves).
+	AfterMessages, AfterRecipients int64
+	AfterKnown                     bool      // the watch reported them
+	Detected                       time.Time // the alert's first finding
+	LastSeen                       time.Time
+	ResolvedAt                     time.Time
+	Bounces                        int64 // in the hour before its latest finding
+	Firing                         bool  // its alert is still active: counts still grow
+	// Its habit and the limit its detection compared with, per minute.
+	HabitPerMinute, LimitPerMinute float64
+	// Series is its sending rate (per minute, one line per account);
+	// RunningSeries the running count of what it sent after the
+	// detection, written each minute while the alert fires (the report
+	// reads its newest point: exact to the minute).
+	Series, RunningSeries SeriesName
 }
 
 // Certificate is a certificate an alert is about.
@@ -168,6 +223,58 @@ type Listing struct {
 	Target, List string
 	State        vigie.AlertState
 	Since        time.Time
+	AlertID      int64
+	Name         string // the list's full name ("Microsoft (Outlook.com, ...)")
+	RaisedBy     string // the watch that saw it: a DNSBL answer or a refusal
+	DelistURL    string
+	DelistSteps  []string
+	Refusals     int64 // remote refusals that named the list
+	LastSeen     time.Time
+}
+
+// Change is one DNS record of one domain that moved away from the
+// baseline.
+type Change struct {
+	AlertID   int64
+	Domain    string
+	TLD       string // "fr.", the parent zone
+	Kind      string // ns, ds, a, mx, spf...
+	Expected  string
+	Observed  string
+	TTL       time.Duration // the largest TTL served with the change
+	Server    string        // the server that answered it
+	FirstSeen time.Time     // the sweep that first saw it
+	LastSeen  time.Time
+	State     vigie.AlertState
+}
+
+// Site is a web application install an alert is about.
+type Site struct {
+	Path       string
+	App        string
+	Version    string
+	Status     string
+	Latest     string
+	Advisories string
+	UID        string
+	// Account is the incident account it runs as (the mail watch's
+	// subject of its uid: what else that uid sent), "" when unknown.
+	Account string
+	Rules   []string
+	State   vigie.AlertState
+}
+
+// Attack is one attacker's requests seen in a web access log.
+type Attack struct {
+	AlertID  int64
+	IP       string
+	Rule     string
+	Target   string // the last request's URL (attacker's text)
+	Install  string // the install it aimed at, when the watch knew it
+	Version  string
+	Requests int64 // the alert's findings: one per request or repeat
+	First    time.Time
+	Last     time.Time
 }
 
 // Revert is one line of a DNS revert plan.

@@ -2,6 +2,7 @@ package watch
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/vigie/vigie/internal/vigie"
 )
@@ -52,10 +53,23 @@ func (l List) Reporter(a *vigie.Alert) *Descriptor {
 	return nil
 }
 
+// Downloads are the incident downloads of the list's watches, in order.
+func (l List) Downloads() []Download {
+	var out []Download
+	for _, d := range l {
+		if d.Report != nil {
+			out = append(out, d.Report.Downloads...)
+		}
+	}
+	return out
+}
+
 // Check reports a list that cannot work: a descriptor without a name,
-// title or builder, or two with the same name.
+// title or builder, two with the same name, or two incident downloads
+// with the same name.
 func (l List) Check() error {
 	seen := map[Name]bool{}
+	downloads := map[string]bool{}
 	for i, d := range l {
 		switch {
 		case d == nil || d.Name == "":
@@ -68,6 +82,18 @@ func (l List) Check() error {
 			return fmt.Errorf("two watches are named %s", d.Name)
 		}
 		seen[d.Name] = true
+		if d.Report == nil {
+			continue
+		}
+		for _, dl := range d.Report.Downloads {
+			switch {
+			case dl.Name == "" || strings.Contains(dl.Name, "/") || len(dl.Formats) == 0 || dl.Write == nil:
+				return fmt.Errorf("watch %s: download %q needs a name without a slash, formats and Write", d.Name, dl.Name)
+			case downloads[dl.Name]:
+				return fmt.Errorf("two incident downloads are named %s", dl.Name)
+			}
+			downloads[dl.Name] = true
+		}
 	}
 	return nil
 }

@@ -49,12 +49,6 @@ func TestNoWatchImportedButThroughTheList(t *testing.T) {
 				if !watchPkgs[imp] {
 					continue
 				}
-				// Known exceptions, to route through the descriptors: the
-				// incident graphs, reports and revert plan (issue 17) read the mail
-				// and DNS watches' series, evidence and plans, and the blocklist's data.
-				if from == mod+"ui" && (imp == mod+"mail" || imp == mod+"dnswatch") || from == mod+"incident" && (imp == mod+"mail" || imp == mod+"blocklist") {
-					continue
-				}
 				if !c.throughList || from != mod+"watches" {
 					t.Errorf("%s: %s imports the watch package %s", c.pkg, from, imp)
 				}

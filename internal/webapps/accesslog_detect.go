@@ -313,12 +313,12 @@ func (d *LogDetector) exploit(r *Request, a attack, ip *ipState, why string, out
 		// The request hits an install known to be vulnerable to it:
 		// same incident as that install's finding.
 		f.Group = OwnerGroup(in.UID)
-		f.Evidence["uid"] = strconv.Itoa(in.UID)
-		f.Evidence["install"] = in.Path
-		f.Evidence["install_version"] = in.Name + " " + in.Version
+		f.Evidence[string(EvidenceUID)] = strconv.Itoa(in.UID)
+		f.Evidence[string(EvidenceInstall)] = in.Path
+		f.Evidence[string(EvidenceInstallVer)] = in.Name + " " + in.Version
 		f.Evidence["install_alert"] = InstallAlertKey("install-vulnerable", in.Path)
-		f.Evidence["advisories"] = joinIDs(in.Advisories, d.advs[a])
-		f.Summary = fmt.Sprintf("%s on %s, which runs %s %s vulnerable to it (%s)", f.Summary, in.Path, in.Name, in.Version, f.Evidence["advisories"])
+		f.Evidence[string(EvidenceAdvisories)] = joinIDs(in.Advisories, d.advs[a])
+		f.Summary = fmt.Sprintf("%s on %s, which runs %s %s vulnerable to it (%s)", f.Summary, in.Path, in.Name, in.Version, EvidenceAdvisories.Of(f.Evidence))
 	}
 	return append(out, f)
 }
@@ -346,7 +346,7 @@ func (d *LogDetector) loginRate(r *Request, path []byte, a attack, out []vigie.F
 		subject = clip(r.VHost, 255) + subject
 	}
 	f := vigie.Finding{
-		Watch: "web", Rule: RuleDistributedLogin, Subject: subject, Severity: vigie.SeverityWarning, Time: r.Time,
+		Watch: string(Name), Rule: RuleDistributedLogin, Subject: subject, Severity: vigie.SeverityWarning, Time: r.Time,
 		Summary: fmt.Sprintf("distributed password guessing on %s: %d failed logins from %d addresses within %v (each address alone stays under the per-address limits)",
 			subject, fails, addrs, spec.Window),
 		Evidence: map[string]string{"page": subject, "failures": strconv.Itoa(fails), "addresses": strconv.Itoa(addrs),
@@ -371,7 +371,7 @@ func (d *LogDetector) postFlood(r *Request, path []byte, out []vigie.Finding) []
 			subject = clip(r.VHost, 255) + subject
 		}
 		f := vigie.Finding{
-			Watch: "web", Rule: RulePostFlood, Subject: subject, Severity: vigie.SeverityWarning, Time: r.Time,
+			Watch: string(Name), Rule: RulePostFlood, Subject: subject, Severity: vigie.SeverityWarning, Time: r.Time,
 			Summary: fmt.Sprintf("flood of POSTs to %s: more than %d, draining %g a minute (a form used as a spam relay, or a brute force)",
 				subject, spec.Capacity, spec.PerMinute),
 			Evidence: map[string]string{"page": subject, "level": strconv.Itoa(int(ps.b.level)), "last_ip": clip(r.IP, 64),
@@ -462,13 +462,13 @@ func (d *LogDetector) bucketFinding(r *Request, a attack, sev vigie.Severity, ip
 // escaped wherever they are shown.
 func (d *LogDetector) finding(r *Request, rule string, sev vigie.Severity, summary string) vigie.Finding {
 	ev := map[string]string{
-		"ip": clip(r.IP, 64), "method": clip(r.Method, 16), "target": clip(r.Target, 1024),
-		"status": strconv.Itoa(r.Status), "user_agent": clip(r.UserAgent, 256), "log": d.o.Log,
+		string(EvidenceIP): clip(r.IP, 64), "method": clip(r.Method, 16), string(EvidenceTarget): clip(r.Target, 1024),
+		string(EvidenceStatus): strconv.Itoa(r.Status), "user_agent": clip(r.UserAgent, 256), "log": d.o.Log,
 	}
 	if len(r.VHost) > 0 {
 		ev["vhost"] = clip(r.VHost, 255)
 	}
-	return vigie.Finding{Watch: "web", Rule: rule, Subject: clip(r.IP, 64), Severity: sev, Time: r.Time, Summary: summary, Evidence: ev}
+	return vigie.Finding{Watch: string(Name), Rule: rule, Subject: clip(r.IP, 64), Severity: sev, Time: r.Time, Summary: summary, Evidence: ev}
 }
 
 func clip(b []byte, n int) string {

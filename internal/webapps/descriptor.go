@@ -13,7 +13,7 @@ const Name watch.Name = "web"
 
 // Descriptor is the web watch as the rest of vigie knows it.
 func Descriptor() *watch.Descriptor {
-	return &watch.Descriptor{Name: Name, Title: "Web", Build: Build,
+	return &watch.Descriptor{Name: Name, Title: "Web", Build: Build, Doctor: Doctor,
 		Series: []watch.Series{
 			{Name: SeriesInstalls, Title: "Installs by status", Unit: "installs",
 				Subjects: []string{"vulnerable", "end-of-life", "abandoned", "outdated", "current"}},

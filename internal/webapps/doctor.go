@@ -20,7 +20,7 @@ var DefaultAccessLogs = []string{"/var/log/nginx/access.log", "/var/log/apache2/
 // here, and whether the daemon's account can read them.
 func Doctor(ctx context.Context, env doctor.Env) []doctor.Check {
 	c := env.Config.Web
-	const w = "web"
+	const w = string(Name)
 	if c.Enabled == config.SwitchOff {
 		return []doctor.Check{{Watch: w, Item: "web roots", Status: doctor.Off, Found: "web.enabled: off"}}
 	}
@@ -77,6 +77,11 @@ func Doctor(ctx context.Context, env doctor.Env) []doctor.Check {
 	var readable []string
 	for _, l := range logs {
 		if err := env.Account.CanRead(l); err != nil {
+			if os.IsNotExist(err) {
+				out = append(out, doctor.Check{Watch: w, Item: "access log", Status: doctor.Warn, Found: l + ": named in web.access_logs, but not there",
+					Fix: "correct its path in web.access_logs, or remove it (nginx: access_log in each server block; Apache: CustomLog)"})
+				continue
+			}
 			out = append(out, doctor.Check{Watch: w, Item: "access log", Status: doctor.Fail, Found: err.Error(),
 				Fix: fmt.Sprintf("the unit's adm group reads Debian's logs; make %s readable by adm", l)})
 			continue

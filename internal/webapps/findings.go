@@ -16,20 +16,21 @@ import (
 func InstallFindings(in *Install, now time.Time) []vigie.Finding {
 	var out []vigie.Finding
 	ev := map[string]string{
-		"path": in.Path, "app": in.Name, "version": in.Version, "owner": in.Owner, "uid": strconv.Itoa(in.UID),
-		"status": string(in.Status), "code_modified": in.CodeModified.UTC().Format(time.RFC3339),
+		string(EvidencePath): in.Path, string(EvidenceApp): in.Name, string(EvidenceVersion): in.Version,
+		string(EvidenceOwner): in.Owner, string(EvidenceUID): strconv.Itoa(in.UID),
+		string(EvidenceStatus): string(in.Status), "code_modified": in.CodeModified.UTC().Format(time.RFC3339),
 	}
 	if !in.ContentModified.IsZero() {
 		ev["content_modified"] = in.ContentModified.UTC().Format(time.RFC3339)
 	}
 	if in.Latest != "" {
-		ev["latest"] = in.Latest
+		ev[string(EvidenceLatest)] = in.Latest
 	}
 	if in.EOL != "" {
 		ev["eol"] = in.EOL
 	}
 	if len(in.Advisories) > 0 {
-		ev["advisories"] = strings.Join(in.Advisories, ", ")
+		ev[string(EvidenceAdvisories)] = strings.Join(in.Advisories, ", ")
 	}
 	if len(in.Problems) > 0 {
 		ev["problems"] = strings.Join(in.Problems, "; ")
@@ -43,7 +44,7 @@ func InstallFindings(in *Install, now time.Time) []vigie.Finding {
 		for k, v := range ev {
 			e[k] = v
 		}
-		return vigie.Finding{Watch: "web", Rule: rule, Subject: in.Path, Group: OwnerGroup(in.UID),
+		return vigie.Finding{Watch: string(Name), Rule: rule, Subject: in.Path, Group: OwnerGroup(in.UID),
 			Severity: sev, Time: now, Summary: summary, Evidence: e, ResolveAfter: -1}
 	}
 	app := in.Name + " " + in.Version

@@ -24,6 +24,8 @@ type follower struct {
 	carry []byte
 	// fromStart: the file appeared after the follower started.
 	fromStart bool
+	// opened, when set, is called each time the file is opened.
+	opened func()
 }
 
 // Cursor is where a follower is in a file.
@@ -88,6 +90,9 @@ func (fw *follower) run(ctx context.Context, saved *Cursor, line func([]byte), s
 		}
 	}
 	defer func() { fw.f.Close() }()
+	if fw.opened != nil {
+		fw.opened()
+	}
 	if fw.buf == nil {
 		fw.buf = make([]byte, 256<<10)
 	}

@@ -48,13 +48,26 @@ type ScanStats struct {
 	Samples   []ScanError // the first few errors, for the report
 	Truncated bool        // MaxDirs was reached
 	Duration  time.Duration
+	// Unseen are the places where sites may be that the scan could not
+	// read: a root, or a directory above the installs (a site's docroot
+	// that vigie's user may not enter). What is in them is neither rated
+	// nor known gone: the watch reports itself blind there. An unreadable
+	// file or directory inside an install only counts in Errors (the
+	// install itself was found). At most maxUnseen; UnseenCount counts all.
+	Unseen      []ScanError
+	UnseenCount int
 }
 
 // A ScanError is one path the scan could not read.
 type ScanError struct {
+	Root string `json:"root,omitempty"` // the root it is under
 	Path string `json:"path"`
 	Err  string `json:"error"`
+	// Cause is the error itself (Unreadable explains a permission error).
+	Cause error `json:"-"`
 }
+
+const maxUnseen = 100
 
 const maxErrorSamples = 20
 
@@ -85,9 +98,10 @@ func Scan(ctx context.Context, roots []string, o ScanOptions, emit func(*Install
 			return s.stats, err
 		}
 		s.stats.Roots++
+		s.root = root
 		abs, err := filepath.Abs(root)
 		if err != nil {
-			s.fail(root, err)
+			s.unseen(root, err)
 			continue
 		}
 		// A root given as a symlink is followed once: the admin named it.
@@ -96,11 +110,11 @@ func Scan(ctx context.Context, roots []string, o ScanOptions, emit func(*Install
 		}
 		fi, err := os.Stat(abs)
 		if err != nil {
-			s.fail(abs, err)
+			s.unseen(abs, err)
 			continue
 		}
 		if !fi.IsDir() {
-			s.fail(abs, errors.New("not a directory"))
+			s.unseen(abs, errors.New("not a directory"))
 			continue
 		}
 		if err := s.walk(ctx, abs, 0, -1); err != nil {
@@ -117,17 +131,33 @@ type scanner struct {
 	now   time.Time
 	stats ScanStats
 	head  []byte // reused read buffer
+	root  string // the root being walked
 }
 
 func (s *scanner) fail(path string, err error) {
 	s.stats.Errors++
 	if len(s.stats.Samples) < maxErrorSamples {
-		var pe *fs.PathError
-		msg := err.Error()
-		if errors.As(err, &pe) {
-			msg = pe.Err.Error()
-		}
-		s.stats.Samples = append(s.stats.Samples, ScanError{Path: path, Err: msg})
+		s.stats.Samples = append(s.stats.Samples, ScanError{Root: s.root, Path: path, Err: errText(err), Cause: err})
+	}
+}
+
+// unseen is a failure where sites may be (see ScanStats.Unseen).
+func (s *scanner) unseen(path string, err error) {
+	s.fail(path, err)
+	s.stats.UnseenCount++
+	if len(s.stats.Unseen) < maxUnseen {
+		s.stats.Unseen = append(s.stats.Unseen, ScanError{Root: s.root, Path: path, Err: errText(err), Cause: err})
+	}
+}
+
+// failAt is a failure to read dir: unseen outside installs (nested < 0).
+func (s *scanner) failAt(dir string, nested int, err error) {
+	// A directory removed between its parent's listing and its opening
+	// is gone, not out of sight.
+	if nested < 0 && !errors.Is(err, fs.ErrNotExist) {
+		s.unseen(dir, err)
+	} else {
+		s.fail(dir, err)
 	}
 }
 
@@ -173,13 +203,13 @@ func (s *scanner) walk(ctx context.Context, dir string, depth, nested int) error
 	s.stats.Dirs++
 	f, err := os.Open(dir)
 	if err != nil {
-		s.fail(dir, err)
+		s.failAt(dir, nested, err)
 		return nil
 	}
 	defer f.Close()
 	first, err := f.ReadDir(batch)
 	if err != nil && err != io.EOF {
-		s.fail(dir, err)
+		s.failAt(dir, nested, err)
 		return nil
 	}
 	top := make(map[string]bool, 4)

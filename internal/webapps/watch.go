@@ -14,7 +14,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vigie/vigie/internal/health"
 	"github.com/vigie/vigie/internal/metrics"
+	"github.com/vigie/vigie/internal/task"
 	"github.com/vigie/vigie/internal/vigie"
 	"github.com/vigie/vigie/internal/watch"
 )
@@ -79,6 +81,8 @@ type Watch struct {
 
 	stampsMu sync.Mutex
 	stamps   map[string]string // path -> fileStamp at the last scan
+
+	sight sight // what Health reports
 }
 
 // NewWatch returns the watch.
@@ -127,20 +131,21 @@ func (w *Watch) Run(ctx context.Context) error {
 	// Followers start first: a scan of a large tree takes a while, and
 	// attacks must not wait for it; requests link to installs once the
 	// first scan has published the inventory.
-	var wg sync.WaitGroup
+	// The scanner and the followers are one task group: a panic in any
+	// of them stops the others and returns as this watch's error, so the
+	// supervisor restarts the web watch alone.
+	g, gctx := task.New(ctx)
 	for _, src := range w.o.Logs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w.follow(ctx, src, data)
-		}()
+		g.Go("web access log follower", func() error { w.follow(gctx, src, data); return nil })
 	}
 	if len(w.o.Roots) > 0 {
-		w.scan(ctx, data)
-		w.scanLoop(ctx, data)
+		g.Go("web scanner", func() error {
+			w.scan(gctx, data)
+			w.scanLoop(gctx, data)
+			return nil
+		})
 	}
-	wg.Wait()
-	return nil
+	return g.Wait()
 }
 
 // scanLoop rescans every ScanInterval, and at once when a check finds that
@@ -231,6 +236,7 @@ func (w *Watch) scan(ctx context.Context, data *Data) {
 		}
 	}
 	w.inv.Set(list)
+	w.sight.scanned(w.o.Now(), stats)
 	w.stampsMu.Lock()
 	w.stamps = dirs
 	w.stampsMu.Unlock()
@@ -240,7 +246,7 @@ func (w *Watch) scan(ctx context.Context, data *Data) {
 	// For the dashboard: which data rated the installs, and how old it is.
 	info, _ := json.Marshal(map[string]any{"date": data.Date, "source": data.Source, "path": w.o.DataPath,
 		"scanned_at": w.o.Now().UTC(), "installs": len(list), "dirs": stats.Dirs, "errors": stats.Errors})
-	w.o.State.PutState(ctx, "web", "data", info)
+	w.o.State.PutState(ctx, string(Name), StateData, info)
 	counts := map[Status]int{}
 	for _, in := range list {
 		counts[in.Status]++
@@ -286,7 +292,7 @@ type activeFinding struct {
 // previous scan that no longer hold (the site was upgraded or removed).
 func (w *Watch) emitInstalls(ctx context.Context, list []*Install, stats ScanStats) {
 	var prev []activeFinding
-	if b, err := w.o.State.GetState(ctx, "web", "active"); err == nil {
+	if b, err := w.o.State.GetState(ctx, string(Name), "active"); err == nil {
 		json.Unmarshal(b, &prev)
 	}
 	now := w.o.Now()
@@ -304,20 +310,21 @@ func (w *Watch) emitInstalls(ctx context.Context, list []*Install, stats ScanSta
 			}
 		}
 	}
-	if stats.Truncated || stats.Errors > 0 && len(list) == 0 {
-		// An incomplete scan proves nothing gone: keep the old ones active.
-		for _, a := range prev {
-			if !cur[a] {
-				cur[a] = true
-				next = append(next, a)
-			}
+	incomplete := stats.Truncated || stats.Errors > 0 && len(list) == 0 || stats.UnseenCount > len(stats.Unseen)
+	for _, a := range prev {
+		// An incomplete scan proves nothing gone: keep the old ones
+		// active, all of them or those in the places it could not read
+		// (a site that became unreadable is not a site upgraded).
+		if !cur[a] && (incomplete || underAny(a.Subject, stats.Unseen)) {
+			cur[a] = true
+			next = append(next, a)
 		}
 	}
 	for _, a := range prev {
 		if cur[a] {
 			continue
 		}
-		w.o.Sink.Emit(ctx, vigie.Finding{Watch: "web", Rule: a.Rule, Subject: a.Subject, Group: a.Group,
+		w.o.Sink.Emit(ctx, vigie.Finding{Watch: string(Name), Rule: a.Rule, Subject: a.Subject, Group: a.Group,
 			Time: now, Resolved: true, Summary: a.Subject + ": no longer " + strings.TrimPrefix(a.Rule, "install-")})
 	}
 	b, _ := json.Marshal(next)
@@ -338,7 +345,8 @@ func (w *Watch) follow(ctx context.Context, src LogSource, data *Data) {
 				saved = &c
 			}
 		}
-		fw := &follower{path: src.Path, poll: w.o.Poll, max: 64 << 10}
+		fw := &follower{path: src.Path, poll: w.o.Poll, max: 64 << 10,
+			opened: func() { w.sight.logOpened(src.Path) }}
 		lastSave := time.Time{}
 		err := fw.run(ctx, saved, func(line []byte) {
 			w.lines.Inc()
@@ -369,7 +377,8 @@ func (w *Watch) follow(ctx context.Context, src LogSource, data *Data) {
 		if errors.Is(err, context.Canceled) {
 			return
 		}
-		w.log.Error("access log follower failed; retrying", "log", src.Path, "err", err)
+		w.sight.logFailed(src.Path, err, w.o.Now())
+		w.log.Error("access log follower failed; retrying", "log", src.Path, "err", health.Unreadable(src.Path, err))
 		select {
 		case <-ctx.Done():
 		case <-time.After(5 * time.Second):

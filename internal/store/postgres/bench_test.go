@@ -13,6 +13,7 @@ import (
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/store/sqlite"
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watches"
 )
 
 // BenchmarkStoreWrites measures how fast findings are written, on SQLite
@@ -100,7 +101,7 @@ func BenchmarkStoreWrites(b *testing.B) {
 		b.Run(be.name+"/Emit", func(b *testing.B) {
 			s, _ := be.open(b)
 			defer s.Close()
-			p := alert.New(alert.Options{Store: s, Node: "bench"})
+			p := alert.New(alert.Options{Watches: watches.All(), Store: s, Node: "bench"})
 			ctx := context.Background()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -121,7 +122,7 @@ func BenchmarkStoreWrites(b *testing.B) {
 			par := max(1, 4/runtime.GOMAXPROCS(0))
 			n := par * runtime.GOMAXPROCS(0)
 			pipes := make(chan *alert.Pipeline, n)
-			shared := alert.New(alert.Options{Store: s, Node: "bench"})
+			shared := alert.New(alert.Options{Watches: watches.All(), Store: s, Node: "bench"})
 			for i := 0; i < n; i++ {
 				if be.name != "postgres" {
 					pipes <- shared
@@ -129,7 +130,7 @@ func BenchmarkStoreWrites(b *testing.B) {
 				}
 				h := reopen()
 				defer h.Close()
-				pipes <- alert.New(alert.Options{Store: h, Node: fmt.Sprintf("node%d", i)})
+				pipes <- alert.New(alert.Options{Watches: watches.All(), Store: h, Node: fmt.Sprintf("node%d", i)})
 			}
 			var next atomic.Int64
 			b.SetParallelism(par)

@@ -13,6 +13,7 @@ import (
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/store/sqlite"
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watches"
 )
 
 // fillStore writes a bit of everything through the real pipeline.
@@ -20,7 +21,7 @@ func fillStore(t *testing.T, s store.Store, at time.Time) {
 	t.Helper()
 	ctx := context.Background()
 	now := at
-	p := alert.New(alert.Options{Store: s, Node: "old-box", Now: func() time.Time { return now }})
+	p := alert.New(alert.Options{Watches: watches.All(), Store: s, Node: "old-box", Now: func() time.Time { return now }})
 	hostile := "<b>x</b>'; DROP TABLE alerts; --\u202e"
 	for i := 0; i < 30; i++ {
 		now = at.Add(time.Duration(i) * time.Second)

@@ -10,6 +10,7 @@ import (
 	"github.com/vigie/vigie/internal/alert"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watches"
 )
 
 // Two nodes, each with its own pipeline and pool on one database, see the
@@ -24,7 +25,7 @@ func TestTwoNodesOneAlertAndIncidentStream(t *testing.T) {
 	for _, name := range []string{"mx1", "mx2"} {
 		db := openDSN(t, dsn, Options{})
 		defer db.Close()
-		nodes = append(nodes, alert.New(alert.Options{Store: db, Node: name, Now: func() time.Time { return at }}))
+		nodes = append(nodes, alert.New(alert.Options{Watches: watches.All(), Store: db, Node: name, Now: func() time.Time { return at }}))
 	}
 	const groups = 25
 	var wg sync.WaitGroup

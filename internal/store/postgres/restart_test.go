@@ -11,6 +11,7 @@ import (
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/testutil/pgtest"
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watches"
 )
 
 // The database restarts (here: crashes, then starts again) while findings
@@ -31,7 +32,7 @@ func TestServerRestartLosesNothingAcknowledged(t *testing.T) {
 	}
 	db := openDSN(t, dsn, Options{RetryFor: 20 * time.Second})
 	defer db.Close()
-	p := alert.New(alert.Options{Store: db, Node: "node-1"})
+	p := alert.New(alert.Options{Watches: watches.All(), Store: db, Node: "node-1"})
 
 	var mu sync.Mutex
 	acked := map[string]bool{}

@@ -10,10 +10,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the pure Go "sqlite" driver
 
+	"github.com/vigie/vigie/internal/health"
 	"github.com/vigie/vigie/internal/store"
 )
 
@@ -39,6 +41,21 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 			return nil, fmt.Errorf("store %s: directory: %w", path, err)
 		} else if !fi.IsDir() {
 			return nil, fmt.Errorf("store %s: %s is not a directory", path, dir)
+		}
+	}
+	// A store file vigie may not write (left by a run as root) would open
+	// read-only and fail at the first write with "attempt to write a
+	// readonly database": say which file and why instead.
+	if dir := filepath.Dir(path); syscall.Access(dir, 3 /* W_OK|X_OK */) != nil {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("store %s: vigie may not create it in %s (vigie runs as %s; the directory is %s): give the directory to vigie's user or choose another store.path",
+				path, dir, health.Identity(), health.Owner(dir))
+		}
+	}
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		if _, err := os.Stat(f); err == nil && syscall.Access(f, 2 /* W_OK */) != nil {
+			return nil, fmt.Errorf("store %s: vigie may not write %s (vigie runs as %s; the file is %s, left by a run as another user?): give the store's files to vigie's user",
+				path, f, health.Identity(), health.Owner(f))
 		}
 	}
 	pragmas := url.Values{}
