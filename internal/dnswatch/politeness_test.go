@@ -66,21 +66,16 @@ func TestRTOFollowsTheServer(t *testing.T) {
 func TestWindowShrinksOnLossAndGrows(t *testing.T) {
 	ws := newWindows(1000)
 	s := netip.MustParseAddrPort("192.0.2.1:53")
-	type slot struct {
-		w     *window
-		epoch uint64
-	}
-	take := func() slot {
-		w, e := ws.tryAcquire(s, func(*window, uint64) { t.Fatal("waited with a free slot") })
+	take := func() *window {
+		w := ws.tryAcquire(s, func(*window) { t.Fatal("waited with a free slot") })
 		if w == nil {
 			t.Fatal("no slot")
 		}
-		return slot{w, e}
+		return w
 	}
-	give := func(sl slot, lost bool) { ws.release(sl.w, sl.epoch, lost) }
-	sl := take()
-	w := sl.w
-	give(sl, false)
+	give := func(w *window, lost bool) { ws.release(w, lost) }
+	w := take()
+	give(w, false)
 	if w.limit != startWindow+1 {
 		t.Errorf("slow start: %v", w.limit)
 	}
@@ -93,18 +88,6 @@ func TestWindowShrinksOnLossAndGrows(t *testing.T) {
 	if w.limit != lim+1/lim {
 		t.Errorf("congestion avoidance: %v", w.limit)
 	}
-	// Queries lost together are one loss: the window is halved once.
-	lim = w.limit
-	var burst []slot
-	for i := 0; i < int(lim); i++ {
-		burst = append(burst, take())
-	}
-	for _, b := range burst {
-		give(b, true)
-	}
-	if w.limit != lim/2 {
-		t.Errorf("after %d queries lost together: %v, want %v", len(burst), w.limit, lim/2)
-	}
 	for i := 0; i < 10; i++ {
 		give(take(), true)
 	}
@@ -114,13 +97,13 @@ func TestWindowShrinksOnLossAndGrows(t *testing.T) {
 
 	// A full window queues the next queries, in order; each release
 	// hands its slot to the first one waiting, without a goroutine.
-	var held []slot
+	var held []*window
 	for i := 0; i < minWindow; i++ {
 		held = append(held, take())
 	}
 	var got []int
 	for i := 0; i < 3; i++ {
-		if w, _ := ws.tryAcquire(s, func(w *window, e uint64) { got = append(got, i); held = append(held, slot{w, e}) }); w != nil {
+		if ws.tryAcquire(s, func(w *window) { got = append(got, i); held = append(held, w) }) != nil {
 			t.Fatal("acquired beyond the window")
 		}
 	}

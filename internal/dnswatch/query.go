@@ -145,15 +145,15 @@ func (op *askOp) try() {
 }
 
 func (op *askOp) acquire() {
-	if w, epoch := op.a.win.tryAcquire(op.srv, op.launch); w != nil {
-		op.launch(w, epoch)
+	if w := op.a.win.tryAcquire(op.srv, op.launch); w != nil {
+		op.launch(w)
 	}
 }
 
-func (op *askOp) launch(w *window, epoch uint64) {
-	op.w, op.epoch = w, epoch
+func (op *askOp) launch(w *window) {
+	op.w = w
 	if err := op.ctx.Err(); err != nil {
-		op.a.win.release(w, epoch, false)
+		op.a.win.release(w, false)
 		op.h.done(op.srv, err)
 		return
 	}
@@ -177,7 +177,7 @@ func (op *askOp) query() *dns.Msg { return newQuery(op.name, op.qtype, op.dnssec
 // answered reads an answer (or the query's failure) and decides: done,
 // or the next attempt.
 func (op *askOp) answered(raw []byte, m *dns.Msg, err error) {
-	op.a.win.release(op.w, op.epoch, classOf(err) == errTimeout)
+	op.a.win.release(op.w, classOf(err) == errTimeout)
 	op.w = nil
 	if err == nil && raw != nil {
 		if op.h.fast(raw) {
