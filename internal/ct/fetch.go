@@ -23,7 +23,7 @@ type fetcher struct {
 	maxBody    int64
 	backoff    time.Duration
 	sleep      func(ctx context.Context, d time.Duration) error
-	onRetry    func(status int)
+	onRetry    func(status int, err error)
 
 	mu   sync.Mutex
 	next time.Time
@@ -96,7 +96,7 @@ func (f *fetcher) get(ctx context.Context, url string) ([]byte, error) {
 			if he != nil {
 				status = he.Status
 			}
-			f.onRetry(status)
+			f.onRetry(status, err)
 		}
 		d := delay
 		if retryAfter > d {

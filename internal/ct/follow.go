@@ -139,6 +139,10 @@ func (f *follower) poll(ctx context.Context) error {
 		f.badLog(ctx, "log-inconsistent", vigie.SeverityCritical, err, map[string]string{"tree_size": fmt.Sprint(head.Size)})
 		return err
 	}
+	// The head is known: how far behind it this node is shows now, while
+	// the backlog is read (a poll that catches up hours of entries must
+	// not look like a log not polled, nor hide that it is behind).
+	f.w.noteHead(f.log.Name, head.Size, f.st.Frontier.Size, false)
 	for f.st.Frontier.Size < head.Size {
 		if err := f.window(ctx, head); err != nil {
 			if !errors.Is(err, errInconsistent) && ctx.Err() == nil {
@@ -146,6 +150,8 @@ func (f *follower) poll(ctx context.Context) error {
 			}
 			return err
 		}
+		m.position.WithLabelValues(f.log.Name).Set(float64(f.st.Frontier.Size))
+		f.w.noteHead(f.log.Name, head.Size, f.st.Frontier.Size, true)
 	}
 	if head.Size > f.st.Head.Size {
 		f.st.Head = head

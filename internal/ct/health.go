@@ -23,7 +23,8 @@ const (
 type logSight struct {
 	following bool
 	since     time.Time // when this node started following it
-	lastPoll  time.Time // last successful poll
+	lastPoll  time.Time // last successful poll (caught up with the head)
+	progress  time.Time // last entries read while catching up
 	head, pos int64
 	lastErr   string
 }
@@ -62,6 +63,18 @@ func (w *Watch) notePoll(name string, head, pos int64) {
 	l.lastPoll, l.head, l.pos, l.lastErr = w.o.Now(), head, pos, ""
 }
 
+// noteHead notes the log's head and this node's position during a poll;
+// read says entries were just read (progress).
+func (w *Watch) noteHead(name string, head, pos int64, read bool) {
+	w.sights.mu.Lock()
+	defer w.sights.mu.Unlock()
+	l := w.sights.get(name)
+	l.head, l.pos = head, pos
+	if read {
+		l.progress = w.o.Now()
+	}
+}
+
 func (w *Watch) noteFailure(name string, err error) {
 	w.sights.mu.Lock()
 	defer w.sights.mu.Unlock()
@@ -95,6 +108,9 @@ func (w *Watch) Health(now time.Time) health.Report {
 				Evidence: map[string]string{"log": n, "head": fmt.Sprint(l.head), "position": fmt.Sprint(l.pos), "max_behind": fmt.Sprint(w.o.MaxBehind)}})
 		}
 		last := l.lastPoll
+		if last.Before(l.progress) {
+			last = l.progress // reading a backlog: polled, behind
+		}
 		if last.Before(l.since) {
 			last = l.since
 		}

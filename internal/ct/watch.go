@@ -152,7 +152,12 @@ func New(o Options) (*Watch, error) {
 func (w *Watch) newClient(l config.CTLog, k LogKey) logClient {
 	name := l.Name
 	f := &fetcher{client: w.o.Client, maxRetries: w.o.MaxRetries, maxBody: 64 << 20, backoff: time.Second,
-		sleep: w.o.Sleep, onRetry: func(int) { w.metrics.retries.WithLabelValues(name).Inc() }}
+		sleep: w.o.Sleep, onRetry: func(_ int, err error) {
+			w.metrics.retries.WithLabelValues(name).Inc()
+			// While it retries (minutes, backing off), the blind report
+			// already says why the log is not polled.
+			w.noteFailure(name, fmt.Errorf("%w (retrying)", err))
+		}}
 	if w.o.RateLimit > 0 {
 		f.interval = time.Duration(float64(time.Second) / w.o.RateLimit)
 	}

@@ -157,27 +157,50 @@ func policyLines(p *config.Policy, runs bool, gaps []PostfixGap, uses []string, 
 		}
 		return ch
 	}
-	var lacks []string
+	var lacks, overriddenBy []string
+	mainLacks := false
 	for _, g := range mine {
 		lacks = append(lacks, g.String())
+		if g.Want.Name == want {
+			if g.Service == "" {
+				mainLacks = true
+			} else {
+				overriddenBy = append(overriddenBy, g.Service)
+			}
+		}
 	}
 	ch.Found = strings.Join(lacks, "; ")
 	ch.Fix = "add the lines 'vigie postfix-config' prints, then postfix reload ('vigie postfix-config --check' says the same)"
-	askedAt := ""
+	// uses are "param" (main.cf) or "service/type/param" (master.cf -o)
+	var rightStage, otherStage []string
 	for _, u := range uses {
-		if u != want {
-			askedAt = u
-			break
+		if u == want || strings.HasSuffix(u, "/"+want) {
+			rightStage = append(rightStage, u)
+		} else {
+			otherStage = append(otherStage, u)
 		}
 	}
 	switch {
-	case askedAt != "" && !containsString(uses, want):
+	case !runs && len(uses) == 0:
+		ch.Status = doctor.Off
+	case len(rightStage) > 0 && mainLacks:
+		ch.Status = doctor.Warn
+		ch.Found = fmt.Sprintf("only master.cf %s asks vigie: mail through Postfix's other smtpd services is not counted; %s",
+			strings.Join(rightStage, ", "), ch.Found)
+		ch.Fix = fmt.Sprintf("to count mail on every smtpd, put check_policy_service %s in %s in main.cf (vigie postfix-config prints it); if only those services should be counted, nothing to do", ServiceAddr(p.Listen[0]), want)
+	case len(overriddenBy) > 0 && !mainLacks:
+		ch.Status = doctor.Warn
+		ch.Found = fmt.Sprintf("main.cf asks vigie, but master.cf service(s) %s override %s without it: their mail is not counted; %s",
+			strings.Join(overriddenBy, ", "), want, ch.Found)
+		ch.Fix = fmt.Sprintf("add check_policy_service %s to those services' -o %s in master.cf, then postfix reload", ServiceAddr(p.Listen[0]), want)
+	case len(otherStage) > 0 && len(rightStage) == 0:
 		ch.Status = doctor.Warn
 		ch.Found = fmt.Sprintf("Postfix asks vigie in %s, but policy.stage is %s: vigie counts messages only in %s, so nothing is counted; %s",
-			askedAt, p.Stage, want, ch.Found)
+			strings.Join(otherStage, ", "), p.Stage, want, ch.Found)
 		ch.Fix = fmt.Sprintf("move check_policy_service %s to %s (or set policy.stage to match), then postfix reload", ServiceAddr(p.Listen[0]), want)
 	case !runs:
-		ch.Status = doctor.Off
+		ch.Status, ch.Fix = doctor.Fail, "set policy.enabled: auto or on"
+		ch.Found = fmt.Sprintf("Postfix asks vigie (%s), but vigie would start no policy server; %s", strings.Join(uses, ", "), ch.Found)
 	default:
 		ch.Status = doctor.Warn
 		if len(uses) == 0 {
@@ -185,15 +208,6 @@ func policyLines(p *config.Policy, runs bool, gaps []PostfixGap, uses []string, 
 		}
 	}
 	return ch
-}
-
-func containsString(xs []string, s string) bool {
-	for _, x := range xs {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // milterLines is the check of the *_milters lines; ok false when

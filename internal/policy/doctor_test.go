@@ -231,3 +231,44 @@ func TestDoctorPolicyChrootSocket(t *testing.T) {
 	}
 	expect(t, cs, "policy listener "+r.cfg.Policy.Listen[0], doctor.Warn, "nothing listens")
 }
+
+// The case: Postfix runs from another directory (a second
+// instance, listed in the default main.cf's alternate or multi-instance
+// directories) and asks vigie there, while postfix.config_dir points
+// elsewhere: auto starts nothing, and the doctor says where to point it.
+// MAIL_CONFIG stands for the default /etc/postfix.
+func TestDoctorPolicyPostfixElsewhere(t *testing.T) {
+	r := newDoctorRig(t, config.SwitchAuto)
+	r.main("smtpd_relay_restrictions = permit_sasl_authenticated, reject")
+	other := newDoctorRig(t, config.SwitchAuto)
+	other.cfg.Policy = r.cfg.Policy
+	other.main(other.vigieLines()...)
+	def := t.TempDir()
+	os.WriteFile(filepath.Join(def, "main.cf"), []byte("compatibility_level = 3.6\nmulti_instance_directories = "+other.dir+"\n"), 0o644)
+	os.WriteFile(filepath.Join(def, "master.cf"), nil, 0o644)
+	t.Setenv("MAIL_CONFIG", def)
+	cs := r.doctor(t)
+	expect(t, cs, "policy server", doctor.Fail, "auto starts nothing: Postfix in "+r.dir+" asks no policy server",
+		"but "+other.dir+"/main.cf names "+r.cfg.Policy.Listen[0]+" in a check_policy_service: that Postfix asks a server vigie does not start")
+	if fix := cs["policy server"].Fix; fix != "set postfix.config_dir: "+other.dir {
+		t.Errorf("fix %q", fix)
+	}
+}
+
+// Where master.cf's services ask vigie and main.cf does not, or override
+// main.cf's line without vigie.
+func TestDoctorPolicyMasterServices(t *testing.T) {
+	r := newDoctorRig(t, config.SwitchAuto)
+	lines := r.vigieLines()
+	r.main(lines[:4]...) // the milter lines only
+	os.WriteFile(filepath.Join(r.dir, "master.cf"), []byte("smtp inet n - n - - smtpd\nsubmission inet n - n - - smtpd\n"+
+		"  -o smtpd_end_of_data_restrictions=check_policy_service,inet:"+r.cfg.Policy.Listen[0]+"\n"), 0o644)
+	cs := r.doctor(t)
+	expect(t, cs, "policy server", doctor.OK, "master.cf names")
+	expect(t, cs, "policy lines", doctor.Warn, "only master.cf submission/inet/smtpd_end_of_data_restrictions asks vigie")
+
+	r.main(lines...)
+	os.WriteFile(filepath.Join(r.dir, "master.cf"), []byte("smtp inet n - n - - smtpd\nsubmission inet n - n - - smtpd\n"+
+		"  -o smtpd_end_of_data_restrictions=permit_sasl_authenticated\n"), 0o644)
+	expect(t, r.doctor(t), "policy lines", doctor.Warn, "main.cf asks vigie, but master.cf service(s) submission/inet override smtpd_end_of_data_restrictions without it")
+}
