@@ -168,8 +168,10 @@ func newClient(n int, timeout time.Duration, stats *clientStats) (*client, error
 		}
 		uc.SetReadBuffer(4 << 20)
 		uc.SetWriteBuffer(4 << 20)
-		s := newSock(uc)
-		c.socks = append(c.socks, s)
+		c.socks = append(c.socks, newSock(uc))
+	}
+	c.brk.onTrip = c.broke
+	for _, s := range c.socks {
 		c.wg.Add(2)
 		// The reader also runs the callbacks of the answers it reads:
 		// a panic while reading one is the reader's.
@@ -178,7 +180,6 @@ func newClient(n int, timeout time.Duration, stats *clientStats) (*client, error
 	}
 	c.wg.Add(1)
 	go func() { defer c.wg.Done(); c.brk.safe("dns query clock", c.clock) }()
-	c.brk.onTrip = c.broke
 	return c, nil
 }
 

@@ -157,10 +157,13 @@ func (op *askOp) launch(w *window) {
 		op.h.done(op.srv, err)
 		return
 	}
-	// The packet may be built in the op's buffer again for the next
-	// attempt while the last one still waits to be written: it is then
-	// the same question, sent twice.
-	wire, ok := appendQuery(op.buf[:0], op.name, op.qtype, op.dnssec)
+	// The first attempt's packet is built in the op's buffer; a retry's
+	// gets its own (the last one's may still wait to be written).
+	b := op.buf[:0]
+	if op.i > 0 {
+		b = make([]byte, 0, 64)
+	}
+	wire, ok := appendQuery(b, op.name, op.qtype, op.dnssec)
 	if !ok {
 		m := op.query()
 		var err error
@@ -196,7 +199,12 @@ func (op *askOp) answered(raw []byte, m *dns.Msg, err error) {
 		op.h.done(op.srv, cerr)
 		return
 	}
-	op.last = err
+	// The error reported is the last one, but a timeout does not hide
+	// what a server did answer (a malformed packet, a refusal): a
+	// timeout is reported when every attempt timed out.
+	if op.last == nil || classOf(err) != errTimeout || classOf(op.last) == errTimeout {
+		op.last = err
+	}
 	if !retryable(classOf(err)) {
 		op.h.done(op.srv, err)
 		return
