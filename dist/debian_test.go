@@ -3,6 +3,7 @@ package dist
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -173,6 +174,25 @@ func TestDebInstallRunRemove(t *testing.T) {
 	// The conffile as installed, read by the vigie user, as ExecStartPre does.
 	if out, err := asVigie(exec.Command("/usr/bin/vigie", "config", "check", "/etc/vigie/vigie.yaml")).CombinedOutput(); err != nil {
 		t.Fatalf("vigie config check /etc/vigie/vigie.yaml as vigie: %v %s", err, out)
+	}
+	// vigie doctor, as the README says to run it after installing: without
+	// flags it reads the unit's configuration and data directory, and
+	// checks them as the vigie user would read and write them.
+	out, err := exec.Command("/usr/bin/vigie", "doctor", "--json").Output()
+	var rep struct {
+		Checks []struct{ Watch, Item, Status, Found string }
+	}
+	if jerr := json.Unmarshal(out, &rep); jerr != nil {
+		t.Errorf("vigie doctor --json: %v %v %s", err, jerr, stderrOf(err))
+	}
+	found := map[string]string{}
+	for _, c := range rep.Checks {
+		if c.Watch == "vigie" {
+			found[c.Item] = c.Status + " " + c.Found
+		}
+	}
+	if found["configuration"] != "ok /etc/vigie/vigie.yaml (vigie.service's): ok" || found["data directory"] != "ok /var/lib/vigie" {
+		t.Errorf("vigie doctor after installing: %v\n%s", found, out)
 	}
 	// The unit's command line, but on a free port: the conffile's 9760 may
 	// be taken on a shared machine.

@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"github.com/miekg/dns"
+
+	"github.com/vigie/vigie/internal/task"
 )
 
 // A Result is the verdict for one target on one zone: one line of
@@ -205,22 +207,22 @@ func (c *Checker) each(ctx context.Context, n int, fn func(i int)) {
 		par = 8
 	}
 	sem := make(chan struct{}, par)
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
+	// A lookup's panic (a resolver's answer a parser did not expect) is
+	// re-raised by Wait in the caller's goroutine, the watch's, whose
+	// supervisor restarts the blocklist watch alone.
+	var ws task.Workers
+	defer ws.Wait()
+	for i := 0; i < n && !ws.Failed(); i++ {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
-			wg.Wait()
 			// The rest are not run; their results stay zero and the
 			// caller sees ctx.Err().
 			return
 		}
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
+		ws.Go("blocklist lookup", func() {
 			defer func() { <-sem }()
 			fn(i)
-		}(i)
+		})
 	}
-	wg.Wait()
 }

@@ -15,6 +15,12 @@ import (
 	"github.com/vigie/vigie/internal/watches"
 )
 
+// What the package's unit runs vigie with (dist/vigie.service).
+const (
+	unitConfig  = "/etc/vigie/vigie.yaml"
+	unitDataDir = "/var/lib/vigie"
+)
+
 func doctorCommand() *command {
 	return &command{name: "doctor", summary: "what vigie would watch on this machine, and why not the rest", run: runDoctor}
 }
@@ -33,8 +39,10 @@ bootstrap and its age; the CT logs (each asked for its tree head); the
 notifiers (--send-test sends each a test message); and whether the account
 vigie runs as can read what it needs. Each line is ok, off (nothing to
 watch here, and the configuration does not ask for it), warn or fail, with
-the fix. Nothing is changed. Exit status 0 when vigie would watch
-something and nothing failed, 1 otherwise.`)
+the fix. Without --config (or VIGIE_CONFIG) it reads what the package's
+unit runs with, /etc/vigie/vigie.yaml and /var/lib/vigie, when that file
+exists, else the embedded defaults. Nothing is changed. Exit status 0 when
+vigie would watch something and nothing failed, 1 otherwise.`)
 	cfgPath := f.configFlag()
 	asJSON := f.Bool("json", false, "print one JSON object: checks (watch, item, status, found, fix), summary, ok")
 	sendTest := f.Bool("send-test", false, "send a test message through each configured notifier")
@@ -46,10 +54,21 @@ something and nothing failed, 1 otherwise.`)
 	if f.NArg() != 0 {
 		return f.usageError("takes no arguments")
 	}
-	path := configPath(env, *cfgPath)
+	// Without --config (or VIGIE_CONFIG), the doctor looks at what the
+	// package's unit runs: its configuration and data directory.
+	path, unit := configPath(env, *cfgPath), false
+	if path == "" {
+		if _, err := os.Stat(unitConfig); err == nil {
+			path, unit = unitConfig, true
+		}
+	}
 	cfg, code, ok := loadConfig(env, path)
 	if !ok {
 		return code
+	}
+	dataFlag := env.data
+	if unit && dataFlag == "" && env.Getenv("VIGIE_DATA") == "" && cfg.DataDir == "" {
+		dataFlag = unitDataDir
 	}
 	acct := doctor.DaemonAccount()
 	if *as != "" {
@@ -60,8 +79,9 @@ something and nothing failed, 1 otherwise.`)
 		acct = a
 	}
 	denv := doctor.Env{Config: cfg, Account: acct, Timeout: *timeout}
-	denv.DataDir, _ = config.DataDir(env.data, env.Getenv, cfg)
-	checks := vigieChecks(env, path, cfg, denv)
+	dataDir, dataErr := config.DataDir(dataFlag, env.Getenv, cfg)
+	denv.DataDir = dataDir
+	checks := vigieChecks(path, unit, cfg, denv, dataErr)
 	// each watch answers for itself (its descriptor's Doctor hook)
 	for _, d := range watches.All() {
 		if d.Doctor != nil {
@@ -82,14 +102,17 @@ something and nothing failed, 1 otherwise.`)
 
 // vigieChecks are about vigie itself: its configuration, its data
 // directory and its HTTP listener.
-func vigieChecks(env *Env, path string, cfg *config.Config, denv doctor.Env) []doctor.Check {
+func vigieChecks(path string, unit bool, cfg *config.Config, denv doctor.Env, dataErr error) []doctor.Check {
 	const w = doctor.Self
 	var out []doctor.Check
 	if path == "" {
-		out = append(out, doctor.Check{Watch: w, Item: "configuration", Status: doctor.OK, Found: "none given: the embedded defaults (vigie config example)",
-			Fix: "the package's unit reads /etc/vigie/vigie.yaml: vigie doctor --config /etc/vigie/vigie.yaml"})
+		out = append(out, doctor.Check{Watch: w, Item: "configuration", Status: doctor.OK,
+			Found: "none given and no " + unitConfig + ": the embedded defaults (vigie config example)"})
 	} else {
 		ch := doctor.Check{Watch: w, Item: "configuration", Status: doctor.OK, Found: path + ": ok"}
+		if unit {
+			ch.Found = path + " (vigie.service's): ok"
+		}
 		if len(cfg.Warnings) > 0 {
 			ch.Status, ch.Found = doctor.Warn, fmt.Sprintf("%s: %d warning(s): %s", path, len(cfg.Warnings), cfg.Warnings[0])
 			ch.Fix = "vigie config check " + path + " lists them"
@@ -98,15 +121,22 @@ func vigieChecks(env *Env, path string, cfg *config.Config, denv doctor.Env) []d
 		}
 		out = append(out, ch)
 	}
-	dir, err := config.DataDir(env.data, env.Getenv, cfg)
-	if err != nil {
-		out = append(out, doctor.Check{Watch: w, Item: "data directory", Status: doctor.Fail, Found: err.Error(), Fix: "set --data or data_dir"})
+	dir := denv.DataDir
+	if dataErr != nil {
+		out = append(out, doctor.Check{Watch: w, Item: "data directory", Status: doctor.Fail, Found: dataErr.Error(), Fix: "set --data or data_dir"})
 	} else if _, err := os.Stat(dir); err != nil {
 		out = append(out, doctor.Check{Watch: w, Item: "data directory", Status: doctor.OK, Found: dir + " (made at the first start)"})
 	} else if _, err := os.Stat(filepath.Join(dir, "vigie.db")); err == nil {
 		out = append(out, doctor.Check{Watch: w, Item: "data directory", Status: doctor.OK, Found: dir + " (holds a store)"})
 	} else {
 		out = append(out, doctor.Check{Watch: w, Item: "data directory", Status: doctor.OK, Found: dir})
+	}
+	if dataErr == nil {
+		if err := denv.Account.CanWrite(dir); err != nil && !os.IsNotExist(err) {
+			last := &out[len(out)-1]
+			last.Status, last.Found = doctor.Fail, err.Error()+": vigie keeps its store and state there"
+			last.Fix = fmt.Sprintf("chown -R %s %s (the package's postinst makes it vigie:vigie 0750)", denv.Account.Name, dir)
+		}
 	}
 	if l := cfg.HTTP.Listen; l != "" {
 		ch := doctor.Check{Watch: w, Item: "http", Status: doctor.OK, Found: "dashboard, /metrics and /healthz on " + l}

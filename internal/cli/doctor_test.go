@@ -206,6 +206,7 @@ func normalise(text string, replace ...string) string {
 		{`\d+ message\(s\) queued, oldest \S+`, "N message(s) queued, oldest D"},
 		{`\((\d+(\.\d+)?(ns|µs|ms|s))\)`, "(D)"},
 		{`\(\d+ days ago\)`, "(N days ago)"},
+		{`after \d+ attempt\(s\)`, "after N attempt(s)"},
 	} {
 		text = regexp.MustCompile(r.re).ReplaceAllString(text, r.with)
 	}
@@ -400,7 +401,7 @@ http:
 		{"dns", "parent servers delta.", doctor.OK, "answer for d0.delta."},
 		{"dns", "rdap", doctor.Warn, "the one built into vigie"},
 		{"ct", "log loopback-log", doctor.OK, "tree of 1 entries"},
-		{"ct", "log closed-port-log", doctor.Fail, closedLog},
+		{"ct", "log closed-port-log", doctor.Fail, "connection refused"},
 		{"notify", "notifier ops", doctor.OK, "test message delivered"},
 	} {
 		ch := findCheck(t, r, c.watch, c.item)
@@ -430,7 +431,7 @@ http:
 #
 # $ vigie doctor --config DIR/vigie.yaml --send-test --timeout 5s --user root
 `, normalise(text, lab.Dir, "LAB", dir, "DIR",
-		ctSrv.URL+"/", "http://127.0.0.1:CT-LOG/", closedLog, "http://127.0.0.1:CLOSED/", hook.URL, "http://127.0.0.1:WEBHOOK",
+		ctSrv.URL+"/", "http://127.0.0.1:CT-LOG/", closedLog, "http://127.0.0.1:CLOSED/", strings.TrimSuffix(strings.TrimPrefix(closedLog, "http://"), "/"), "127.0.0.1:CLOSED", hook.URL, "http://127.0.0.1:WEBHOOK",
 		policyAddr, "127.0.0.1:POLICY", milterAddr, "127.0.0.1:MILTER", localAddr, "127.0.0.1:MILTER-LOCAL",
 		httpAddr, "127.0.0.1:HTTP", dns.Registry.HostPort(), "127.X.Y.1:KNOT"))
 }

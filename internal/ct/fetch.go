@@ -102,8 +102,9 @@ func (f *fetcher) get(ctx context.Context, url string) ([]byte, error) {
 		if retryAfter > d {
 			d = retryAfter
 		}
-		if err := f.sleep(ctx, d); err != nil {
-			return nil, err
+		if serr := f.sleep(ctx, d); serr != nil {
+			// say why it was retrying, not only that time ran out
+			return nil, fmt.Errorf("%w after %d attempt(s); the last: %w", serr, attempt+1, err)
 		}
 		if delay *= 2; delay > time.Minute {
 			delay = time.Minute

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/vigie/vigie/internal/store"
+	"github.com/vigie/vigie/internal/task"
 	"github.com/vigie/vigie/internal/vigie"
 )
 
@@ -305,11 +305,12 @@ func (f *follower) fetchRange(ctx context.Context, start, end int64, head Head) 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sem := make(chan struct{}, f.w.o.Concurrency)
-	var wg sync.WaitGroup
+	// A fetcher's panic (a log's entries a parser did not expect) is
+	// re-raised by Wait in the follower's goroutine, whose supervision
+	// restarts the CT watch.
+	var ws task.Workers
 	for i, sp := range spans {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		ws.Go("ct entries fetcher", func() {
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
@@ -327,9 +328,9 @@ func (f *follower) fetchRange(ctx context.Context, start, end int64, head Head) 
 				results[i] = append(results[i], es...)
 				s += int64(len(es))
 			}
-		}()
+		})
 	}
-	wg.Wait()
+	ws.Wait()
 	var out []Entry
 	for i := range spans {
 		if errs[i] != nil && !errors.Is(errs[i], context.Canceled) {

@@ -5,12 +5,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +23,7 @@ import (
 	"github.com/vigie/vigie/internal/ct/cttest"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/store/sqlite"
+	"github.com/vigie/vigie/internal/task"
 	"github.com/vigie/vigie/internal/vigie"
 )
 
@@ -480,4 +484,47 @@ func TestKnownGoodIsNotReported(t *testing.T) {
 	if got := names(e.findings(t, "certificate")); len(got) != 2 || got[0] != "shop.example.com" {
 		t.Errorf("findings %q", got)
 	}
+}
+
+// panicOnEntries is an HTTP transport whose get-entries panics once, in the
+// goroutine that asked: an entries fetcher (as a parser bug on a log's
+// hostile entries would).
+type panicOnEntries struct{ armed atomic.Bool }
+
+func (p *panicOnEntries) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, "/get-entries") && p.armed.CompareAndSwap(true, false) {
+		panic("injected panic reading entries")
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// A panic in an entries fetcher (one of the goroutines a follower fans out
+// per range) does not kill the process: it reaches the follower, and the
+// watch's Run returns it naming the fetcher and its frame, which makes the
+// supervisor restart the CT watch. Run again, it reads the log.
+func TestEntriesFetcherPanicReturnsAsTheWatchsError(t *testing.T) {
+	e := newEnv(t)
+	l, url := newLog(t)
+	for i := 0; i < 5; i++ {
+		p, _ := e.ca.Issue([]string{fmt.Sprintf("h%d.example.org", i)}, time.Now())
+		l.AddCert(p.Cert)
+	}
+	rt := &panicOnEntries{}
+	rt.armed.Store(true)
+	newWatch := func() *ct.Watch {
+		w, err := ct.New(ct.Options{CT: ctConfig(url, l.PubB64, "example.org"), Store: e.db, Sink: e.pipe,
+			Client: &http.Client{Transport: rt}, Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err := newWatch().Run(ctx)
+	if !task.IsPanic(err) || !strings.Contains(err.Error(), "ct entries fetcher panicked: injected panic reading entries") ||
+		!strings.Contains(err.Error(), "ct.(*follower).fetchRange") {
+		t.Fatalf("Run returned %.800v", err)
+	}
+	run(t, newWatch(), func() bool { return len(e.findings(t, "certificate")) == 5 })
 }

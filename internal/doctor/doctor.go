@@ -126,7 +126,13 @@ func UserAccount(name string) (Account, error) {
 
 // CanRead says whether the account could read path (a file) or list it
 // (a directory), from its mode bits, and why not. Root reads everything.
-func (a Account) CanRead(path string) error {
+func (a Account) CanRead(path string) error { return a.can(path, 4, 5, "readable") }
+
+// CanWrite says whether the account could write in a directory (create
+// and remove files there), from its mode bits, and why not.
+func (a Account) CanWrite(dir string) error { return a.can(dir, 2, 3, "writable") }
+
+func (a Account) can(path string, needFile, needDir os.FileMode, what string) error {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return err
@@ -138,9 +144,9 @@ func (a Account) CanRead(path string) error {
 	if !ok {
 		return nil
 	}
-	need := os.FileMode(4)
+	need := needFile
 	if fi.IsDir() {
-		need = 5
+		need = needDir
 	}
 	mode := fi.Mode().Perm()
 	switch {
@@ -164,7 +170,7 @@ func (a Account) CanRead(path string) error {
 	if g, err := user.LookupGroupId(group); err == nil {
 		group = g.Name
 	}
-	return fmt.Errorf("%s (%s %s:%s) is not readable by the %s user", path, mode, owner, group, a.Name)
+	return fmt.Errorf("%s (%s %s:%s) is not %s by the %s user", path, mode, owner, group, what, a.Name)
 }
 
 func (a Account) inGroup(gid int) bool {

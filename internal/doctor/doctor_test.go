@@ -54,3 +54,28 @@ func TestCanRead(t *testing.T) {
 		t.Error("a 0700 root directory listed by another user")
 	}
 }
+
+// CanWrite: the data directory as the package makes it (vigie:vigie
+// 0750) is writable by vigie; one left to root is not.
+func TestCanWrite(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to make directories owned by others")
+	}
+	dir := t.TempDir()
+	vigie := Account{Name: "vigie", UID: 64998, Groups: []int{64998}}
+	os.Chown(dir, 64998, 64998)
+	os.Chmod(dir, 0o750)
+	if err := vigie.CanWrite(dir); err != nil {
+		t.Errorf("vigie:vigie 0750: %v", err)
+	}
+	os.Chown(dir, 0, 0)
+	os.Chmod(dir, 0o755)
+	if err := vigie.CanWrite(dir); err == nil || !strings.Contains(err.Error(), "is not writable by the vigie user") {
+		t.Errorf("root:root 0755: %v", err)
+	}
+	os.Chown(dir, 0, 64998)
+	os.Chmod(dir, 0o770)
+	if err := vigie.CanWrite(dir); err != nil {
+		t.Errorf("root:vigie 0770: %v", err)
+	}
+}

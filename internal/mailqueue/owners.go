@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"sync"
+
+	"github.com/vigie/vigie/internal/task"
 )
 
 // An Owner is who put a message in the queue, as far as an index knows.
@@ -75,13 +77,22 @@ func (q *QueueFiles) Owners(ctx context.Context, msgs []Message) (map[string]Own
 	}
 	out := make(map[string]Owner, len(msgs))
 	var mu sync.Mutex
-	work := make(chan string)
-	var wg sync.WaitGroup
+	work := make(chan string, len(msgs))
+	for _, m := range msgs {
+		if ValidQueueID(m.ID) {
+			work <- m.ID
+		}
+	}
+	close(work)
+	// A worker's panic (a queue file postcat prints oddly) is re-raised
+	// here, in the caller's supervised goroutine, by Wait.
+	var ws task.Workers
 	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		ws.Go("queue file reader", func() {
 			for id := range work {
+				if ctx.Err() != nil || ws.Failed() {
+					continue // drain
+				}
 				o, ok := q.owner(ctx, id)
 				if ok {
 					mu.Lock()
@@ -89,18 +100,9 @@ func (q *QueueFiles) Owners(ctx context.Context, msgs []Message) (map[string]Own
 					mu.Unlock()
 				}
 			}
-		}()
+		})
 	}
-	for _, m := range msgs {
-		if ctx.Err() != nil {
-			break
-		}
-		if ValidQueueID(m.ID) {
-			work <- m.ID
-		}
-	}
-	close(work)
-	wg.Wait()
+	ws.Wait()
 	return out, ctx.Err()
 }
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 )
 
 // PanicError is a panic turned into an error: what panicked, where.
@@ -74,4 +75,41 @@ func (g *Group) Wait() error {
 	g.wg.Wait()
 	g.cancel()
 	return g.err
+}
+
+// Workers are the short-lived goroutines one owner fans out and waits for
+// (a lookup per blocklist zone, a range of CT entries, a queue file per
+// message). Wait re-raises the first panic among them in the caller's
+// goroutine, where the owner's supervision is (a Group's goroutine, a
+// watch's Run): a parser bug in a worker then restarts that watch like a
+// bug in the watch's own loop, instead of killing the daemon. The panic
+// value is the worker's *PanicError, with the worker's name and stack.
+type Workers struct {
+	wg    sync.WaitGroup
+	panic atomic.Pointer[PanicError]
+}
+
+// Go runs f on its own goroutine.
+func (w *Workers) Go(name string, f func()) {
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		err := Safe(name, func() error { f(); return nil })
+		var p *PanicError
+		if errors.As(err, &p) {
+			w.panic.CompareAndSwap(nil, p)
+		}
+	}()
+}
+
+// Failed reports whether a worker has panicked so far: the others may
+// stop taking work.
+func (w *Workers) Failed() bool { return w.panic.Load() != nil }
+
+// Wait waits for every worker, then panics with the first worker's panic.
+func (w *Workers) Wait() {
+	w.wg.Wait()
+	if p := w.panic.Load(); p != nil {
+		panic(p)
+	}
 }

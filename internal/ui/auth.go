@@ -150,8 +150,10 @@ func loopbackHost(hostport string) bool {
 	if host == "localhost" {
 		return true
 	}
+	// A zone ("::1%0") has no place in a Host header: such a name was
+	// written by hand, not by a browser or Prometheus.
 	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
+	return err == nil && ip.Zone() == "" && ip.IsLoopback()
 }
 
 // clientIP is the address rate limits count by: the peer, or behind the
