@@ -297,10 +297,10 @@ func (r *containRig) checkRecord(t *testing.T, subj subject.Subject) string {
 	_, alerts := r.record(t, subj.String())
 	var trigger, contained bool
 	for _, a := range alerts {
-		if a.Rule == policy.RuleContained && a.Severity == vigie.SeverityCritical && strings.Contains(a.Summary, "vigie mail release "+flag) {
+		if a.Rule == string(policy.RuleContained) && a.Severity == vigie.SeverityCritical && strings.Contains(a.Summary, "vigie mail release "+flag) {
 			contained = true
 		}
-		if a.Rule == policy.RuleOverLimit || a.Watch == "mail" {
+		if a.Rule == string(policy.RuleOverLimit) || a.Watch == "mail" {
 			trigger = trigger || a.Severity == vigie.SeverityCritical
 		}
 	}

@@ -17,7 +17,7 @@ func TestContainmentRulesAreTheMailWatchsCompromiseRules(t *testing.T) {
 			t.Errorf("policy.containment.rules has %q, which the mail watch does not call a compromise", r)
 		}
 	}
-	for _, r := range []string{mail.RuleAccountVolume, mail.RuleSASLManyIPs} {
+	for _, r := range []string{string(mail.RuleAccountVolume), string(mail.RuleSASLManyIPs)} {
 		found := false
 		for _, x := range rules {
 			found = found || x == r

@@ -6,6 +6,7 @@ import (
 
 	"github.com/vigie/vigie/internal/config"
 	"github.com/vigie/vigie/internal/mailqueue"
+	"github.com/vigie/vigie/internal/vigie"
 	"github.com/vigie/vigie/internal/watch"
 )
 
@@ -15,9 +16,11 @@ const Name watch.Name = "blocklist"
 // Descriptor is the blocklist watch as the rest of vigie knows it.
 func Descriptor() *watch.Descriptor {
 	return &watch.Descriptor{Name: Name, Title: "Blocklists", Build: Build, Doctor: Doctor,
-		Panels:   []watch.Panel{matrix()},
-		Report:   report(),
-		Grouping: &watch.Grouping{FollowsCompromise: true},
+		Panels: []watch.Panel{matrix()},
+		Report: report(),
+		// the mail watch's refusals naming a list are listings too
+		AlsoShows: func(a *vigie.Alert) bool { return vigie.IsBlocklistKey(a.Key) },
+		Grouping:  &watch.Grouping{FollowsCompromise: true},
 	}
 }
 

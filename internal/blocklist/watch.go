@@ -20,8 +20,8 @@ import (
 
 // Rules of the findings the watch emits.
 const (
-	RuleListed       = "listed"        // Key vigie.BlocklistKey(target, zone)
-	RuleZoneUnusable = "zone-unusable" // Key blocklist/zone-unusable/<zone>
+	RuleListed       watch.RuleName = "listed"        // Key vigie.BlocklistKey(target, zone)
+	RuleZoneUnusable watch.RuleName = "zone-unusable" // Key blocklist/zone-unusable/<zone>
 )
 
 const watchName = string(Name)
@@ -182,7 +182,7 @@ func (w *Watch) Round(ctx context.Context) (Report, error) {
 		why, was := w.st.Unusable[h.Zone]
 		switch {
 		case !h.OK && (!was || why != h.Why):
-			err := w.emit(ctx, vigie.Finding{Watch: watchName, Rule: RuleZoneUnusable, Subject: h.Zone, Group: "blocklist/zones",
+			err := w.emit(ctx, vigie.Finding{Watch: watchName, Rule: string(RuleZoneUnusable), Subject: h.Zone, Group: "blocklist/zones",
 				Severity: vigie.SeverityWarning, Time: now, ResolveAfter: -1,
 				Summary:  fmt.Sprintf("vigie cannot check blocklist %s: %s", h.Zone, strings.TrimPrefix(h.Why, "unknown, because ")),
 				Evidence: map[string]string{"zone": h.Zone, "reason": h.Why, "terms": zones[h.Zone].Terms, "resolver": strings.Join(w.o.Resolver.Servers, " ")}})
@@ -192,7 +192,7 @@ func (w *Watch) Round(ctx context.Context) (Report, error) {
 			}
 			errs = append(errs, err)
 		case h.OK && was:
-			err := w.emit(ctx, vigie.Finding{Watch: watchName, Rule: RuleZoneUnusable, Subject: h.Zone, Group: "blocklist/zones",
+			err := w.emit(ctx, vigie.Finding{Watch: watchName, Rule: string(RuleZoneUnusable), Subject: h.Zone, Group: "blocklist/zones",
 				Time: now, Resolved: true, Summary: fmt.Sprintf("blocklist %s answers again", h.Zone)})
 			if err == nil {
 				delete(w.st.Unusable, h.Zone)
@@ -220,7 +220,7 @@ func (w *Watch) Round(ctx context.Context) (Report, error) {
 			}
 			errs = append(errs, err)
 		case r.Status == Clear && was:
-			err := w.emit(ctx, vigie.Finding{Watch: watchName, Rule: RuleListed, Subject: r.Target, Key: key,
+			err := w.emit(ctx, vigie.Finding{Watch: watchName, Rule: string(RuleListed), Subject: r.Target, Key: key,
 				Group: "blocklist/" + r.Target, Time: now, Resolved: true,
 				Summary: fmt.Sprintf("%s is no longer listed on %s (%s)", r.Target, r.List, r.Zone)})
 			if err == nil {
@@ -241,7 +241,7 @@ func (w *Watch) Round(ctx context.Context) (Report, error) {
 		if checked[key] {
 			continue
 		}
-		err := w.emit(ctx, vigie.Finding{Watch: watchName, Rule: RuleListed, Subject: l.Target, Key: key,
+		err := w.emit(ctx, vigie.Finding{Watch: watchName, Rule: string(RuleListed), Subject: l.Target, Key: key,
 			Group: "blocklist/" + l.Target, Time: now, Resolved: true,
 			Summary: fmt.Sprintf("%s is no longer checked on %s (the address or the list left the configuration)", l.Target, l.Zone)})
 		if err == nil {
@@ -258,7 +258,7 @@ func (w *Watch) Round(ctx context.Context) (Report, error) {
 		if healthChecked[zone] {
 			continue
 		}
-		err := w.emit(ctx, vigie.Finding{Watch: watchName, Rule: RuleZoneUnusable, Subject: zone, Group: "blocklist/zones",
+		err := w.emit(ctx, vigie.Finding{Watch: watchName, Rule: string(RuleZoneUnusable), Subject: zone, Group: "blocklist/zones",
 			Time: now, Resolved: true, Summary: fmt.Sprintf("blocklist %s is no longer queried", zone)})
 		if err == nil {
 			delete(w.st.Unusable, zone)
@@ -298,7 +298,7 @@ func listedFinding(r Result, now time.Time) vigie.Finding {
 	}
 	what := strings.Join(r.Meanings, "; ")
 	return vigie.Finding{
-		Watch: watchName, Rule: RuleListed, Subject: r.Target,
+		Watch: watchName, Rule: string(RuleListed), Subject: r.Target,
 		Key:   vigie.BlocklistKey(r.Target, r.Zone),
 		Group: "blocklist/" + r.Target, Severity: z.Impact.Severity(), Time: now,
 		// The watch resolves the alert itself when the zone says clear.

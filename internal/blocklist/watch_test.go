@@ -105,7 +105,7 @@ func TestWatchAlertsOnlyOnChange(t *testing.T) {
 	}
 	key := vigie.BlocklistKey("203.0.113.7", "good.bl.test")
 	a := f.alert(t, key)
-	if a.State != vigie.AlertFiring || a.Severity != vigie.SeverityCritical || a.Rule != RuleListed || a.Subject != "203.0.113.7" {
+	if a.State != vigie.AlertFiring || a.Severity != vigie.SeverityCritical || a.Rule != string(RuleListed) || a.Subject != "203.0.113.7" {
 		t.Errorf("alert = %+v", a)
 	}
 	for k, want := range map[string]string{
@@ -121,7 +121,7 @@ func TestWatchAlertsOnlyOnChange(t *testing.T) {
 		}
 	}
 	for _, fd := range fs {
-		if fd.Rule == RuleListed && !strings.Contains(fd.Subject, "203.0.113.7") {
+		if fd.Rule == string(RuleListed) && !strings.Contains(fd.Subject, "203.0.113.7") {
 			t.Errorf("listed finding for %s", fd.Subject)
 		}
 		if strings.Contains(fd.Key, "everything.bl.test") || strings.Contains(fd.Key, "limit.bl.test") {

@@ -364,7 +364,7 @@ the file.`)
 	}
 	fromInventory := nsInInventory(s.cfg)
 	for _, a := range alerts {
-		if a.Evidence["kind"] == "ns" && fromInventory[a.Subject] {
+		if dnswatch.EvidenceKind.Of(a.Evidence) == "ns" && fromInventory[a.Subject] {
 			fmt.Fprintf(env.Stderr, "vigie dns approve: the expected NS of %s come from the inventory: change them there too, or the drift comes back\n", a.Subject)
 		}
 	}
@@ -373,7 +373,7 @@ the file.`)
 		return exitFail
 	}
 	for _, a := range alerts {
-		fmt.Fprintf(env.Stdout, "approved %s %s: %s\n", a.Subject, a.Evidence["kind"], strconv.Quote(a.Evidence["observed"]))
+		fmt.Fprintf(env.Stdout, "approved %s %s: %s\n", a.Subject, dnswatch.EvidenceKind.Of(a.Evidence), strconv.Quote(dnswatch.EvidenceObserved.Of(a.Evidence)))
 	}
 	return exitOK
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigie/vigie/internal/dnswatch"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/vigie"
 )
@@ -24,7 +25,7 @@ func IncidentFor(ctx context.Context, st store.Store, names []string, issued tim
 			return vigie.Incident{}, false, err
 		}
 		for _, a := range alerts {
-			if a.Watch != "dns" || !a.State.Active() {
+			if a.Watch != string(dnswatch.Name) || !a.State.Active() {
 				continue
 			}
 			start := a.FirstSeen

@@ -26,7 +26,7 @@ func MarkKnownGood(ctx context.Context, st store.Store, sink watch.Sink, fingerp
 	}
 	n := 0
 	for _, a := range alerts {
-		if a.Rule != "certificate" || (a.Evidence["sha256"] != fingerprint && a.Evidence["tbs_sha256"] != fingerprint) {
+		if a.Rule != string(RuleCertificate) || (a.Evidence["sha256"] != fingerprint && a.Evidence["tbs_sha256"] != fingerprint) {
 			continue
 		}
 		// Its other form (precertificate or certificate) is known-good too.

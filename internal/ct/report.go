@@ -18,6 +18,12 @@ const (
 	EvidenceNotAfter  watch.EvidenceKey = "not_after"
 )
 
+// Rules of the CT watch's findings.
+const (
+	RuleCertificate    watch.RuleName = "certificate"     // a certificate for a watched domain was logged
+	RuleMalformedEntry watch.RuleName = "malformed-entry" // a log entry vigie could not parse
+)
+
 // report reads a CT alert as its certificate.
 func report() *watch.Report {
 	return &watch.Report{

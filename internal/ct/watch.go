@@ -369,7 +369,7 @@ func (w *Watch) certFinding(ctx context.Context, cm CertMatch, now time.Time) (v
 		"issuer_verdict":   verdict,
 		"expected_issuers": strings.Join(expected, ","),
 	}
-	f := vigie.Finding{Watch: watchName, Rule: "certificate", Subject: domains[0], Key: "ct/certificate/" + tbsHash,
+	f := vigie.Finding{Watch: watchName, Rule: string(RuleCertificate), Subject: domains[0], Key: "ct/" + string(RuleCertificate) + "/" + tbsHash,
 		Severity: sev, Time: now, Evidence: ev,
 		Summary: fmt.Sprintf("%s for %s issued by %s (%s), logged in %s #%d", kind, printable(joinLimited(cm.Info.Names, 5)),
 			printable(cm.Info.IssuerOrg), verdict, cm.Log, cm.Index)}
@@ -402,7 +402,7 @@ func (w *Watch) markSeen(ctx context.Context, tbsHash string) {
 // recordMalformed keeps one alert per log for entries that could not be
 // parsed, its count growing with each.
 func (w *Watch) recordMalformed(ctx context.Context, log string, index int64, perr error) {
-	fd := vigie.Finding{Watch: watchName, Rule: "malformed-entry", Subject: log, Severity: vigie.SeverityInfo, Time: w.o.Now(),
+	fd := vigie.Finding{Watch: watchName, Rule: string(RuleMalformedEntry), Subject: log, Severity: vigie.SeverityInfo, Time: w.o.Now(),
 		Summary:  fmt.Sprintf("CT log %s: entry %d could not be parsed: %v", log, index, perr),
 		Evidence: map[string]string{"log": log, "index": fmt.Sprint(index), "error": perr.Error()}}
 	if err := w.o.Sink.Emit(ctx, fd); err != nil {

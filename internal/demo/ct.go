@@ -102,7 +102,7 @@ func (s *stopSink) Emit(_ context.Context, f vigie.Finding) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.out = append(s.out, f)
-	if f.Rule == "certificate" {
+	if f.Rule == string(ct.RuleCertificate) {
 		s.stop()
 	}
 	return nil

@@ -168,7 +168,7 @@ func TestReplayedCompromiseReportCountsExactlyAndSaysHowToDelist(t *testing.T) {
 	}
 	var volume vigie.Alert
 	for _, a := range as {
-		if a.Rule == mail.RuleAccountVolume && a.Subject == thief {
+		if a.Rule == string(mail.RuleAccountVolume) && a.Subject == thief {
 			volume = a
 		}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vigie/vigie/internal/blocklist"
 	"github.com/vigie/vigie/internal/config"
+	"github.com/vigie/vigie/internal/vigie"
 	"github.com/vigie/vigie/internal/watch"
 )
 
@@ -27,6 +28,7 @@ func Descriptor() *watch.Descriptor {
 		},
 		Panels:          []watch.Panel{holdsPanel()},
 		HoldAccount:     HoldAccount,
+		AlsoShows:       func(a *vigie.Alert) bool { return vigie.IsBlocklistKey(a.Key) }, // its refusals and the DNSBL answers: one listing
 		LearnLegitimate: MarkIncidentLegitimate,
 		Report:          report(),
 		Grouping:        &watch.Grouping{Key: watch.AccountKey, Compromise: true},

@@ -167,7 +167,7 @@ func (b *remoteBlocklist) add(now time.Time, reply, relay, recipient, dsn string
 		"dsn": dsn, "reply": reply, string(blocklist.EvidenceRefusals): strconv.Itoa(st.count)} {
 		ev[k] = v
 	}
-	b.emit(vigie.Finding{Watch: WatchName, Rule: RuleRemoteBlocklist, Subject: l.Target, Key: key, Severity: vigie.SeverityCritical, Time: now,
+	b.emit(vigie.Finding{Watch: WatchName, Rule: string(RuleRemoteBlocklist), Subject: l.Target, Key: key, Severity: vigie.SeverityCritical, Time: now,
 		Summary:  fmt.Sprintf("%s refuses our mail: %s is listed by %s (%s); %d refusals so far", receiver, l.Target, l.Provider, l.Code, st.count),
 		Evidence: ev, ResolveAfter: b.cfg.ResolveAfter})
 }

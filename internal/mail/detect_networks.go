@@ -167,14 +167,14 @@ func (l *loginNetworks) check(user string, u *UserNetworks, now time.Time) {
 		if len(sample) > 20 {
 			sample = sample[:20]
 		}
-		l.emit(vigie.Finding{Watch: WatchName, Rule: RuleSASLManyIPs, Subject: user, Group: accountGroup(user), Severity: u.Alarm.Sev,
+		l.emit(vigie.Finding{Watch: WatchName, Rule: string(RuleSASLManyIPs), Subject: user, Group: accountGroup(user), Severity: u.Alarm.Sev,
 			Time: now, Summary: fmt.Sprintf("SASL user %s logged in from %d networks new to it, in %d places, within %s", user, nets, len(hoods), window),
 			Evidence: map[string]string{"new_networks": strconv.Itoa(nets), "places": strconv.Itoa(len(hoods)), "known_networks": strconv.Itoa(len(u.Known)),
 				"window": window.String(), "sample": strings.Join(sample, " ")},
 			ResolveAfter: stale})
 	case stepResolve:
 		u.Quiet = now
-		l.emit(vigie.Finding{Watch: WatchName, Rule: RuleSASLManyIPs, Subject: user, Group: accountGroup(user), Time: now, Resolved: true,
+		l.emit(vigie.Finding{Watch: WatchName, Rule: string(RuleSASLManyIPs), Subject: user, Group: accountGroup(user), Time: now, Resolved: true,
 			Summary: fmt.Sprintf("SASL user %s is back to networks it knows", user)})
 	}
 	_ = wasFiring

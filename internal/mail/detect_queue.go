@@ -44,12 +44,12 @@ func (q *queueGrowth) sample(now time.Time, deferred, total int, source string) 
 	}
 	switch q.alarm.step(now, over || rising, sev, repeatEvery) {
 	case stepEmit:
-		q.emit(vigie.Finding{Watch: WatchName, Rule: RuleQueueGrowth, Subject: "deferred", Severity: q.alarm.Sev, Time: now,
+		q.emit(vigie.Finding{Watch: WatchName, Rule: string(RuleQueueGrowth), Subject: "deferred", Severity: q.alarm.Sev, Time: now,
 			Summary: fmt.Sprintf("%d deferred messages in the queue (%d total), up %d in %s", deferred, total, growth, q.cfg.Window),
 			Evidence: map[string]string{"deferred": strconv.Itoa(deferred), "total": strconv.Itoa(total), "growth": strconv.Itoa(growth),
 				"window": q.cfg.Window.String(), "source": source}, ResolveAfter: stale})
 	case stepResolve:
-		q.emit(vigie.Finding{Watch: WatchName, Rule: RuleQueueGrowth, Subject: "deferred", Time: now, Resolved: true,
+		q.emit(vigie.Finding{Watch: WatchName, Rule: string(RuleQueueGrowth), Subject: "deferred", Time: now, Resolved: true,
 			Summary: fmt.Sprintf("the queue is back to %d deferred messages", deferred)})
 	}
 }
@@ -116,12 +116,12 @@ func (s *storm) check(now time.Time) {
 		}
 		switch s.alarms[i].step(now, holds, sev, repeatEvery) {
 		case stepEmit:
-			s.emit(vigie.Finding{Watch: WatchName, Rule: RuleDeliveryStorm, Subject: what, Severity: s.alarms[i].Sev, Time: now,
+			s.emit(vigie.Finding{Watch: WatchName, Rule: string(RuleDeliveryStorm), Subject: what, Severity: s.alarms[i].Sev, Time: now,
 				Summary:      fmt.Sprintf("%d of %d deliveries %s in the last %s (%.0f%%)", count, sum.total, what, s.cfg.Window, 100*ratio),
 				Evidence:     map[string]string{what: strconv.Itoa(count), "deliveries": strconv.Itoa(sum.total), "window": s.cfg.Window.String()},
 				ResolveAfter: stale})
 		case stepResolve:
-			s.emit(vigie.Finding{Watch: WatchName, Rule: RuleDeliveryStorm, Subject: what, Time: now, Resolved: true,
+			s.emit(vigie.Finding{Watch: WatchName, Rule: string(RuleDeliveryStorm), Subject: what, Time: now, Resolved: true,
 				Summary: fmt.Sprintf("%s deliveries are back to normal: %d of %d in the last %s", what, count, sum.total, s.cfg.Window)})
 		}
 	}

@@ -87,11 +87,11 @@ func (f *failures) tick(now time.Time) {
 }
 
 func newSASL(cfg config.MailSASL, emit func(vigie.Finding)) (byIP, byUser, byNet *failures, nets *loginNetworks) {
-	byIP = &failures{rule: RuleBruteForceIP, what: "address", threshold: cfg.FailuresPerIP, window: cfg.FailuresWindow,
+	byIP = &failures{rule: string(RuleBruteForceIP), what: "address", threshold: cfg.FailuresPerIP, window: cfg.FailuresWindow,
 		subjects: map[string]*events{}, emit: emit}
-	byUser = &failures{rule: RuleBruteForceUser, what: "user name", threshold: cfg.FailuresPerUser, window: cfg.FailuresWindow,
+	byUser = &failures{rule: string(RuleBruteForceUser), what: "user name", threshold: cfg.FailuresPerUser, window: cfg.FailuresWindow,
 		subjects: map[string]*events{}, emit: emit}
-	byNet = &failures{rule: RuleBruteForceNet, what: "network", threshold: cfg.FailuresPerNetwork, window: cfg.FailuresNetworkWindow,
+	byNet = &failures{rule: string(RuleBruteForceNet), what: "network", threshold: cfg.FailuresPerNetwork, window: cfg.FailuresNetworkWindow,
 		subjects: map[string]*events{}, emit: emit}
 	nets = &loginNetworks{cfg: cfg, users: map[string]*UserNetworks{}, emit: emit}
 	return byIP, byUser, byNet, nets

@@ -489,7 +489,7 @@ func (v *volume) evaluate(name string, a *SubjectState, now time.Time) {
 		if len(a.Senders) > 0 {
 			ev["sender_domains"] = strings.Join(a.Senders, " ")
 		}
-		v.emit(vigie.Finding{Watch: WatchName, Rule: RuleAccountVolume, Subject: name, Group: accountGroup(name),
+		v.emit(vigie.Finding{Watch: WatchName, Rule: string(RuleAccountVolume), Subject: name, Group: accountGroup(name),
 			Severity: a.Alarm.Sev, Time: now, Summary: summary, Evidence: ev, ResolveAfter: stale})
 	case stepResolve:
 		if n := len(a.Pending); n > 0 {
@@ -501,7 +501,7 @@ func (v *volume) evaluate(name string, a *SubjectState, now time.Time) {
 		// to here, not to the last 5-minute repeat.
 		ev := map[string]string{EvidenceMessages: itoa(a.SinceMsgs), EvidenceRecipients: itoa(a.SinceRcpts),
 			EvidenceMessagesAfterDetection: itoa(a.AfterMsgs), EvidenceRecipientsAfterDetection: itoa(a.AfterRcpts)}
-		v.emit(vigie.Finding{Watch: WatchName, Rule: RuleAccountVolume, Subject: name, Group: accountGroup(name), Time: now, Resolved: true,
+		v.emit(vigie.Finding{Watch: WatchName, Rule: string(RuleAccountVolume), Subject: name, Group: accountGroup(name), Time: now, Resolved: true,
 			Evidence: ev, Summary: fmt.Sprintf("%s is back under its limits: %d messages in the last minute, %d in the last hour", name, c[mMsgs][wMinute], c[mMsgs][wHour])})
 	}
 }

@@ -75,7 +75,7 @@ func TestNewsletterIsHabitOnceMarkedLegitimate(t *testing.T) {
 		e.Line(sc.Text())
 		// The admin marks the first alert legitimate once it resolved.
 		if n := len(c.fs); marked == 0 && n > 0 && c.fs[n-1].Resolved && c.fs[n-1].Subject == "news@example.org" {
-			first := c.find(RuleAccountVolume, "news@example.org")[0]
+			first := c.find(string(RuleAccountVolume), "news@example.org")[0]
 			if got := e.MarkLegitimate("news@example.org", first.Time, c.fs[n-1].Time); got != 1 {
 				t.Fatalf("MarkLegitimate learned %d periods, want 1", got)
 			}
@@ -109,7 +109,7 @@ func TestAlertPeriodIsNotLearnedUnlessLegitimate(t *testing.T) {
 		Newsletter: "news@example.org", NewsletterDay: time.Monday, NewsletterCount: 400}
 	c, _ := runScenario(t, s, defaults())
 	weeks := map[int]bool{}
-	for _, f := range c.find(RuleAccountVolume, "news@example.org") {
+	for _, f := range c.find(string(RuleAccountVolume), "news@example.org") {
 		if !f.Resolved {
 			weeks[int(f.Time.Sub(day0)/(7*24*time.Hour))] = true
 		}
@@ -126,7 +126,7 @@ func TestLocalUIDBurstAndResolution(t *testing.T) {
 	s := mailgen.Scenario{Start: day0, End: day0.Add(24 * time.Hour), Seed: 2, Users: 10, PerUserPerDay: 20,
 		Bursts: []mailgen.Burst{{UID: 33, Start: start, Every: 2 * time.Second, Count: 900}}}
 	c, _ := runScenario(t, s, defaults())
-	fs := c.find(RuleAccountVolume, "uid:33")
+	fs := c.find(string(RuleAccountVolume), "uid:33")
 	if len(fs) < 2 {
 		t.Fatalf("findings: %+v", c.fs)
 	}
@@ -192,17 +192,17 @@ func TestManyIPsBruteForceBlocklistStorm(t *testing.T) {
 	for i := range 30 {
 		e.Line(line(t0.Add(time.Duration(i)*time.Second), "smtp", "%010X: to=<x%d@example.com>, relay=mx.example.com[192.0.2.10]:25, dsn=5.7.1, status=bounced (host mx.example.com[192.0.2.10] said: 554 5.7.1 Service unavailable; Client host [198.51.100.7] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/198.51.100.7 (in reply to RCPT TO command))", 0xB0000+i, i))
 	}
-	if fs := c.find(RuleBruteForceUser, "admin"); len(fs) != 0 {
+	if fs := c.find(string(RuleBruteForceUser), "admin"); len(fs) != 0 {
 		t.Errorf("a user name that never logged in alerted: %+v", fs)
 	}
-	want := map[string]string{RuleSASLManyIPs: "carol", RuleBruteForceIP: "192.0.2.50", RuleBruteForceUser: "dave@example.org", RuleBruteForceNet: "192.0.2.0/24",
-		RuleRemoteBlocklist: "198.51.100.7", RuleDeliveryStorm: "bounced"}
+	want := map[string]string{string(RuleSASLManyIPs): "carol", string(RuleBruteForceIP): "192.0.2.50", string(RuleBruteForceUser): "dave@example.org", string(RuleBruteForceNet): "192.0.2.0/24",
+		string(RuleRemoteBlocklist): "198.51.100.7", string(RuleDeliveryStorm): "bounced"}
 	for rule, subject := range want {
 		if len(c.find(rule, subject)) == 0 {
 			t.Errorf("no %s finding for %s: %+v", rule, subject, c.fs)
 		}
 	}
-	bl := c.find(RuleRemoteBlocklist, "")
+	bl := c.find(string(RuleRemoteBlocklist), "")
 	if len(bl) != 1 || bl[0].Key != vigie.BlocklistKey("198.51.100.7", "zen.spamhaus.org") {
 		t.Errorf("blocklist findings (want one, rate-limited): %+v", bl)
 	}
@@ -210,7 +210,7 @@ func TestManyIPsBruteForceBlocklistStorm(t *testing.T) {
 	e.Tick(t0.Add(2 * time.Hour))
 	for rule, subject := range want {
 		fs := c.find(rule, subject)
-		if rule != RuleRemoteBlocklist && !fs[len(fs)-1].Resolved {
+		if rule != string(RuleRemoteBlocklist) && !fs[len(fs)-1].Resolved {
 			t.Errorf("%s %s not resolved", rule, subject)
 		}
 	}
@@ -263,7 +263,7 @@ not json
 		t.Fatalf("snapshot %+v, %v", snap, err)
 	}
 	e.Queue(snap)
-	if fs := c.find(RuleQueueGrowth, "deferred"); len(fs) != 1 || fs[0].Evidence["deferred"] != "3" {
+	if fs := c.find(string(RuleQueueGrowth), "deferred"); len(fs) != 1 || fs[0].Evidence["deferred"] != "3" {
 		t.Errorf("queue findings %+v", c.fs)
 	}
 	x := e.Index()
@@ -306,7 +306,7 @@ func TestHostileLines(t *testing.T) {
 	e2.Line("9999-01-01T00:00:01Z mx postfix/qmgr[1]: ABCDEF1234: removed")
 	e2.Tick(time.Time{})
 	e.Line(line(t0, "smtpd", "NOQUEUE: reject: RCPT from x[1]: 554; from=<\"><script>> to=<a> helo=<<img src=x>>"))
-	fs := c.find(RuleBruteForceUser, "it's&\"me0")
+	fs := c.find(string(RuleBruteForceUser), "it's&\"me0")
 	if len(fs) != 1 {
 		t.Errorf("findings %+v", c.fs)
 	}
@@ -369,13 +369,13 @@ func TestRemoteRefusalAboutUsOnly(t *testing.T) {
 		e.Line(line(t0.Add(time.Duration(i)*time.Second), "smtp", "%010X: to=<x%d@example.com>, relay=mx.example.com[192.0.2.10]:25, dsn=5.7.1, status=bounced (host mx.example.com[192.0.2.10] said: 554 5.7.1 Service unavailable; Client host [%s] blocked using zen.spamhaus.org (in reply to RCPT TO command))", 0xB0000+i, i, ip))
 	}
 	refuse(1, "203.0.113.9") // a forwarded message's origin, not us
-	if n := len(c.find(RuleRemoteBlocklist, "")); n != 0 {
+	if n := len(c.find(string(RuleRemoteBlocklist), "")); n != 0 {
 		t.Fatalf("a refusal naming another address alerted: %+v", c.fs)
 	}
 	refuse(2, "198.51.100.7")
 	e.Line(line(t0.Add(3*time.Second), "smtp", "%010X: to=<y@outlook.com>, relay=outlook-com.olc.protection.outlook.com[52.101.8.33]:25, dsn=5.7.1, status=bounced (host outlook-com.olc.protection.outlook.com[52.101.8.33] said: 550 5.7.1 Unfortunately, messages from our network weren't sent. Please contact your Internet service provider since part of their network is on our block list (S3150). (in reply to MAIL FROM command))", 0xC0000))
 	got := map[string]bool{}
-	for _, f := range c.find(RuleRemoteBlocklist, "") {
+	for _, f := range c.find(string(RuleRemoteBlocklist), "") {
 		got[f.Subject] = true
 	}
 	if len(got) != 2 || !got["198.51.100.7"] || !got["server"] {

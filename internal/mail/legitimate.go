@@ -70,7 +70,7 @@ func MarkIncidentLegitimate(ctx context.Context, st store.Store, id int64, actor
 	}
 	var subjects []string
 	for _, a := range alerts {
-		if a.Watch != WatchName || a.Rule != RuleAccountVolume {
+		if a.Watch != WatchName || a.Rule != string(RuleAccountVolume) {
 			continue
 		}
 		if _, err := subject.Parse(a.Subject); err != nil {

@@ -139,7 +139,7 @@ func TestReplayEqualsDaemonAcrossRestart(t *testing.T) {
 	for _, f := range want {
 		rules[f.Rule+" "+f.Subject] = true
 	}
-	for _, r := range []string{RuleAccountVolume + " user03@example.org", RuleAccountVolume + " user05@example.org", RuleBruteForceIP + " 192.0.2.50"} {
+	for _, r := range []string{string(RuleAccountVolume) + " user03@example.org", string(RuleAccountVolume) + " user05@example.org", string(RuleBruteForceIP) + " 192.0.2.50"} {
 		if !rules[r] {
 			t.Errorf("the scenario lacks %s: %v", r, rules)
 		}

@@ -22,7 +22,7 @@ func report() *watch.Report {
 			if err != nil {
 				return watch.Reading{}, err
 			}
-			volume := a.Watch == WatchName && a.Rule == RuleAccountVolume
+			volume := a.Watch == WatchName && a.Rule == string(RuleAccountVolume)
 			for _, f := range fs { // newest first: the last one read detected it
 				ev := f.Evidence
 				acc.Messages = max(acc.Messages, count(ev[EvidenceMessages]))

@@ -18,14 +18,14 @@ const WatchName = string(Name)
 
 // Rule names, as they appear in findings and alerts.
 const (
-	RuleAccountVolume   = "account-volume"       // an account or uid sends far above its habit or a ceiling
-	RuleSASLManyIPs     = "sasl-many-ips"        // one SASL user logged in from many networks new to it
-	RuleBruteForceNet   = "sasl-bruteforce-net"  // many authentication failures from one client network (spraying)
-	RuleBruteForceIP    = "sasl-bruteforce-ip"   // many authentication failures from one address
-	RuleBruteForceUser  = "sasl-bruteforce-user" // many authentication failures for one user name
-	RuleQueueGrowth     = "queue-growth"         // deferred mail piling up
-	RuleDeliveryStorm   = "delivery-storm"       // a storm of bounces or deferrals
-	RuleRemoteBlocklist = "remote-blocklist"     // a receiving server says our address is listed
+	RuleAccountVolume   watch.RuleName = "account-volume"       // an account or uid sends far above its habit or a ceiling
+	RuleSASLManyIPs     watch.RuleName = "sasl-many-ips"        // one SASL user logged in from many networks new to it
+	RuleBruteForceNet   watch.RuleName = "sasl-bruteforce-net"  // many authentication failures from one client network (spraying)
+	RuleBruteForceIP    watch.RuleName = "sasl-bruteforce-ip"   // many authentication failures from one address
+	RuleBruteForceUser  watch.RuleName = "sasl-bruteforce-user" // many authentication failures for one user name
+	RuleQueueGrowth     watch.RuleName = "queue-growth"         // deferred mail piling up
+	RuleDeliveryStorm   watch.RuleName = "delivery-storm"       // a storm of bounces or deferrals
+	RuleRemoteBlocklist watch.RuleName = "remote-blocklist"     // a receiving server says our address is listed
 )
 
 // Evidence keys of account-volume findings that the incident report reads.
@@ -63,7 +63,7 @@ type Compromise struct {
 // the policy server suspends it on such a finding. A Resolved finding is
 // not a compromise.
 func IsCompromise(f vigie.Finding) (Compromise, bool) {
-	if f.Watch != WatchName || f.Resolved || (f.Rule != RuleAccountVolume && f.Rule != RuleSASLManyIPs) || f.Subject == "" {
+	if f.Watch != WatchName || f.Resolved || (f.Rule != string(RuleAccountVolume) && f.Rule != string(RuleSASLManyIPs)) || f.Subject == "" {
 		return Compromise{}, false
 	}
 	c := ParseAccountSubject(f.Subject)

@@ -201,7 +201,7 @@ func TestPostfixMemberOnCGNATAndIPv6RaisesNothing(t *testing.T) {
 	}
 	postfixtest.WaitFor(t, 20*time.Second, "the stolen password's alert", func() (bool, string) {
 		for _, a := range m.alerts(t) {
-			if a.Rule == RuleSASLManyIPs && a.Subject == "victim@example.org" && a.Severity == vigie.SeverityCritical {
+			if a.Rule == string(RuleSASLManyIPs) && a.Subject == "victim@example.org" && a.Severity == vigie.SeverityCritical {
 				return true, ""
 			}
 		}
@@ -227,7 +227,7 @@ func TestPostfixLocalSMTPClientForgedSenders(t *testing.T) {
 		s.send(fmt.Sprintf("noreply%d@forged%d.example", i, i%7), fmt.Sprintf("target%d@victims%d.example", i, i))
 		s.quit()
 		for _, a := range m.alerts(t) {
-			if a.Rule == RuleAccountVolume && a.Subject == "client:127.0.0.1" {
+			if a.Rule == string(RuleAccountVolume) && a.Subject == "client:127.0.0.1" {
 				first = time.Now()
 			}
 		}
@@ -241,7 +241,7 @@ func TestPostfixLocalSMTPClientForgedSenders(t *testing.T) {
 	}
 	t.Logf("alerted after %s", first.Sub(start).Round(time.Second))
 	for _, a := range m.alerts(t) {
-		if a.Rule == RuleAccountVolume && a.Subject == "client:127.0.0.1" {
+		if a.Rule == string(RuleAccountVolume) && a.Subject == "client:127.0.0.1" {
 			if !strings.Contains(a.Evidence["sender_domains"], "forged") || a.Evidence["kind"] != "client" {
 				t.Errorf("evidence %v", a.Evidence)
 			}
@@ -283,7 +283,7 @@ func TestPostfixNewsletterLegitimateThenHabit(t *testing.T) {
 			t.Errorf("other alert %s %s: %s", a.Rule, a.Subject, a.Summary)
 		}
 	}
-	if len(news) != 1 || news[0].Rule != RuleAccountVolume {
+	if len(news) != 1 || news[0].Rule != string(RuleAccountVolume) {
 		t.Fatalf("newsletter alerts: %+v", news)
 	}
 	// The admin: resolve as legitimate (what the CLI and the dashboard do).

@@ -94,7 +94,7 @@ func TestPostfixCompromisedAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	want := map[string]string{RuleAccountVolume: "mallory@example.org", RuleRemoteBlocklist: "192.0.2.25", RuleBruteForceIP: "127.0.0.1"}
+	want := map[string]string{string(RuleAccountVolume): "mallory@example.org", string(RuleRemoteBlocklist): "192.0.2.25", string(RuleBruteForceIP): "127.0.0.1"}
 	deadline := time.Now().Add(30 * time.Second)
 	var alerts []vigie.Alert
 	for {
@@ -120,12 +120,12 @@ func TestPostfixCompromisedAccount(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	for _, a := range alerts {
-		if a.Rule == RuleAccountVolume || a.Rule == RuleSASLManyIPs {
+		if a.Rule == string(RuleAccountVolume) || a.Rule == string(RuleSASLManyIPs) {
 			if a.Subject != "mallory@example.org" {
 				t.Errorf("alert names another account: %+v", a)
 			}
 		}
-		if a.Rule == RuleRemoteBlocklist && (a.Key != vigie.BlocklistKey("192.0.2.25", "microsoft") || a.Evidence["recipient_domain"] != "outlook.com") {
+		if a.Rule == string(RuleRemoteBlocklist) && (a.Key != vigie.BlocklistKey("192.0.2.25", "microsoft") || a.Evidence["recipient_domain"] != "outlook.com") {
 			t.Errorf("blocklist alert %+v", a)
 		}
 		t.Logf("%s %s/%s %s: %s", a.Severity, a.Watch, a.Rule, a.Subject, a.Summary)

@@ -89,7 +89,7 @@ func TestWatchLearnsHistoryThenFollows(t *testing.T) {
 		t.Fatal(err)
 	}
 	as, _ := db.ListAlerts(ctx, store.AlertQuery{})
-	if len(as) != 1 || as[0].Subject != "user03@example.org" || as[0].Rule != RuleAccountVolume {
+	if len(as) != 1 || as[0].Subject != "user03@example.org" || as[0].Rule != string(RuleAccountVolume) {
 		t.Fatalf("alerts %+v", as)
 	}
 	if h, err := db.GetState(ctx, WatchName, stateHabits); err != nil || !bytes.Contains(h, []byte("news@example.org")) {

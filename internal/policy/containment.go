@@ -73,7 +73,7 @@ func (s *Server) compromise(a vigie.Alert) (subject.Subject, bool) {
 	}
 	switch {
 	case a.Watch == mail.WatchName && slices.Contains(s.cfg.Containment.Rules, a.Rule):
-	case a.Watch == WatchName && a.Rule == RuleOverLimit:
+	case a.Watch == WatchName && a.Rule == string(RuleOverLimit):
 	default:
 		return subject.Subject{}, false
 	}
@@ -93,11 +93,11 @@ func (s *Server) containOnce(ctx context.Context, handled handledSet) error {
 	live := map[string]bool{}
 	suspensions := *s.suspended.Load()
 	for _, a := range alerts {
-		if a.Watch == WatchName && a.Rule == RuleContained {
+		if a.Watch == WatchName && a.Rule == string(RuleContained) {
 			// resumed since: the containment is over
 			if subj, err := subject.Parse(a.Subject); err == nil {
 				if _, still := suspensions[SuspensionKey(subj)]; !still && s.sink != nil {
-					s.sink.Emit(ctx, vigie.Finding{Watch: WatchName, Rule: RuleContained, Subject: a.Subject, Time: s.now(),
+					s.sink.Emit(ctx, vigie.Finding{Watch: WatchName, Rule: string(RuleContained), Subject: a.Subject, Time: s.now(),
 						Resolved: true, Summary: a.Subject + " is no longer suspended"})
 				}
 			}
@@ -200,7 +200,7 @@ func (s *Server) contain(ctx context.Context, a vigie.Alert, subj subject.Subjec
 	s.note(ctx, a, subj, vigie.TimelineAction, "suspended", text)
 	if s.sink != nil {
 		// the notification of the containment: what vigie did, how to undo it
-		f := vigie.Finding{Watch: WatchName, Rule: RuleContained, Subject: subj.String(), Severity: vigie.SeverityCritical,
+		f := vigie.Finding{Watch: WatchName, Rule: string(RuleContained), Subject: subj.String(), Severity: vigie.SeverityCritical,
 			Time: s.now(), Summary: "vigie " + strings.Join(parts, "; ") + "; " + undo,
 			Evidence: map[string]string{"subject": subj.String(), "kind": subj.Kind.String(), "trigger_alert": strconv.FormatInt(a.ID, 10),
 				"trigger": a.Watch + "/" + a.Rule, "queued_held": queued,

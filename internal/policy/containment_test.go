@@ -192,7 +192,7 @@ func TestContainmentEveryKind(t *testing.T) {
 	alerts, _ := db.ListAlerts(ctx, storeAlertsAll())
 	var contained []string
 	for _, a := range alerts {
-		if a.Rule == RuleContained {
+		if a.Rule == string(RuleContained) {
 			contained = append(contained, a.Subject+" "+a.Severity.String()+" "+a.Summary)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watch"
 )
 
 // WatchName is the policy server's watch name in findings and alerts.
@@ -16,10 +17,13 @@ const (
 	// RuleOverLimit: a subject's message went over its limits. Critical
 	// (and contained) once the subject kept sending past
 	// containment.over_limit_messages of them.
-	RuleOverLimit = "over-limit"
+	RuleOverLimit watch.RuleName = "over-limit"
 	// RuleContained: vigie contained a subject; its summary says what was
 	// done and how to undo it. Resolved when the subject is resumed.
-	RuleContained = "contained"
+	RuleContained watch.RuleName = "contained"
+	// RuleSharedStoreUnavailable: the store the nodes share their counts
+	// through does not answer; each node counts alone.
+	RuleSharedStoreUnavailable watch.RuleName = "shared-store-unavailable"
 )
 
 // findingEvery is how often one subject's over-limit finding is repeated
@@ -87,7 +91,7 @@ func (s *Server) emitFindings(ctx context.Context) {
 			if sev == vigie.SeverityCritical {
 				summary = fmt.Sprintf("%s; it kept sending: %d messages over its limit since %s, a compromise", summary, r.n, r.first.UTC().Format(time.TimeOnly))
 			}
-			f := vigie.Finding{Watch: WatchName, Rule: RuleOverLimit, Subject: k, Severity: sev,
+			f := vigie.Finding{Watch: WatchName, Rule: string(RuleOverLimit), Subject: k, Severity: sev,
 				Time: o.at, Summary: summary, Evidence: ev}
 			if err := s.sink.Emit(ctx, f); err != nil && ctx.Err() == nil {
 				s.log.Error("policy: emitting a finding", "err", err)

@@ -157,7 +157,7 @@ func (s *Server) sharedRecovered(ctx context.Context, from, to time.Time, answer
 	if s.sink == nil {
 		return
 	}
-	f := vigie.Finding{Watch: "policy", Rule: "shared-store-unavailable", Subject: s.shared.node,
+	f := vigie.Finding{Watch: WatchName, Rule: string(RuleSharedStoreUnavailable), Subject: s.shared.node,
 		Severity: vigie.SeverityWarning, Time: to,
 		Summary: fmt.Sprintf("node %s could not reach the shared store for %s: it answered %d requests DUNNO (fail-open) "+
 			"without the other nodes' counts, so accounts were limited on this node's counts alone",

@@ -20,9 +20,9 @@ func TestListingsAgreeAcrossPages(t *testing.T) {
 	defer srv.Close()
 	const ip = "198.51.100.7"
 	f.emit(t,
-		vigie.Finding{Watch: mail.WatchName, Rule: mail.RuleAccountVolume, Subject: "manon@club.example", Group: "account:manon@club.example",
+		vigie.Finding{Watch: mail.WatchName, Rule: string(mail.RuleAccountVolume), Subject: "manon@club.example", Group: "account:manon@club.example",
 			Severity: vigie.SeverityCritical, Summary: "manon sent 600 messages", Evidence: map[string]string{mail.EvidenceMessages: "600"}},
-		vigie.Finding{Watch: mail.WatchName, Rule: mail.RuleRemoteBlocklist, Subject: ip, Key: vigie.BlocklistKey(ip, "microsoft"),
+		vigie.Finding{Watch: mail.WatchName, Rule: string(mail.RuleRemoteBlocklist), Subject: ip, Key: vigie.BlocklistKey(ip, "microsoft"),
 			Severity: vigie.SeverityCritical, Summary: "outlook.com refuses our mail (S3150)",
 			Evidence: map[string]string{blocklist.EvidenceDelistURL: "https://olcsupport.office.com/", blocklist.EvidenceDelistSteps: "1. Stop the spam\n2. Fill in the form"}},
 		vigie.Finding{Watch: "blocklist", Rule: "listed", Subject: ip, Key: vigie.BlocklistKey(ip, "zen.spamhaus.org"),

@@ -514,10 +514,10 @@ func (s *Server) watchData(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if name == "blocklist" || name == "mail" {
-		// A listing is one alert whichever watch raised it (a DNSBL
-		// answer, a remote server's refusal): both pages show it.
-		if alerts, err = s.withListings(ctx, alerts); err != nil {
+	if def.AlsoShows != nil {
+		// Alerts of other watches this one's page shows too (a listing is
+		// one alert whichever watch raised it).
+		if alerts, err = s.withAlso(ctx, alerts, def.AlsoShows); err != nil {
 			return nil, err
 		}
 	}
@@ -613,9 +613,9 @@ func (s *Server) seriesData(r *http.Request) (any, error) {
 	return s.graph(r.Context(), watch.Series{Name: watch.SeriesName(name), Title: name}, subjects, rng, span)
 }
 
-// withListings adds to a watch's active alerts the active listings other
-// watches raised (alert keys vigie.BlocklistKey), newest first.
-func (s *Server) withListings(ctx context.Context, alerts []vigie.Alert) ([]vigie.Alert, error) {
+// withAlso adds to a watch's active alerts the active alerts of other
+// watches its descriptor's AlsoShows selects, newest first.
+func (s *Server) withAlso(ctx context.Context, alerts []vigie.Alert, also func(*vigie.Alert) bool) ([]vigie.Alert, error) {
 	all, err := s.o.Store.ListAlerts(ctx, store.AlertQuery{States: []vigie.AlertState{vigie.AlertFiring, vigie.AlertAcknowledged}, Limit: activeScanLimit})
 	if err != nil {
 		return nil, err
@@ -625,7 +625,7 @@ func (s *Server) withListings(ctx context.Context, alerts []vigie.Alert) ([]vigi
 		have[a.ID] = true
 	}
 	for _, a := range all {
-		if vigie.IsBlocklistKey(a.Key) && !have[a.ID] && len(alerts) < listLimit {
+		if !have[a.ID] && also(&a) && len(alerts) < listLimit {
 			alerts = append(alerts, a)
 		}
 	}

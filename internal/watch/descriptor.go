@@ -42,6 +42,12 @@ type Descriptor struct {
 	// nothing that way.
 	LearnLegitimate func(ctx context.Context, st store.Store, incidentID int64, actor string, now time.Time) ([]string, error)
 
+	// AlsoShows selects active alerts of other watches that the watch's
+	// dashboard page shows with its own (a listing is one alert whichever
+	// watch raised it: the blocklist and mail pages both show it); nil:
+	// its own alerts only.
+	AlsoShows func(a *vigie.Alert) bool
+
 	// HoldAccount is the mail account one of the watch's alerts is about,
 	// for the dashboard's hold and release buttons ("": none for this
 	// alert); nil: the watch's alerts offer no hold and release.

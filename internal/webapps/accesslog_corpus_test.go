@@ -132,16 +132,16 @@ func TestExploitSeverityFromStatusAndInstall(t *testing.T) {
 		rule                  string
 		sev                   vigie.Severity
 	}{
-		{"old.example", "POST", dg2, 200, RuleDrupalgeddon2, vigie.SeverityCritical},
-		{"old.example", "POST", dg2, 403, RuleDrupalgeddon2, vigie.SeverityWarning},
-		{"new.example", "POST", dg2, 200, RuleDrupalgeddon2, vigie.SeverityInfo},
-		{"other.example", "POST", dg2, 200, RuleDrupalgeddon2, vigie.SeverityWarning},
-		{"other.example", "POST", dg2, 404, RuleDrupalgeddon2, vigie.SeverityInfo},
-		{"old.example", "POST", "/?q=node&destination=node", 500, RuleDrupalgeddon, vigie.SeverityCritical},
+		{"old.example", "POST", dg2, 200, string(RuleDrupalgeddon2), vigie.SeverityCritical},
+		{"old.example", "POST", dg2, 403, string(RuleDrupalgeddon2), vigie.SeverityWarning},
+		{"new.example", "POST", dg2, 200, string(RuleDrupalgeddon2), vigie.SeverityInfo},
+		{"other.example", "POST", dg2, 200, string(RuleDrupalgeddon2), vigie.SeverityWarning},
+		{"other.example", "POST", dg2, 404, string(RuleDrupalgeddon2), vigie.SeverityInfo},
+		{"old.example", "POST", "/?q=node&destination=node", 500, string(RuleDrupalgeddon), vigie.SeverityCritical},
 		{"old.example", "POST", "/?q=node&destination=node", 200, "", vigie.SeverityInfo},
-		{"old.example", "POST", "/?q=file%2Fajax%2Factions%2Fcancel%2F%23options%2Fpath%2Fform-x", 200, RuleDrupalgeddon3, vigie.SeverityCritical},
-		{"j.example", "GET", "/index.php?option=com_fields&view=fields&layout=modal&list[fullordering]=updatexml(0x23,concat(1,md5(9)),1)", 500, RuleJoomlaFieldsSQLi, vigie.SeverityCritical},
-		{"other.example", "GET", "/vendor/phpunit/phpunit/src/Util/PHP/eval-stdin.php", 200, RuleEvalStdin, vigie.SeverityCritical},
+		{"old.example", "POST", "/?q=file%2Fajax%2Factions%2Fcancel%2F%23options%2Fpath%2Fform-x", 200, string(RuleDrupalgeddon3), vigie.SeverityCritical},
+		{"j.example", "GET", "/index.php?option=com_fields&view=fields&layout=modal&list[fullordering]=updatexml(0x23,concat(1,md5(9)),1)", 500, string(RuleJoomlaFieldsSQLi), vigie.SeverityCritical},
+		{"other.example", "GET", "/vendor/phpunit/phpunit/src/Util/PHP/eval-stdin.php", 200, string(RuleEvalStdin), vigie.SeverityCritical},
 	}
 	for i, c := range cases {
 		d := NewLogDetector(LogOptions{Inventory: inv})
@@ -157,7 +157,7 @@ func TestExploitSeverityFromStatusAndInstall(t *testing.T) {
 			t.Errorf("%d: %s %s %d: got %+v, want %s %s", i, c.vhost, c.target, c.status, fs, c.rule, c.sev)
 			continue
 		}
-		if c.sev == vigie.SeverityCritical && c.rule != RuleEvalStdin && fs[0].Evidence["install"] == "" {
+		if c.sev == vigie.SeverityCritical && c.rule != string(RuleEvalStdin) && fs[0].Evidence["install"] == "" {
 			t.Errorf("%d: critical without the install: %+v", i, fs[0])
 		}
 	}
@@ -172,7 +172,7 @@ func TestWordPressBruteForceShapes(t *testing.T) {
 	for i := 0; i < 9; i++ {
 		lines = append(lines, logLine("203.0.113.9", "POST", "/wp-login.php", 200, t0.Add(time.Duration(i)*100*time.Millisecond)))
 	}
-	if r := rules(feedAll(t, d, lines)); r[RuleWPLogin] != 1 {
+	if r := rules(feedAll(t, d, lines)); r[string(RuleWPLogin)] != 1 {
 		t.Errorf("9 POSTs in a second: %v", r)
 	}
 	d = NewLogDetector(LogOptions{})
@@ -181,7 +181,7 @@ func TestWordPressBruteForceShapes(t *testing.T) {
 		lines = append(lines, logLine(fmt.Sprintf("198.51.%d.%d", 100+i%3, 10+i), "POST", "/xmlrpc.php", 200, t0.Add(time.Duration(i)*37*time.Second)))
 	}
 	fs := feedAll(t, d, lines)
-	if r := rules(fs); r[RuleDistributedLogin] != 1 || len(fs) != 1 {
+	if r := rules(fs); r[string(RuleDistributedLogin)] != 1 || len(fs) != 1 {
 		t.Errorf("19 addresses, one xmlrpc POST each: %v", r)
 	} else if fs[0].Subject != "/xmlrpc.php" || fs[0].Evidence["addresses"] != "15" && fs[0].Evidence["addresses"] != "19" {
 		t.Logf("finding: %+v", fs[0])
@@ -189,7 +189,7 @@ func TestWordPressBruteForceShapes(t *testing.T) {
 	// One multicall POST answered with 120 KB: hundreds of guesses at once.
 	d = NewLogDetector(LogOptions{})
 	big := []byte(fmt.Sprintf(`192.0.2.44 - - [%s] "POST /xmlrpc.php HTTP/1.1" 200 121877 "-" "Mozilla/5.0"`, t0.Format("02/Jan/2006:15:04:05 -0700")))
-	if r := rules(feedAll(t, d, [][]byte{big})); r[RuleXMLRPCMulticall] != 1 {
+	if r := rules(feedAll(t, d, [][]byte{big})); r[string(RuleXMLRPCMulticall)] != 1 {
 		t.Errorf("multicall: %v", r)
 	}
 	// A busy site: 40 people log in within the hour from 40 addresses,
@@ -214,7 +214,7 @@ func TestWordPressBruteForceShapes(t *testing.T) {
 	for i := 1; i <= 10; i++ {
 		lines = append(lines, logLine("203.0.113.77", "GET", "/?author="+strconv.Itoa(i), 301, t0.Add(time.Duration(i)*time.Second)))
 	}
-	if r := rules(feedAll(t, d, lines)); r[RuleWPAuthorScan] != 1 {
+	if r := rules(feedAll(t, d, lines)); r[string(RuleWPAuthorScan)] != 1 {
 		t.Errorf("author scan: %v", r)
 	}
 }

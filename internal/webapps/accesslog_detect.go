@@ -186,7 +186,7 @@ func (d *LogDetector) Feed(r *Request) []vigie.Finding {
 		}
 	case attackXMLRPC:
 		if r.Status == 200 && r.Bytes >= MulticallBytes && d.due(ip, attackXMLRPC+100, r.Time) {
-			f := d.finding(r, RuleXMLRPCMulticall, vigie.SeverityWarning, fmt.Sprintf(
+			f := d.finding(r, string(RuleXMLRPCMulticall), vigie.SeverityWarning, fmt.Sprintf(
 				"password guessing through xmlrpc.php system.multicall from %s: one POST answered with %d bytes, some %d calls in one request",
 				r.IP, r.Bytes, r.Bytes/250))
 			out = append(out, f)
@@ -201,7 +201,7 @@ func (d *LogDetector) Feed(r *Request) []vigie.Finding {
 		if r.Status >= 200 && r.Status < 300 && r.Bytes > 0 {
 			// The backup was there and was sent: its secrets are out.
 			if d.due(ip, a, r.Time) {
-				f := d.finding(r, RuleConfigServed, vigie.SeverityCritical,
+				f := d.finding(r, string(RuleConfigServed), vigie.SeverityCritical,
 					fmt.Sprintf("%s downloaded %s (HTTP %d, %d bytes): a config backup holding passwords was served; change those passwords",
 						r.IP, clip(r.Target, 200), r.Status, r.Bytes))
 				out = append(out, f)
@@ -219,7 +219,7 @@ func (d *LogDetector) Feed(r *Request) []vigie.Finding {
 		if r.Status >= 200 && r.Status < 300 {
 			sev, what = vigie.SeverityWarning, "answered: the site's user names (often the logins) are known to this address"
 		}
-		out = append(out, d.finding(r, RuleWPUserEnum, sev, fmt.Sprintf(
+		out = append(out, d.finding(r, string(RuleWPUserEnum), sev, fmt.Sprintf(
 			"WordPress user enumeration from %s through the REST API (%s, HTTP %d): %s", r.IP, clip(r.Target, 200), r.Status, what)))
 	case attackWPAuthorScan:
 		if d.overflow(&ip.author, d.o.Buckets.AuthorScan, ip, a, r.Time) {
@@ -271,7 +271,7 @@ func RuleOf(r *Request) string {
 		return ""
 	}
 	if a == attackConfigProbe && r.Status >= 200 && r.Status < 300 && r.Bytes > 0 {
-		return RuleConfigServed
+		return string(RuleConfigServed)
 	}
 	return ruleNames[a]
 }
@@ -316,7 +316,7 @@ func (d *LogDetector) exploit(r *Request, a attack, ip *ipState, why string, out
 		f.Evidence[string(EvidenceUID)] = strconv.Itoa(in.UID)
 		f.Evidence[string(EvidenceInstall)] = in.Path
 		f.Evidence[string(EvidenceInstallVer)] = in.Name + " " + in.Version
-		f.Evidence["install_alert"] = InstallAlertKey("install-vulnerable", in.Path)
+		f.Evidence["install_alert"] = InstallAlertKey(string(RuleInstallVulnerable), in.Path)
 		f.Evidence[string(EvidenceAdvisories)] = joinIDs(in.Advisories, d.advs[a])
 		f.Summary = fmt.Sprintf("%s on %s, which runs %s %s vulnerable to it (%s)", f.Summary, in.Path, in.Name, in.Version, EvidenceAdvisories.Of(f.Evidence))
 	}
@@ -346,7 +346,7 @@ func (d *LogDetector) loginRate(r *Request, path []byte, a attack, out []vigie.F
 		subject = clip(r.VHost, 255) + subject
 	}
 	f := vigie.Finding{
-		Watch: string(Name), Rule: RuleDistributedLogin, Subject: subject, Severity: vigie.SeverityWarning, Time: r.Time,
+		Watch: string(Name), Rule: string(RuleDistributedLogin), Subject: subject, Severity: vigie.SeverityWarning, Time: r.Time,
 		Summary: fmt.Sprintf("distributed password guessing on %s: %d failed logins from %d addresses within %v (each address alone stays under the per-address limits)",
 			subject, fails, addrs, spec.Window),
 		Evidence: map[string]string{"page": subject, "failures": strconv.Itoa(fails), "addresses": strconv.Itoa(addrs),
@@ -371,7 +371,7 @@ func (d *LogDetector) postFlood(r *Request, path []byte, out []vigie.Finding) []
 			subject = clip(r.VHost, 255) + subject
 		}
 		f := vigie.Finding{
-			Watch: string(Name), Rule: RulePostFlood, Subject: subject, Severity: vigie.SeverityWarning, Time: r.Time,
+			Watch: string(Name), Rule: string(RulePostFlood), Subject: subject, Severity: vigie.SeverityWarning, Time: r.Time,
 			Summary: fmt.Sprintf("flood of POSTs to %s: more than %d, draining %g a minute (a form used as a spam relay, or a brute force)",
 				subject, spec.Capacity, spec.PerMinute),
 			Evidence: map[string]string{"page": subject, "level": strconv.Itoa(int(ps.b.level)), "last_ip": clip(r.IP, 64),

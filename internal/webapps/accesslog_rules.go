@@ -1,6 +1,10 @@
 package webapps
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/vigie/vigie/internal/watch"
+)
 
 // An attack is what one request looks like.
 type attack uint8
@@ -48,35 +52,35 @@ const (
 // The rule names of the access-log findings. The single-request attacks'
 // names are also the "attack" names in the version data's advisories.
 const (
-	RuleDrupalgeddon2      = "drupalgeddon2"
-	RuleDrupalgeddon3      = "drupalgeddon3"
-	RuleDrupalgeddon       = "drupalgeddon"
-	RuleJoomlaFieldsSQLi   = "joomla-fields-sqli"
-	RuleEvalStdin          = "phpunit-eval-stdin"
-	RuleConfigProbe        = "config-probe"
-	RuleConfigServed       = "config-backup-served"
-	RuleWPUserEnum         = "wp-user-enum"
-	RuleWPAuthorScan       = "wp-author-scan"
-	RuleWPLogin            = "wp-login-bruteforce"
-	RuleXMLRPC             = "xmlrpc-bruteforce"
-	RuleXMLRPCMulticall    = "xmlrpc-multicall"
-	RuleDistributedLogin   = "distributed-bruteforce"
-	RulePostFlood          = "post-flood"
-	RuleDrupalLoginFailure = "drupal-login-error"
+	RuleDrupalgeddon2      watch.RuleName = "drupalgeddon2"
+	RuleDrupalgeddon3      watch.RuleName = "drupalgeddon3"
+	RuleDrupalgeddon       watch.RuleName = "drupalgeddon"
+	RuleJoomlaFieldsSQLi   watch.RuleName = "joomla-fields-sqli"
+	RuleEvalStdin          watch.RuleName = "phpunit-eval-stdin"
+	RuleConfigProbe        watch.RuleName = "config-probe"
+	RuleConfigServed       watch.RuleName = "config-backup-served"
+	RuleWPUserEnum         watch.RuleName = "wp-user-enum"
+	RuleWPAuthorScan       watch.RuleName = "wp-author-scan"
+	RuleWPLogin            watch.RuleName = "wp-login-bruteforce"
+	RuleXMLRPC             watch.RuleName = "xmlrpc-bruteforce"
+	RuleXMLRPCMulticall    watch.RuleName = "xmlrpc-multicall"
+	RuleDistributedLogin   watch.RuleName = "distributed-bruteforce"
+	RulePostFlood          watch.RuleName = "post-flood"
+	RuleDrupalLoginFailure watch.RuleName = "drupal-login-error"
 )
 
 var ruleNames = map[attack]string{
-	attackDrupalgeddon2: RuleDrupalgeddon2,
-	attackDrupalgeddon3: RuleDrupalgeddon3,
-	attackDrupalgeddon:  RuleDrupalgeddon,
-	attackDrupalLogin:   RuleDrupalgeddon, // a login answered 500 is reported as Drupalgeddon
-	attackJoomlaFields:  RuleJoomlaFieldsSQLi,
-	attackEvalStdin:     RuleEvalStdin,
-	attackConfigProbe:   RuleConfigProbe,
-	attackWPUserEnum:    RuleWPUserEnum,
-	attackWPAuthorScan:  RuleWPAuthorScan,
-	attackWPLogin:       RuleWPLogin,
-	attackXMLRPC:        RuleXMLRPC,
+	attackDrupalgeddon2: string(RuleDrupalgeddon2),
+	attackDrupalgeddon3: string(RuleDrupalgeddon3),
+	attackDrupalgeddon:  string(RuleDrupalgeddon),
+	attackDrupalLogin:   string(RuleDrupalgeddon), // a login answered 500 is reported as Drupalgeddon
+	attackJoomlaFields:  string(RuleJoomlaFieldsSQLi),
+	attackEvalStdin:     string(RuleEvalStdin),
+	attackConfigProbe:   string(RuleConfigProbe),
+	attackWPUserEnum:    string(RuleWPUserEnum),
+	attackWPAuthorScan:  string(RuleWPAuthorScan),
+	attackWPLogin:       string(RuleWPLogin),
+	attackXMLRPC:        string(RuleXMLRPC),
 }
 
 var (

@@ -7,6 +7,17 @@ import (
 	"time"
 
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watch"
+)
+
+// Rules of an install's findings (InstallFindings).
+const (
+	RuleInstallVulnerable watch.RuleName = "install-vulnerable" // a version with known advisories
+	RuleInstallAbandoned  watch.RuleName = "install-abandoned"
+	RuleInstallEOL        watch.RuleName = "install-eol"
+	RuleInstallOutdated   watch.RuleName = "install-outdated"
+	RuleInstallUnknown    watch.RuleName = "install-unknown"
+	RuleConfigReadable    watch.RuleName = "config-readable" // its secret config files readable by other users
 )
 
 // InstallFindings are the findings one install deserves: its status when
@@ -39,12 +50,12 @@ func InstallFindings(in *Install, now time.Time) []vigie.Finding {
 	if len(vulnExt) > 0 {
 		ev["extensions"] = strings.Join(vulnExt, "; ")
 	}
-	mk := func(rule string, sev vigie.Severity, summary string) vigie.Finding {
+	mk := func(rule watch.RuleName, sev vigie.Severity, summary string) vigie.Finding {
 		e := make(map[string]string, len(ev))
 		for k, v := range ev {
 			e[k] = v
 		}
-		return vigie.Finding{Watch: string(Name), Rule: rule, Subject: in.Path, Group: OwnerGroup(in.UID),
+		return vigie.Finding{Watch: string(Name), Rule: string(rule), Subject: in.Path, Group: OwnerGroup(in.UID),
 			Severity: sev, Time: now, Summary: summary, Evidence: e, ResolveAfter: -1}
 	}
 	app := in.Name + " " + in.Version
@@ -57,24 +68,24 @@ func InstallFindings(in *Install, now time.Time) []vigie.Finding {
 		if in.Abandoned {
 			s += "; and abandoned (no change since " + in.LastModified().Format(time.DateOnly) + ")"
 		}
-		out = append(out, mk("install-vulnerable", vigie.SeverityCritical, s))
+		out = append(out, mk(RuleInstallVulnerable, vigie.SeverityCritical, s))
 	case StatusAbandoned:
-		out = append(out, mk("install-abandoned", vigie.SeverityWarning, fmt.Sprintf(
+		out = append(out, mk(RuleInstallAbandoned, vigie.SeverityWarning, fmt.Sprintf(
 			"%s at %s (owner %s) looks abandoned: not current and no change since %s", app, in.Path, in.Owner, in.LastModified().Format(time.DateOnly))))
 	case StatusEOL:
-		out = append(out, mk("install-eol", vigie.SeverityWarning, fmt.Sprintf(
+		out = append(out, mk(RuleInstallEOL, vigie.SeverityWarning, fmt.Sprintf(
 			"%s at %s (owner %s) is end-of-life (cycle %s ended %s): no more security fixes", app, in.Path, in.Owner, in.Cycle, in.EOL)))
 	case StatusOutdated:
-		out = append(out, mk("install-outdated", vigie.SeverityInfo, fmt.Sprintf(
+		out = append(out, mk(RuleInstallOutdated, vigie.SeverityInfo, fmt.Sprintf(
 			"%s at %s (owner %s) is outdated: %s is out", app, in.Path, in.Owner, in.Latest)))
 	case StatusUnknown:
 		if in.Version == "" {
-			out = append(out, mk("install-unknown", vigie.SeverityInfo, fmt.Sprintf(
+			out = append(out, mk(RuleInstallUnknown, vigie.SeverityInfo, fmt.Sprintf(
 				"%s at %s (owner %s): version unreadable", in.Name, in.Path, in.Owner)))
 		}
 	}
 	for _, p := range in.ReadableSecrets {
-		f := mk("config-readable", vigie.SeverityWarning, fmt.Sprintf(
+		f := mk(RuleConfigReadable, vigie.SeverityWarning, fmt.Sprintf(
 			"%s holds the passwords of %s at %s and every local user can read it (chmod o-r)", p, in.Name, in.Path))
 		f.Subject = p
 		out = append(out, f)

@@ -328,7 +328,7 @@ func (w *Watch) emitInstalls(ctx context.Context, list []*Install, stats ScanSta
 			Time: now, Resolved: true, Summary: a.Subject + ": no longer " + strings.TrimPrefix(a.Rule, "install-")})
 	}
 	b, _ := json.Marshal(next)
-	if err := w.o.State.PutState(ctx, "web", "active", b); err != nil {
+	if err := w.o.State.PutState(ctx, string(Name), "active", b); err != nil {
 		w.log.Error("cannot save the active findings", "err", err)
 	}
 }
@@ -340,7 +340,7 @@ func (w *Watch) follow(ctx context.Context, src LogSource, data *Data) {
 	key := "cursor:" + src.Path
 	for ctx.Err() == nil {
 		var saved *Cursor
-		if b, err := w.o.State.GetState(ctx, "web", key); err == nil {
+		if b, err := w.o.State.GetState(ctx, string(Name), key); err == nil {
 			if c, ok := decodeCursor(b); ok {
 				saved = &c
 			}
@@ -364,7 +364,7 @@ func (w *Watch) follow(ctx context.Context, src LogSource, data *Data) {
 		}, func(c Cursor) {
 			if time.Since(lastSave) > time.Second {
 				lastSave = time.Now()
-				w.o.State.PutState(ctx, "web", key, c.encode())
+				w.o.State.PutState(ctx, string(Name), key, c.encode())
 			}
 		}, func() { w.longLines.Inc() })
 		// Save where we stopped, on a context of its own: ctx is done.

@@ -109,7 +109,7 @@ func Run(sc Scenario, cfg config.Mail) (Row, error) {
 	e := mail.NewEngine(mail.EngineOptions{Config: cfg, Reference: Start, Location: time.UTC, LogQueue: true, Emit: func(f vigie.Finding) {
 		k := key{f.Rule, f.Subject}
 		if f.Resolved {
-			if open[k] && !sc.NoAdmin && f.Rule == mail.RuleAccountVolume && isNewsletter(f.Subject) && !marked[f.Subject] {
+			if open[k] && !sc.NoAdmin && f.Rule == string(mail.RuleAccountVolume) && isNewsletter(f.Subject) && !marked[f.Subject] {
 				marked[f.Subject] = true
 				marks = append(marks, mark{f.Subject, since[k], f.Time})
 			}

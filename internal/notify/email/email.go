@@ -19,10 +19,10 @@ import (
 	"net/smtp"
 	"net/textproto"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/vigie/vigie/internal/notify"
+	"github.com/vigie/vigie/internal/vigie"
 )
 
 // TLS modes.
@@ -160,7 +160,9 @@ func (n *Notifier) Notify(ctx context.Context, m *notify.Message) error {
 
 func aboutBlocklisting(m *notify.Message) bool {
 	for _, no := range m.Notifications {
-		if no.Alert.Watch == "blocklist" || strings.HasPrefix(no.Alert.Key, "blocklist/") {
+		// a listing's key, whichever watch raised it (the blocklist watch's
+		// own alerts are all keyed so)
+		if vigie.IsBlocklistKey(no.Alert.Key) {
 			return true
 		}
 	}
