@@ -88,6 +88,16 @@ func TestCTLogBehindAndNotPolledThroughTheSelfWatch(t *testing.T) {
 		as, _ := h.app.Store().ListAlerts(context.Background(), store.AlertQuery{Watch: string(ct.Name), Limit: 1000})
 		return len(as)
 	}
+	alerts := func(rule string) []vigie.Alert {
+		as, _ := h.app.Store().ListAlerts(context.Background(), store.AlertQuery{Watch: selfwatch.Name, Limit: 100})
+		var out []vigie.Alert
+		for _, a := range as {
+			if a.Rule == rule {
+				out = append(out, a)
+			}
+		}
+		return out
+	}
 	eventually(t, "the first certificates", func() bool { return certs() == 2 })
 	if _, ok := blind(string(ct.CauseLogBehind)); ok {
 		t.Fatal("behind while caught up")
@@ -109,6 +119,10 @@ func TestCTLogBehindAndNotPolledThroughTheSelfWatch(t *testing.T) {
 		_, ok := blind(string(ct.CauseLogNotPolled))
 		return ok
 	})
+	// Both are vigie alerts (the self-watch emits on its own tick).
+	eventually(t, "the vigie alerts", func() bool {
+		return len(alerts(string(ct.CauseLogBehind))) == 1 && len(alerts(string(ct.CauseLogNotPolled))) == 1
+	})
 	// Released: the backlog is read and both clear.
 	g.hold.Store(false)
 	close(g.release)
@@ -118,16 +132,6 @@ func TestCTLogBehindAndNotPolledThroughTheSelfWatch(t *testing.T) {
 		_, b2 := blind(string(ct.CauseLogNotPolled))
 		return !b1 && !b2
 	})
-	alerts := func(rule string) []vigie.Alert {
-		as, _ := h.app.Store().ListAlerts(context.Background(), store.AlertQuery{Watch: selfwatch.Name, Limit: 100})
-		var out []vigie.Alert
-		for _, a := range as {
-			if a.Rule == rule {
-				out = append(out, a)
-			}
-		}
-		return out
-	}
 	for _, cause := range []string{string(ct.CauseLogBehind), string(ct.CauseLogNotPolled)} {
 		if as := alerts(cause); len(as) != 1 || as[0].Subject != "test" {
 			t.Errorf("vigie alerts %s: %+v", cause, as)

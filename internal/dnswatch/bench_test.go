@@ -83,7 +83,7 @@ func BenchmarkSweep(b *testing.B) {
 		b.Run(scope, func(b *testing.B) {
 			var res *Result
 			var elapsed, cpu, knotCPU time.Duration
-			var sendCalls, recvCalls, received int64
+			var sendCalls, recvCalls, received, timeouts int64
 			for it := 0; it < b.N; it++ {
 				m, err := New(Options{Parents: map[string][]string{"bench.": {parent.HostPort()}}, ChildPort: uint16(port),
 					Timeout: 2 * time.Second, Retries: 3, Backoff: 100 * time.Millisecond, InFlight: envInt("VIGIE_DNS_BENCH_INFLIGHT", 2000),
@@ -97,7 +97,7 @@ func BenchmarkSweep(b *testing.B) {
 				}
 				runtime.GC()
 				t0, c0, k0 := time.Now(), cpuTime(), parent.CPUTime()+child.CPUTime()
-				sc0, rc0, rv0 := m.stats.sendCalls.Load(), m.stats.recvCalls.Load(), m.stats.received.Load()
+				sc0, rc0, rv0, to0 := m.stats.sendCalls.Load(), m.stats.recvCalls.Load(), m.stats.received.Load(), m.stats.timeouts.Load()
 				res, err = m.Sweep(ctx, scope == "full")
 				elapsed += time.Since(t0)
 				cpu += cpuTime() - c0
@@ -105,6 +105,7 @@ func BenchmarkSweep(b *testing.B) {
 				sendCalls += m.stats.sendCalls.Load() - sc0
 				recvCalls += m.stats.recvCalls.Load() - rc0
 				received += m.stats.received.Load() - rv0
+				timeouts += m.stats.timeouts.Load() - to0
 				m.Close()
 				if err != nil {
 					b.Fatal(err)
@@ -124,8 +125,8 @@ func BenchmarkSweep(b *testing.B) {
 				"CPU: vigie %v (%v a domain), knotd %v",
 				scope, n, (elapsed / time.Duration(b.N)).Round(time.Millisecond), rate, res.Queries, res.Errors, hwm>>20,
 				cpu.Round(time.Millisecond), perDomain, knotCPU.Round(time.Millisecond))
-			b.Logf("%s sweep: %.1f packets a sendmmsg, %.1f a recvmmsg", scope,
-				float64(res.Queries*int64(b.N))/float64(max(sendCalls, 1)), float64(received)/float64(max(recvCalls, 1)))
+			b.Logf("%s sweep: %.1f packets a sendmmsg, %.1f a recvmmsg; %d queries timed out (asked again)", scope,
+				float64(res.Queries*int64(b.N))/float64(max(sendCalls, 1)), float64(received)/float64(max(recvCalls, 1)), timeouts)
 		})
 	}
 	b.Run("peer-zdns-parent", func(b *testing.B) {

@@ -17,6 +17,9 @@ type breaker struct {
 	ch   chan struct{}
 	mu   sync.Mutex
 	err  error
+	// onTrip runs once, on a goroutine of its own, when the breaker
+	// trips: the client ends the queries in flight.
+	onTrip func()
 }
 
 func newBreaker() *breaker { return &breaker{ch: make(chan struct{})} }
@@ -27,6 +30,9 @@ func (b *breaker) trip(err error) {
 		b.err = err
 		b.mu.Unlock()
 		close(b.ch)
+		if b.onTrip != nil {
+			go b.onTrip()
+		}
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -48,21 +49,33 @@ func FuzzDeliver(f *testing.F) {
 	f.Add(append([]byte{0, 0, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0}, "\x07EXAMPLE\x02fr\x00\x00\x02\x00\x01"...), false)
 	server := netip.MustParseAddrPort("192.0.2.53:53")
 	f.Fuzz(func(t *testing.T, pkt []byte, fromServer bool) {
-		c := &client{stats: &clientStats{}}
-		s := &udpSock{pending: map[uint16]*call{}}
-		cl := &call{server: server, question: q[12:questionEnd(q)], done: make(chan []byte, 1)}
-		s.pending[0] = cl
+		c := &client{stats: &clientStats{}, rtt: newRTTTable(minRTO, time.Second), epoch: time.Now()}
+		s := newSock(nil)
+		c.socks = []*udpSock{s}
+		var got []byte
+		calls := 0
+		wire := append([]byte(nil), q...)
+		cl := &call{server: server, wire: wire, question: wire[12:questionEnd(wire)], seq: 1,
+			h: handlerFunc(func(raw []byte) { calls++; got = append([]byte(nil), raw...) })}
+		s.slots[0], s.n, s.seq = cl, 1, 1
+		c.inflight.Store(1)
 		from := server
 		if !fromServer {
 			from = netip.MustParseAddrPort("203.0.113.9:53")
 		}
-		got := c.deliver(s, pkt, from)
+		if len(pkt) >= 3 {
+			pkt[2] &^= 0x02 // no TC: a truncated answer is asked again over TCP, not handed over
+		}
+		delivered := c.deliver(s, pkt, from)
 		want := len(pkt) >= 12 && pkt[0] == 0 && pkt[1] == 0 && fromServer &&
 			len(pkt) >= questionEnd(q) && asciiFold(pkt[12:questionEnd(q)]) == asciiFold(q[12:questionEnd(q)])
-		if got != want {
-			t.Fatalf("delivered %v, want %v", got, want)
+		if delivered != want {
+			t.Fatalf("delivered %v, want %v", delivered, want)
 		}
-		if got && !bytes.Equal(<-cl.done, pkt) {
+		if delivered != (calls == 1) || (delivered && (s.slots[0] != nil || s.n != 0)) {
+			t.Fatalf("delivered %v, callback called %d times, slot %v", delivered, calls, s.slots[0])
+		}
+		if delivered && !bytes.Equal(got, pkt) {
 			t.Fatal("the packet changed on the way")
 		}
 	})
@@ -78,3 +91,9 @@ func asciiFold(b []byte) string {
 	}
 	return string(out)
 }
+
+// handlerFunc is an answerHandler that takes the raw answer.
+type handlerFunc func(raw []byte)
+
+func (f handlerFunc) answered(raw []byte, _ *dns.Msg, _ error) { f(raw) }
+func (f handlerFunc) query() *dns.Msg                          { return nil }

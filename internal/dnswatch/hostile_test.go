@@ -14,9 +14,10 @@ import (
 // hostileServer plays a parent zone "test." whose answers turn hostile
 // when evil is set: each domain gets its own kind of bad answer.
 type hostileServer struct {
-	udp  *net.UDPConn
-	tcp  net.Listener
-	evil atomic.Bool
+	udp     *net.UDPConn
+	tcp     net.Listener
+	evil    atomic.Bool
+	lossyNS atomic.Int32 // NS queries for the lossy domain
 }
 
 func startHostile(t *testing.T) *hostileServer {
@@ -97,6 +98,11 @@ func (h *hostileServer) serveUDP() {
 			out, _ = other.Pack()
 		case "silent":
 			continue
+		case "lossy": // the first two NS queries are lost, the third answered
+			if q.Question[0].Qtype == dns.TypeNS && h.lossyNS.Add(1) <= 2 {
+				continue
+			}
+			out, _ = good.Pack()
 		case "nx":
 			r := new(dns.Msg)
 			r.SetRcode(q, dns.RcodeNameError)
@@ -152,16 +158,17 @@ func (h *hostileServer) serveUDP() {
 }
 
 // Hostile and malformed parent answers are errors for their domain, never
-// drift, never a crash; the truncated one is read over TCP.
+// drift, never a crash; the truncated one is read over TCP; lost packets
+// are asked again.
 func TestHostileParentAnswers(t *testing.T) {
 	h := startHostile(t)
-	labels := []string{"good", "wrongid", "otherq", "silent", "nx", "refused", "loop", "trunc", "tc", "hugens", "notref", "othername", "garbage"}
+	labels := []string{"good", "wrongid", "otherq", "silent", "nx", "refused", "loop", "trunc", "tc", "hugens", "notref", "othername", "garbage", "lossy"}
 	var lines []string
 	for _, l := range labels {
 		lines = append(lines, l+".test")
 	}
-	m, err := New(Options{Parents: map[string][]string{"test.": {h.addr()}}, Timeout: 300 * time.Millisecond,
-		Retries: 1, Backoff: 10 * time.Millisecond, InFlight: 50})
+	m, err := New(Options{Parents: map[string][]string{"test.": {h.addr()}}, Timeout: time.Second,
+		Retries: 2, Backoff: 10 * time.Millisecond, InFlight: 50})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,6 +209,9 @@ func TestHostileParentAnswers(t *testing.T) {
 		if d.errs[KindNS] != errNone {
 			t.Errorf("%s: unexpected error %v", l, d.errs[KindNS])
 		}
+	}
+	if n := h.lossyNS.Load(); n != 3 {
+		t.Errorf("lossy: asked %d times, want 3 (two losses, then the answer)", n)
 	}
 	if m.stats.unexpected.Load() == 0 || m.stats.tcpRetries.Load() == 0 {
 		t.Errorf("unexpected packets %d, TCP retries %d", m.stats.unexpected.Load(), m.stats.tcpRetries.Load())

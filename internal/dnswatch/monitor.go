@@ -121,6 +121,10 @@ type Monitor struct {
 	// millions of domains sharing a hoster's NS build it once.
 	glueAddrs map[valueID]uint32
 
+	// childSrv[i] is addrSets[i] with the child port (addrMu), built
+	// when first asked.
+	childSrv [][]netip.AddrPort
+
 	nsCacheMu sync.Mutex
 	nsCache   map[string][]netip.Addr
 

@@ -35,7 +35,8 @@ func (f *leaseFaults) ClaimShards(ctx context.Context, c store.LeaseClaim) ([]in
 }
 
 // A panic in each kind of goroutine the DNS watch runs (a sweep worker, a
-// serial check, a socket's reader and sender, the lease keeper) does not
+// serial check, a socket's reader and sender, the client's clock, the
+// lease keeper) does not
 // kill the process: it stops the watch's other goroutines and returns
 // from Run as a *task.PanicError naming the goroutine, with its stack,
 // which is what makes the supervisor restart the DNS watch alone
@@ -92,10 +93,11 @@ func TestDNSPanicsReturnAsTheWatchsError(t *testing.T) {
 		goroutine, frame string
 		split            bool
 	}{
-		{"dns sweep worker", "dnswatch.(*Monitor).parallel", false},
+		{"dns sweep worker", "dnswatch.(*Monitor).pipeline", false},
 		{"dns serial check", "dnswatch.(*Monitor).checkSerials", false},
 		{"dns socket reader", "dnswatch.newClient", false},
 		{"dns socket sender", "dnswatch.newClient", false},
+		{"dns query clock", "dnswatch.newClient", false},
 		{"dns lease keeper", "dnswatch.(*Watch).keepLeases", true},
 	} {
 		t.Run(c.goroutine, func(t *testing.T) {

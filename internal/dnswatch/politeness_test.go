@@ -3,7 +3,7 @@ package dnswatch
 import (
 	"context"
 	"net/netip"
-	"sync"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -66,51 +66,90 @@ func TestRTOFollowsTheServer(t *testing.T) {
 func TestWindowShrinksOnLossAndGrows(t *testing.T) {
 	ws := newWindows(1000)
 	s := netip.MustParseAddrPort("192.0.2.1:53")
-	ctx := context.Background()
-	w, _ := ws.acquire(ctx, s)
-	ws.release(w, false)
+	take := func() *window {
+		w := ws.tryAcquire(s, func(*window) { t.Fatal("waited with a free slot") })
+		if w == nil {
+			t.Fatal("no slot")
+		}
+		return w
+	}
+	give := func(w *window, lost bool) { ws.release(w, lost) }
+	w := take()
+	give(w, false)
 	if w.limit != startWindow+1 {
 		t.Errorf("slow start: %v", w.limit)
 	}
-	w, _ = ws.acquire(ctx, s)
-	ws.release(w, true)
+	give(take(), true)
 	if w.limit != float64(startWindow+1)/2 {
 		t.Errorf("after a loss: %v", w.limit)
 	}
 	lim := w.limit
-	w, _ = ws.acquire(ctx, s)
-	ws.release(w, false)
+	give(take(), false)
 	if w.limit != lim+1/lim {
 		t.Errorf("congestion avoidance: %v", w.limit)
 	}
 	for i := 0; i < 10; i++ {
-		w, _ = ws.acquire(ctx, s)
-		ws.release(w, true)
+		give(take(), true)
 	}
 	if w.limit != minWindow {
 		t.Errorf("floor: %v", w.limit)
 	}
 
-	// A full window blocks until a slot frees, or until ctx ends.
+	// A full window queues the next queries, in order; each release
+	// hands its slot to the first one waiting, without a goroutine.
 	var held []*window
 	for i := 0; i < minWindow; i++ {
-		h, _ := ws.acquire(ctx, s)
-		held = append(held, h)
+		held = append(held, take())
 	}
-	cctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
-	defer cancel()
-	if _, err := ws.acquire(cctx, s); err == nil {
-		t.Fatal("acquired beyond the window")
-	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		h, err := ws.acquire(ctx, s)
-		if err == nil {
-			ws.release(h, false)
+	var got []int
+	for i := 0; i < 3; i++ {
+		if ws.tryAcquire(s, func(w *window) { got = append(got, i); held = append(held, w) }) != nil {
+			t.Fatal("acquired beyond the window")
 		}
-	}()
-	ws.release(held[0], false)
-	wg.Wait()
+	}
+	give(held[0], true) // a loss: the window stays at its floor, one slot freed
+	if len(got) != 1 || got[0] != 0 {
+		t.Fatalf("after one release: waiters served %v, want [0]", got)
+	}
+	give(held[1], true)
+	give(held[2], true)
+	if len(got) != 3 || got[1] != 1 || got[2] != 2 {
+		t.Fatalf("waiters served %v, want [0 1 2]", got)
+	}
+	if w.inflight != minWindow {
+		t.Fatalf("in flight %d, want %d", w.inflight, minWindow)
+	}
+}
+
+// A sweep keeps to the rate limit of each server: the queries beyond
+// the burst wait their turn (on the client's timer wheel), none is lost.
+func TestSweepKeepsTheRateLimit(t *testing.T) {
+	h := startHostile(t) // not evil: every answer good
+	var lines []string
+	for i := 0; i < 60; i++ {
+		lines = append(lines, "good"+strconv.Itoa(i)+".test")
+	}
+	m, err := New(Options{Parents: map[string][]string{"test.": {h.addr()}}, Timeout: time.Second,
+		Retries: 1, Backoff: 10 * time.Millisecond, InFlight: 50, RateLimit: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if _, err := m.SetInventory(Inventory{Lines: lines}.Scan); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	res, err := m.Sweep(context.Background(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(t0)
+	// 120 queries (NS, then DS: the referral says nothing of it), 20 in
+	// the burst of 100 ms, the other 100 at 200 a second: 0.5 s at least.
+	if len(res.Errors) != 0 || res.Queries != 120 {
+		t.Fatalf("errors %v, %d queries", res.Errors, res.Queries)
+	}
+	if elapsed < 450*time.Millisecond || elapsed > 10*time.Second {
+		t.Fatalf("120 queries at 200/s took %v", elapsed)
+	}
 }

@@ -1,7 +1,6 @@
 package dnswatch
 
 import (
-	"context"
 	"net/netip"
 	"sync"
 	"time"
@@ -21,22 +20,6 @@ type limiter struct {
 
 func newLimiter(rate float64) *limiter {
 	return &limiter{rate: rate, now: time.Now, tat: map[netip.AddrPort]time.Time{}, burst: 100 * time.Millisecond}
-}
-
-// wait returns when a query may be sent to server.
-func (l *limiter) wait(ctx context.Context, server netip.AddrPort) error {
-	d := l.reserve(server)
-	if d <= 0 {
-		return nil
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // reserve books the next slot to server and returns how long to wait for it.

@@ -128,14 +128,14 @@ func (m *Monitor) Sweep(ctx context.Context, full bool) (*Result, error) {
 		}
 	}
 	act := m.active
-	m.parallel(ctx, len(act), func(j int) { m.checkParent(ctx, st, int(act[j])) })
+	m.pipeline(ctx, len(act), func(j int, done func()) { m.checkParent(ctx, st, int(act[j]), done) })
 	if err := m.stopped(ctx); err != nil {
 		return nil, err
 	}
 	res.Disagreements = m.verifyParentDrifts(ctx, st)
 	if full {
-		m.parallel(ctx, len(act)*len(childKinds), func(j int) {
-			m.checkChild(ctx, st, int(act[j/len(childKinds)]), childKinds[j%len(childKinds)])
+		m.pipeline(ctx, len(act)*len(childKinds), func(j int, done func()) {
+			m.checkChild(ctx, st, int(act[j/len(childKinds)]), childKinds[j%len(childKinds)], done)
 		})
 		if err := m.stopped(ctx); err != nil {
 			return nil, err
@@ -197,6 +197,90 @@ func (m *Monitor) Sweep(ctx context.Context, full bool) (*Result, error) {
 	return res, nil
 }
 
+// pipeline runs fn(0..n-1) with at most InFlight of them unfinished at
+// once, without a goroutine each: fn starts its work (queries whose
+// callbacks carry it on) and calls done once when it is over, before it
+// returns or later from the client's goroutines; done starts the next
+// one. It returns when every started fn is done. When ctx ends, no new
+// fn starts and the queries in flight are ended.
+func (m *Monitor) pipeline(ctx context.Context, n int, fn func(i int, done func())) {
+	lanes := min(m.o.InFlight, n)
+	if lanes <= 0 {
+		return
+	}
+	p := &pipe{stop: func() error { return m.stopped(ctx) }, n: int64(n), fn: fn, over: make(chan struct{})}
+	ls := make([]lane, lanes)
+	for i := range ls {
+		ls[i].p = p
+		ls[i].doneFn = ls[i].done
+	}
+	// The lanes start here; then they run on the client's goroutines,
+	// whose panics trip the same breaker.
+	p.left.Store(1)
+	m.client.brk.safe("dns sweep worker", func() {
+		for i := range ls {
+			p.left.Add(1)
+			ls[i].run()
+		}
+	})
+	p.lanesOver()
+	select {
+	case <-p.over:
+	case <-ctx.Done():
+		m.client.abortCtx(ctx)
+		<-p.over
+	case <-m.client.brk.done():
+		<-p.over // the breaker ends the queries in flight
+	}
+}
+
+type pipe struct {
+	stop func() error // why to start no more
+	n    int64
+	next atomic.Int64
+	left atomic.Int64 // lanes still running, and the start while it runs
+	fn   func(int, func())
+	over chan struct{}
+}
+
+// lane runs one fn after the other. state: 0 between fns (done will
+// call run), 1 in fn, 2 in fn and done already called (run loops: no
+// recursion however many fns end at once).
+type lane struct {
+	p      *pipe
+	state  atomic.Int32
+	doneFn func()
+}
+
+func (l *lane) run() {
+	p := l.p
+	for {
+		i := p.next.Add(1) - 1
+		if i >= p.n || p.stop() != nil {
+			p.lanesOver()
+			return
+		}
+		l.state.Store(1)
+		p.fn(int(i), l.doneFn)
+		if l.state.CompareAndSwap(1, 0) {
+			return // done comes later
+		}
+	}
+}
+
+func (p *pipe) lanesOver() {
+	if p.left.Add(-1) == 0 {
+		close(p.over)
+	}
+}
+
+func (l *lane) done() {
+	if l.state.CompareAndSwap(1, 2) {
+		return // fn is still running: run goes on
+	}
+	l.run()
+}
+
 // parallel runs fn(0..n-1) on InFlight goroutines; each holds one query
 // in flight at a time, so InFlight bounds the queries outstanding.
 func (m *Monitor) parallel(ctx context.Context, n int, fn func(i int)) {
@@ -236,99 +320,158 @@ func (m *Monitor) compare(st *sweepState, d *domain, k Kind, obs valueID, server
 		Server: server.String(), TTL: ttl, TLD: m.zones[d.zone].name})
 }
 
+// parentCheck is one domain's parent-side check between its events.
+type parentCheck struct {
+	m   *Monitor
+	ctx context.Context
+	st  *sweepState
+	d   *domain
+	z   *zone
+	ref referral
+	ds  []string
+	ttl uint32
+	end func() // the check is over
+}
+
 // checkParent asks the parent for domain i's referral (NS, glue and, from
 // a signed parent, DS) and, if the referral did not settle the DS, asks
-// for the DS.
-func (m *Monitor) checkParent(ctx context.Context, st *sweepState, i int) {
+// for the DS; done is called at the end.
+func (m *Monitor) checkParent(ctx context.Context, st *sweepState, i int, done func()) {
 	d := &m.domains[i]
 	z := &m.zones[d.zone]
 	if z.err != nil {
 		for _, k := range []Kind{KindNS, KindDS, KindGlue} {
 			st.fail(d, k, qerr(errNoAddress, "servers of %s unknown: %v", z.name, z.err))
 		}
+		done()
 		return
 	}
-	var ref referral
-	srv, err := m.ask.askFast(ctx, z.servers, d.name, dns.TypeNS, true, func(raw []byte) (ok bool) {
-		ref, ok = fastReferral(d.name, raw)
-		return ok
-	}, func(r *dns.Msg) (err error) {
-		ref, err = parseReferral(d.name, r)
-		return err
-	})
-	if err != nil {
-		if ctx.Err() == nil {
-			for _, k := range []Kind{KindNS, KindDS, KindGlue} {
-				st.fail(d, k, err)
-			}
+	pc := &parentCheck{m: m, ctx: ctx, st: st, d: d, z: z, end: done}
+	m.ask.askAsync(ctx, z.servers, d.name, dns.TypeNS, true, pc)
+}
+
+func (pc *parentCheck) fast(raw []byte) (ok bool) {
+	pc.ref, ok = fastReferral(pc.d.name, raw)
+	return ok
+}
+
+func (pc *parentCheck) parse(r *dns.Msg) (err error) {
+	pc.ref, err = parseReferral(pc.d.name, r)
+	return err
+}
+
+func (pc *parentCheck) failAll(err error) {
+	if pc.ctx.Err() == nil {
+		for _, k := range []Kind{KindNS, KindDS, KindGlue} {
+			pc.st.fail(pc.d, k, err)
 		}
+	}
+	pc.end()
+}
+
+// done reads the referral.
+func (pc *parentCheck) done(srv netip.AddrPort, err error) {
+	if err != nil {
+		pc.failAll(err)
 		return
 	}
-	m.compare(st, d, KindNS, m.vals.id(joinValues(ref.ns)), srv, ref.ttl)
+	m, d, ref := pc.m, pc.d, &pc.ref
+	m.compare(pc.st, d, KindNS, m.vals.id(joinValues(ref.ns)), srv, ref.ttl)
 	glueID := m.vals.id(joinValues(ref.glue))
-	m.compare(st, d, KindGlue, glueID, srv, ref.ttl)
-	addrs := ref.addrs
-	glued := map[string]bool{}
-	for _, g := range ref.glue {
-		glued[g[:indexByte(g, ' ')]] = true
-	}
-	if len(glued) == len(ref.ns) {
+	m.compare(pc.st, d, KindGlue, glueID, srv, ref.ttl)
+	if allGlued(ref.ns, ref.glue) {
 		// Every name server has glue: the addresses follow from the glue
 		// value, shared by most domains.
 		m.addrMu.Lock()
 		idx, ok := m.glueAddrs[glueID]
 		m.addrMu.Unlock()
 		if !ok {
-			idx = m.addrSet(addrs)
+			idx = m.addrSet(ref.addrs)
 			m.addrMu.Lock()
 			m.glueAddrs[glueID] = idx
 			m.addrMu.Unlock()
 		}
 		d.addrs = idx
-	} else {
+		pc.dsStep(srv)
+		return
+	}
+	// Name servers without glue: their addresses are asked and waited
+	// for, on a goroutine of their own (the client's must not wait).
+	go m.client.brk.safe("dns glue lookup", func() {
+		addrs := ref.addrs
 		for _, n := range ref.ns {
-			if !glued[n] {
-				if a, err := m.resolveAddrs(ctx, n); err == nil {
+			if !hasGlue(n, ref.glue) {
+				if a, err := m.resolveAddrs(pc.ctx, n); err == nil {
 					addrs = append(addrs, a...)
 				}
 			}
 		}
 		d.addrs = m.addrSet(addrs)
-	}
-	if ref.dsKnown {
-		m.compare(st, d, KindDS, m.vals.id(joinValues(ref.ds)), srv, ref.ttl)
-		return
-	}
-	var ds []string
-	var ttl uint32
-	srv, err = m.ask.ask(ctx, z.servers, d.name, dns.TypeDS, true, func(r *dns.Msg) (err error) {
-		ds, ttl, err = parseDS(d.name, r)
-		return err
+		pc.dsStep(srv)
 	})
-	if err != nil {
-		if ctx.Err() == nil {
-			st.fail(d, KindDS, err)
-		}
-		return
-	}
-	m.compare(st, d, KindDS, m.vals.id(joinValues(ds)), srv, ttl)
 }
 
-func indexByte(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
+// dsStep takes the DS from the referral or asks for it.
+func (pc *parentCheck) dsStep(srv netip.AddrPort) {
+	m, d := pc.m, pc.d
+	if pc.ref.dsKnown {
+		m.compare(pc.st, d, KindDS, m.vals.id(joinValues(pc.ref.ds)), srv, pc.ref.ttl)
+		pc.end()
+		return
+	}
+	m.ask.askAsync(pc.ctx, pc.z.servers, d.name, dns.TypeDS, true, &askFuncs{parseFn: func(r *dns.Msg) (err error) {
+		pc.ds, pc.ttl, err = parseDS(d.name, r)
+		return err
+	}, doneFn: func(srv netip.AddrPort, err error) {
+		if err != nil {
+			if pc.ctx.Err() == nil {
+				pc.st.fail(d, KindDS, err)
+			}
+		} else {
+			m.compare(pc.st, d, KindDS, m.vals.id(joinValues(pc.ds)), srv, pc.ttl)
+		}
+		pc.end()
+	}})
+}
+
+// allGlued says whether every name server has glue ("name address").
+func allGlued(ns, glue []string) bool {
+	for _, n := range ns {
+		if !hasGlue(n, glue) {
+			return false
 		}
 	}
-	return len(s)
+	return true
+}
+
+func hasGlue(n string, glue []string) bool {
+	for _, g := range glue {
+		if len(g) > len(n) && g[len(n)] == ' ' && g[:len(n)] == n {
+			return true
+		}
+	}
+	return false
+}
+
+// childCheck is one domain's check of one child-side kind.
+type childCheck struct {
+	m   *Monitor
+	ctx context.Context
+	st  *sweepState
+	d   *domain
+	k   Kind
+	val string
+	ttl uint32
+	end func() // the check is over
 }
 
 // checkChild asks domain i's own servers (as the parent delegates it now:
 // a hijacked domain is asked at the rogue servers, which is what the
-// world's resolvers see) for kind k.
-func (m *Monitor) checkChild(ctx context.Context, st *sweepState, i int, k Kind) {
+// world's resolvers see) for kind k; done is called at the end.
+func (m *Monitor) checkChild(ctx context.Context, st *sweepState, i int, k Kind, done func()) {
 	d := &m.domains[i]
 	if d.obs[KindNS] == 0 {
+		done()
 		return // the parent side failed: already counted
 	}
 	m.addrMu.Lock()
@@ -336,26 +479,53 @@ func (m *Monitor) checkChild(ctx context.Context, st *sweepState, i int, k Kind)
 	m.addrMu.Unlock()
 	if len(addrs) == 0 {
 		st.fail(d, k, qerr(errNoAddress, "no address for the name servers of %s (%s)", d.name, m.vals.value(d.obs[KindNS])))
+		done()
 		return
+	}
+	servers := m.childServers(d.addrs, addrs)
+	cc := &childCheck{m: m, ctx: ctx, st: st, d: d, k: k, end: done}
+	qname, qtype := childQuestion(d.name, k)
+	m.ask.askAsync(ctx, servers, qname, qtype, false, cc)
+}
+
+// childServers is the address set idx with the child port, built once a
+// sweep per set (millions of domains share a hoster's few sets).
+func (m *Monitor) childServers(idx uint32, addrs []netip.Addr) []netip.AddrPort {
+	m.addrMu.Lock()
+	defer m.addrMu.Unlock()
+	if int(idx) < len(m.childSrv) && m.childSrv[idx] != nil {
+		return m.childSrv[idx]
 	}
 	servers := make([]netip.AddrPort, len(addrs))
 	for j, a := range addrs {
 		servers[j] = netip.AddrPortFrom(a, m.o.ChildPort)
 	}
-	qname, qtype := childQuestion(d.name, k)
-	var val string
-	var ttl uint32
-	srv, err := m.ask.ask(ctx, servers, qname, qtype, false, func(r *dns.Msg) (err error) {
-		val, ttl, err = parseChild(d.name, k, r)
-		return err
-	})
-	if err != nil {
-		if ctx.Err() == nil {
-			st.fail(d, k, err)
-		}
-		return
+	if int(idx) >= len(m.childSrv) {
+		m.childSrv = append(m.childSrv, make([][]netip.AddrPort, int(idx)+1-len(m.childSrv))...)
 	}
-	m.compare(st, d, k, m.vals.id(val), srv, ttl)
+	m.childSrv[idx] = servers
+	return servers
+}
+
+func (cc *childCheck) fast(raw []byte) (ok bool) {
+	cc.val, cc.ttl, ok = fastChild(cc.d.name, cc.k, raw)
+	return ok
+}
+
+func (cc *childCheck) parse(r *dns.Msg) (err error) {
+	cc.val, cc.ttl, err = parseChild(cc.d.name, cc.k, r)
+	return err
+}
+
+func (cc *childCheck) done(srv netip.AddrPort, err error) {
+	if err != nil {
+		if cc.ctx.Err() == nil {
+			cc.st.fail(cc.d, cc.k, err)
+		}
+	} else {
+		cc.m.compare(cc.st, cc.d, cc.k, cc.m.vals.id(cc.val), srv, cc.ttl)
+	}
+	cc.end()
 }
 
 // sweepDNSSEC checks the chain of every swept domain the parent serves a

@@ -1,7 +1,6 @@
 package dnswatch
 
 import (
-	"context"
 	"net/netip"
 	"sync"
 )
@@ -11,6 +10,9 @@ import (
 // multiplicative decrease on loss): a server that drops queries because
 // its socket overflows, or because it rate-limits, gets fewer at once,
 // instead of a storm of retries. It is politeness as much as speed.
+// Every lost query halves the window (TCP halves once per round trip of
+// losses; measured on a loaded machine, that kept the window where the
+// server drops whole bursts: more losses, slower sweeps).
 type windows struct {
 	mu  sync.Mutex
 	m   map[netip.AddrPort]*window
@@ -19,10 +21,12 @@ type windows struct {
 
 type window struct {
 	mu       sync.Mutex
-	cond     *sync.Cond // signalled once per freed slot: one waiter wakes, not all
 	limit    float64
 	inflight int
 	slowDone bool // a loss ended slow start
+	// waiting are the queries waiting for a slot, first come first
+	// served: release hands them the slots.
+	waiting []func(*window)
 }
 
 const minWindow, startWindow = 4, 32
@@ -37,38 +41,28 @@ func (ws *windows) get(server netip.AddrPort) *window {
 	w := ws.m[server]
 	if w == nil {
 		w = &window{limit: min(startWindow, ws.max)}
-		w.cond = sync.NewCond(&w.mu)
 		ws.m[server] = w
 	}
 	return w
 }
 
-// acquire waits for a slot to server.
-func (ws *windows) acquire(ctx context.Context, server netip.AddrPort) (*window, error) {
+// tryAcquire takes a slot to server without waiting: it returns the
+// window when there is one; otherwise it returns nil and calls ready,
+// with the slot taken, when a release frees one (no goroutine waits).
+func (ws *windows) tryAcquire(server netip.AddrPort, ready func(*window)) *window {
 	w := ws.get(server)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.inflight < int(w.limit) {
+	if len(w.waiting) == 0 && w.inflight < int(w.limit) {
 		w.inflight++
-		return w, nil
+		return w
 	}
-	stop := context.AfterFunc(ctx, func() {
-		w.mu.Lock()
-		w.cond.Broadcast()
-		w.mu.Unlock()
-	})
-	defer stop()
-	for w.inflight >= int(w.limit) {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		w.cond.Wait()
-	}
-	w.inflight++
-	return w, nil
+	w.waiting = append(w.waiting, ready)
+	return nil
 }
 
-// release frees the slot; lost says the query got no answer in time.
+// release frees the slot; lost says the query got no answer in time. Waiting queries get the free slots in order; their
+// ready runs here, after the lock is released.
 func (ws *windows) release(w *window, lost bool) {
 	w.mu.Lock()
 	w.inflight--
@@ -81,10 +75,18 @@ func (ws *windows) release(w *window, lost bool) {
 	default:
 		w.limit = min(w.limit+1/w.limit, ws.max) // one more every round trip
 	}
-	// The window may have grown by one: wake up to two waiters.
-	w.cond.Signal()
-	if w.inflight+1 < int(w.limit) {
-		w.cond.Signal()
+	var ready []func(*window)
+	for len(w.waiting) > 0 && w.inflight < int(w.limit) {
+		ready = append(ready, w.waiting[0])
+		w.waiting[0] = nil
+		w.waiting = w.waiting[1:]
+		w.inflight++
+	}
+	if len(w.waiting) == 0 {
+		w.waiting = nil // let the backing array go
 	}
 	w.mu.Unlock()
+	for _, r := range ready {
+		r(w)
+	}
 }

@@ -47,7 +47,8 @@ func Unreadable(path string, err error) string {
 	inGroup := fi.Gid == uint32(os.Getgid()) || slices.Contains(groups, int(fi.Gid))
 	if !inGroup && fi.Mode&0o040 != 0 && (target == path || fi.Mode&0o010 != 0) {
 		g := groupName(fi.Gid)
-		msg += fmt.Sprintf(": add vigie's user to group %s (usermod -aG %s %s) and restart vigie", g, g, userName(uint32(os.Getuid())))
+		msg += fmt.Sprintf(": give vigie group %s (usermod -aG %s %s, or SupplementaryGroups=%s in its systemd unit) and restart vigie",
+			g, g, userName(uint32(os.Getuid())), g)
 	}
 	return msg
 }

@@ -29,7 +29,7 @@ const (
 // attack requests of one IP against an install.
 func report() *watch.Report {
 	return &watch.Report{
-		Evidence: []watch.EvidenceKey{EvidenceUID},
+		Evidence: []watch.EvidenceKey{EvidenceUID, EvidencePath, EvidenceApp, EvidenceVersion, EvidenceStatus, EvidenceLatest, EvidenceAdvisories},
 		Read: func(_ context.Context, a *vigie.Alert, _ func(context.Context) ([]vigie.Finding, error)) (watch.Reading, error) {
 			var r watch.Reading
 			ev := a.Evidence

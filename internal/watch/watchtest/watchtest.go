@@ -64,6 +64,16 @@ func Absent(t *testing.T, d *watch.Descriptor, cfg *config.Config) {
 // (SQLite in a temporary directory).
 func Run(t *testing.T, d *watch.Descriptor, cfg *config.Config, timeout time.Duration) {
 	t.Helper()
+	RunWith(t, d, cfg, timeout, nil)
+}
+
+// RunWith is Run with input arriving while the watch runs: input is
+// called, in its own goroutine, once the watch is started, with the
+// store the watch writes (to wait for a first sweep before changing what
+// it watches: a DNS delegation hijacked once the baseline is learned). Its
+// context ends when the run does.
+func RunWith(t *testing.T, d *watch.Descriptor, cfg *config.Config, timeout time.Duration, input func(ctx context.Context, st store.Store)) {
+	t.Helper()
 	st := &seriesStore{Store: openStore(t), seen: map[string]bool{}}
 	sink := &recorder{}
 	deps := watch.Deps{Config: cfg, DataDir: t.TempDir(), Store: st, Sink: sink,
@@ -85,6 +95,10 @@ func Run(t *testing.T, d *watch.Descriptor, cfg *config.Config, timeout time.Dur
 	for _, w := range ws {
 		wg.Add(1)
 		go func() { defer wg.Done(); w.Run(ctx) }()
+	}
+	if input != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); input(ctx, st) }()
 	}
 	defer func() { cancel(); wg.Wait() }()
 	missing := func() []string {
