@@ -166,8 +166,12 @@ func TestDebInstallRunRemove(t *testing.T) {
 		t.Errorf("man -w vigie = %s", out)
 	}
 
+	// As the unit runs it: user and group vigie, plus the unit's
+	// SupplementaryGroups (adm reads /var/log/mail.log and the web
+	// servers' logs, systemd-journal the journal) where they exist.
+	groups := unitSupplementaryGroups(t)
 	asVigie := func(cmd *exec.Cmd) *exec.Cmd {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: groups}}
 		cmd.Env = []string{"PATH=/usr/bin:/bin:/usr/sbin:/sbin", "HOME=/var/lib/vigie"}
 		return cmd
 	}
@@ -333,4 +337,31 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(filepath.Dir(built.deb))
 	}
 	os.Exit(code)
+}
+
+// unitSupplementaryGroups reads SupplementaryGroups= of dist/vigie.service
+// and returns the ids of those groups this machine has.
+func unitSupplementaryGroups(t *testing.T) []uint32 {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "dist", "vigie.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []uint32
+	for _, line := range strings.Split(string(b), "\n") {
+		names, ok := strings.CutPrefix(strings.TrimSpace(line), "SupplementaryGroups=")
+		if !ok {
+			continue
+		}
+		for _, name := range strings.Fields(names) {
+			g, err := user.LookupGroup(name)
+			if err != nil {
+				continue // e.g. systemd-journal in a container without systemd
+			}
+			if id, err := strconv.ParseUint(g.Gid, 10, 32); err == nil {
+				ids = append(ids, uint32(id))
+			}
+		}
+	}
+	return ids
 }
