@@ -209,6 +209,17 @@ func TestDNSSECChainsOnKnot(t *testing.T) {
 	if !told {
 		t.Errorf("no incident for the broken chain of mismatch.sec. (alert incident %d)", mm.IncidentID)
 	}
+	// The incident report reads the alert through the descriptor: a note
+	// under DNSSEC that names the domain, the DS and the DNSKEYs.
+	rd, err := Descriptor().Report.Read(ctx, &mm, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rd.Notes) != 1 || rd.Notes[0].Topic != NoteTopicDNSSEC || rd.Notes[0].Severity != vigie.SeverityCritical ||
+		!strings.Contains(rd.Notes[0].Text, "mismatch.sec.") || !strings.Contains(rd.Notes[0].Text, wrongDS) ||
+		!strings.Contains(rd.Notes[0].Text, "ECDSAP256SHA256 KSK") || len(rd.Domains) != 1 || rd.Domains[0] != "mismatch.sec." {
+		t.Errorf("the report's reading of the broken chain: %+v", rd)
+	}
 	if a, ok := as[SecKey(RuleDNSSECExpiring, "expiring.sec.")]; !ok || a.Severity != vigie.SeverityWarning {
 		t.Errorf("no warning for expiring.sec.: %v", as)
 	}

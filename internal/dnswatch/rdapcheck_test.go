@@ -123,6 +123,24 @@ func TestRDAPStatusAndExpiry(t *testing.T) {
 		ev[string(EvidenceParentNS)] != "ns1.rogue.test., ns2.rogue.test." {
 		t.Errorf("ns evidence: %v", ev)
 	}
+	// The incident report reads each of them as a note under the
+	// registry, from the alert's evidence.
+	for key, want := range map[string][]string{
+		RDAPKey(RuleRDAPLockRemoved, "d1.test."): {"registry lock removed on d1.test.", "clientTransferProhibited, clientUpdateProhibited"},
+		RDAPKey(RuleRDAPExpiry, "d3.test."):      {"d3.test. expires on", "(5 days left)"},
+		RDAPKey(RuleRDAPNS, "d5.test."):          {"the registry lists ns1.hoster.test., ns2.hoster.test. for d5.test.", "serves ns1.rogue.test."},
+	} {
+		a := as[key]
+		rd, err := Descriptor().Report.Read(context.Background(), &a, nil)
+		if err != nil || len(rd.Notes) != 1 || rd.Notes[0].Topic != NoteTopicRegistry {
+			t.Fatalf("%s: reading %+v (%v)", key, rd, err)
+		}
+		for _, w := range want {
+			if !strings.Contains(rd.Notes[0].Text, w) {
+				t.Errorf("%s: note %q does not say %q", key, rd.Notes[0].Text, w)
+			}
+		}
+	}
 
 	// Put back: locks, renewals, the registrar, the delegation, the hold,
 	// the registration.

@@ -2,6 +2,7 @@ package dnswatch
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -22,7 +23,10 @@ const DownloadRevertPlan = "revert-plan"
 // TLD and by new value).
 func reading() *watch.Report {
 	return &watch.Report{
-		Evidence: []watch.EvidenceKey{EvidenceExpected, EvidenceObserved, EvidenceTTL, EvidenceKind, EvidenceMaxTTL, EvidenceTLD, EvidenceServer},
+		Evidence: []watch.EvidenceKey{EvidenceExpected, EvidenceObserved, EvidenceTTL, EvidenceKind, EvidenceMaxTTL, EvidenceTLD, EvidenceServer,
+			EvidenceProblem, EvidenceDS, EvidenceDNSKEYs, EvidenceSigExpires,
+			EvidenceLocksRemoved, EvidenceRDAPStatus, EvidenceExpires, EvidenceDaysLeft, EvidenceRegistrar, EvidenceRegistrarWas,
+			EvidenceRDAPNS, EvidenceParentNS},
 		Read: func(_ context.Context, a *vigie.Alert, _ func(context.Context) ([]vigie.Finding, error)) (watch.Reading, error) {
 			r := watch.Reading{Domains: []string{strings.ToLower(a.Subject)}}
 			if d, ok := ttlOf(EvidenceTTL.Of(a.Evidence)); ok {
@@ -34,6 +38,9 @@ func reading() *watch.Report {
 			}
 			if c, ok := change(a); ok {
 				r.Changes = []watch.Change{c}
+			}
+			if n, ok := note(a); ok {
+				r.Notes = []watch.Note{n}
 			}
 			return r, nil
 		},
@@ -49,6 +56,71 @@ func reading() *watch.Report {
 			},
 		}},
 	}
+}
+
+// The incident story's headings of the DNS watch's notes.
+const (
+	NoteTopicDNSSEC   = "DNSSEC"
+	NoteTopicRegistry = "Registry (RDAP)"
+)
+
+// note reads a DNSSEC or registry (RDAP) alert as its sentence: for a
+// broken chain, the domain, what is wrong, the DS at the parent and the
+// DNSKEYs served (SecSummary); for the registry, the lock removed, the
+// status, the expiry, the transfer or the registry's NS.
+func note(a *vigie.Alert) (watch.Note, bool) {
+	n := watch.Note{AlertID: a.ID, Subject: strings.ToLower(a.Subject), Severity: a.Severity, State: a.State}
+	switch RuleName(a.Rule) {
+	case RuleDNSSECBroken, RuleDNSSECExpiring:
+		n.Topic = NoteTopicDNSSEC
+		if EvidenceProblem.Of(a.Evidence) != "" {
+			n.Text = SecSummary(RuleName(a.Rule), n.Subject, a.Evidence)
+		}
+	case RuleRDAPLockRemoved, RuleRDAPStatus, RuleRDAPExpiry, RuleRDAPRegistrar, RuleRDAPNS, RuleRDAPNotFound:
+		n.Topic = NoteTopicRegistry
+		n.Text = RDAPSummary(RuleName(a.Rule), n.Subject, a.Evidence)
+	default:
+		return n, false
+	}
+	if n.Text == "" {
+		n.Text = a.Summary
+	}
+	return n, true
+}
+
+// RDAPSummary is the one-line story of a registry finding from its
+// evidence; "" when the evidence does not carry it.
+func RDAPSummary(rule RuleName, domain string, ev map[string]string) string {
+	status := EvidenceRDAPStatus.Of(ev)
+	if status == "" {
+		status = "none"
+	}
+	switch rule {
+	case RuleRDAPLockRemoved:
+		if l := EvidenceLocksRemoved.Of(ev); l != "" {
+			return fmt.Sprintf("registry lock removed on %s: %s no longer set (status now: %s); an NS change may follow",
+				domain, strings.ReplaceAll(l, " ", ", "), status)
+		}
+	case RuleRDAPStatus:
+		if s := EvidenceRDAPStatus.Of(ev); s != "" {
+			return fmt.Sprintf("%s at the registry: status %s", domain, strings.ReplaceAll(s, " ", ", "))
+		}
+	case RuleRDAPExpiry:
+		if e := EvidenceExpires.Of(ev); e != "" {
+			return fmt.Sprintf("%s expires on %s (%s days left) and is not renewed", domain, e, EvidenceDaysLeft.Of(ev))
+		}
+	case RuleRDAPRegistrar:
+		if r := EvidenceRegistrar.Of(ev); r != "" {
+			return fmt.Sprintf("the registrar of %s changed from %s to %s: a transfer", domain, EvidenceRegistrarWas.Of(ev), r)
+		}
+	case RuleRDAPNS:
+		if r := EvidenceRDAPNS.Of(ev); r != "" {
+			return fmt.Sprintf("the registry lists %s for %s, the TLD zone serves %s", r, domain, EvidenceParentNS.Of(ev))
+		}
+	case RuleRDAPNotFound:
+		return fmt.Sprintf("the registry's RDAP server says %s is not registered", domain)
+	}
+	return ""
 }
 
 // change reads a drift alert as the record that changed.

@@ -133,6 +133,20 @@ type jsonStory struct {
 	Mail     []jsonMail    `json:"mail,omitempty"`
 	Web      []jsonWeb     `json:"web,omitempty"`
 	Listings []jsonListing `json:"listings,omitempty"`
+	Notes    []jsonNotes   `json:"notes,omitempty"`
+}
+
+type jsonNotes struct {
+	Topic string     `json:"topic"`
+	Notes []jsonNote `json:"notes"`
+}
+
+type jsonNote struct {
+	AlertID  int64  `json:"alert_id"`
+	Subject  string `json:"subject"`
+	Text     string `json:"text"`
+	Severity string `json:"severity"`
+	State    string `json:"state"`
 }
 
 type jsonCount struct {
@@ -244,6 +258,13 @@ func (st Story) json() jsonStory {
 	}
 	for _, l := range st.Listings {
 		out.Listings = append(out.Listings, listing2json(l))
+	}
+	for _, g := range st.Notes {
+		j := jsonNotes{Topic: g.Topic}
+		for _, n := range g.Notes {
+			j.Notes = append(j.Notes, jsonNote{AlertID: n.AlertID, Subject: n.Subject, Text: n.Text, Severity: n.Severity.String(), State: string(n.State)})
+		}
+		out.Notes = append(out.Notes, j)
 	}
 	return out
 }

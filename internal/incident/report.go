@@ -65,7 +65,8 @@ type Impact struct {
 	Attacks       []Attack // web requests that tried to exploit them
 	Certificates  []Certificate
 	Blocklistings []Listing
-	Messages      int64 // reported by mail findings
+	Notes         []Note // alerts told in a sentence (DNSSEC, registry)
+	Messages      int64  // reported by mail findings
 	Recipients    int64
 }
 
@@ -76,6 +77,7 @@ type (
 	Certificate = watch.Certificate
 	Revert      = watch.Revert
 	Change      = watch.Change
+	Note        = watch.Note
 	Site        = watch.Site
 	Attack      = watch.Attack
 )
@@ -172,6 +174,7 @@ func (r *Report) impact(ctx context.Context, s store.Store, ws watch.List) error
 		r.Impact.Blocklistings = append(r.Impact.Blocklistings, rd.Listings...)
 		r.Impact.Changes = append(r.Impact.Changes, rd.Changes...)
 		r.Impact.Attacks = append(r.Impact.Attacks, rd.Attacks...)
+		r.Impact.Notes = append(r.Impact.Notes, rd.Notes...)
 		for _, st := range rd.Installs {
 			r.Impact.Installs = mergeSite(r.Impact.Installs, st)
 		}

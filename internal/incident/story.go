@@ -23,6 +23,15 @@ type Story struct {
 	// Listings are every blocklisting of the incident, whichever watch
 	// raised it, with how to get off each list.
 	Listings []Listing
+	// Notes are the alerts the watches tell in a sentence (a broken
+	// DNSSEC chain, a registry lock removed), by topic.
+	Notes []NoteGroup
+}
+
+// NoteGroup is the notes of one topic, critical first.
+type NoteGroup struct {
+	Topic string
+	Notes []Note
 }
 
 // Count is a name and how many domains (or alerts) it has.
@@ -93,7 +102,7 @@ type WebStory struct {
 }
 
 func (r *Report) story() Story {
-	st := Story{Listings: r.Impact.Blocklistings}
+	st := Story{Listings: r.Impact.Blocklistings, Notes: noteGroups(r.Impact.Notes)}
 	if len(r.Impact.Changes) > 0 {
 		st.DNS = r.dnsStory()
 	}
@@ -229,6 +238,32 @@ func (r *Report) dnsStory() *DNSStory {
 	}
 	d.Certificates = len(r.CertificatesInWindow)
 	return d
+}
+
+// noteGroups groups notes by topic, topics in the order first seen,
+// notes critical first, then by subject.
+func noteGroups(notes []Note) []NoteGroup {
+	var out []NoteGroup
+	idx := map[string]int{}
+	for _, n := range notes {
+		i, ok := idx[n.Topic]
+		if !ok {
+			i = len(out)
+			idx[n.Topic] = i
+			out = append(out, NoteGroup{Topic: n.Topic})
+		}
+		out[i].Notes = append(out[i].Notes, n)
+	}
+	for _, g := range out {
+		sort.SliceStable(g.Notes, func(i, j int) bool {
+			a, b := g.Notes[i], g.Notes[j]
+			if a.Severity != b.Severity {
+				return a.Severity > b.Severity
+			}
+			return a.Subject < b.Subject
+		})
+	}
+	return out
 }
 
 func sortCounts(cs []Count) {

@@ -88,6 +88,13 @@ func (r *Report) storyMarkdown(p func(string, ...any)) {
 		}
 		p("\n")
 	}
+	for _, g := range st.Notes {
+		p("## %s\n\n", md(g.Topic))
+		for _, n := range g.Notes {
+			p("- %s (%s, %s)\n", md(n.Text), n.Severity, n.State)
+		}
+		p("\n")
+	}
 	if len(st.Listings) > 0 {
 		p("## Blocklistings\n\n")
 		for _, l := range st.Listings {

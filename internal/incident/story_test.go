@@ -2,6 +2,7 @@ package incident
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,5 +94,41 @@ func TestChecklistTicksOnlyWhatWasDone(t *testing.T) {
 		if s.Done && s.By == "root" {
 			t.Errorf("a failed or unrelated action ticked %+v", s)
 		}
+	}
+}
+
+// Alerts a watch tells in a sentence (a broken DNSSEC chain, a registry
+// lock removed) are the story's notes: by topic, critical first, in the
+// Markdown report and its JSON.
+func TestStoryNotesByTopic(t *testing.T) {
+	r := &Report{Incident: vigie.Incident{ID: 2, Title: "DNSSEC chain of shop.fr. is broken"}}
+	r.Impact.Notes = []Note{
+		{AlertID: 7, Topic: "DNSSEC", Subject: "blog.fr.", Text: "DNSSEC signatures of blog.fr. expire on 2026-12-06", Severity: vigie.SeverityWarning, State: vigie.AlertFiring},
+		{AlertID: 8, Topic: "Registry (RDAP)", Subject: "shop.fr.", Text: "registry lock removed on shop.fr.: clientTransferProhibited no longer set", Severity: vigie.SeverityCritical, State: vigie.AlertFiring},
+		{AlertID: 9, Topic: "DNSSEC", Subject: "shop.fr.", Text: "DNSSEC chain of shop.fr. is broken: no DNSKEY matches a DS", Severity: vigie.SeverityCritical, State: vigie.AlertResolved},
+	}
+	r.Story = r.story()
+	g := r.Story.Notes
+	if len(g) != 2 || g[0].Topic != "DNSSEC" || len(g[0].Notes) != 2 || g[0].Notes[0].AlertID != 9 || g[1].Notes[0].AlertID != 8 {
+		t.Fatalf("notes %+v", g)
+	}
+	if r.Story.Headline != r.Incident.Title {
+		t.Errorf("headline %q", r.Story.Headline)
+	}
+	var md strings.Builder
+	if err := r.Markdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## DNSSEC\n", "- DNSSEC chain of shop.fr. is broken: no DNSKEY matches a DS (critical, resolved)", "## Registry (RDAP)\n"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("the report does not say %q:\n%s", want, md.String())
+		}
+	}
+	var js strings.Builder
+	if err := r.JSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(js.String(), `"topic": "Registry (RDAP)"`) || !strings.Contains(js.String(), `"alert_id": 8`) {
+		t.Errorf("JSON without the notes: %s", js.String())
 	}
 }

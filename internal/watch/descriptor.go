@@ -204,6 +204,20 @@ type Reading struct {
 	Changes  []Change // DNS records moved away from the baseline
 	Installs []Site   // web application installs
 	Attacks  []Attack // exploitation requests
+	Notes    []Note   // alerts no count above tells: a sentence each
+}
+
+// Note is one alert told in a sentence, for the incident's story where
+// no count tells it: a broken DNSSEC chain (the domain, the DS at the
+// parent, the DNSKEYs served), a registry lock removed, a domain about to
+// expire. The story lists them under their Topic, in order.
+type Note struct {
+	AlertID  int64
+	Topic    string // the story's heading for it, as a person reads it ("DNSSEC")
+	Subject  string
+	Text     string
+	Severity vigie.Severity
+	State    vigie.AlertState
 }
 
 // Account is a mail account or local uid and what it sent.
