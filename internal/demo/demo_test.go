@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vigie/vigie/internal/alert"
+	"github.com/vigie/vigie/internal/dnswatch"
 	"github.com/vigie/vigie/internal/mail"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/store/sqlite"
@@ -105,17 +106,17 @@ func TestLoadGivesThreeIncidentsForFourScenarios(t *testing.T) {
 			t.Errorf("account-volume alert %s: count %d severity %v", x.Subject, x.Count, x.Severity)
 		}
 	}
-	sent, _ := db.Samples(ctx, mail.SeriesAccountMessages, stolenAccount, now.Add(-time.Hour), now.Add(time.Minute))
+	sent, _ := db.Samples(ctx, string(mail.SeriesAccountMessages), stolenAccount, now.Add(-time.Hour), now.Add(time.Minute))
 	if len(sent) < 30 || sent[len(sent)-1].Value < 55 || sent[len(sent)-1].Value > 65 {
 		t.Errorf("the account's graph does not show a mail a second: %v", sent)
 	}
 	// The queue climbs for hours, as the club1 admins saw it: deferred
 	// mail piles up while the account sends.
-	q, _ := db.Samples(ctx, mail.SeriesQueue, "deferred", now.Add(-8*time.Hour), now.Add(time.Minute))
+	q, _ := db.Samples(ctx, string(mail.SeriesQueue), "deferred", now.Add(-8*time.Hour), now.Add(time.Minute))
 	if len(q) < 100 || q[len(q)-1].Value < 1000 || q[len(q)/2].Value >= q[len(q)-1].Value {
 		t.Errorf("the deferred queue does not climb: %d points, last %v", len(q), q[max(0, len(q)-1):])
 	}
-	drift, _ := db.Samples(ctx, "dns_drift_domains", "", now.Add(-6*time.Hour), now.Add(time.Minute))
+	drift, _ := db.Samples(ctx, string(dnswatch.SeriesDriftDomains), "", now.Add(-6*time.Hour), now.Add(time.Minute))
 	if len(drift) < 5 || drift[0].Value != 0 || drift[len(drift)-1].Value != hijackedDomains {
 		t.Errorf("drift series: %v", drift)
 	}

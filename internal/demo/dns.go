@@ -103,8 +103,8 @@ func nsHijack() Scenario {
 					return res, err
 				}
 				res.Samples = append(res.Samples,
-					vigie.Sample{Series: dnswatch.SeriesDriftDomains, Time: clock, Value: float64(open)},
-					vigie.Sample{Series: dnswatch.SeriesSweepSeconds, Subject: "delegation", Time: clock, Value: time.Since(began).Seconds()})
+					vigie.Sample{Series: string(dnswatch.SeriesDriftDomains), Time: clock, Value: float64(open)},
+					vigie.Sample{Series: string(dnswatch.SeriesSweepSeconds), Subject: "delegation", Time: clock, Value: time.Since(began).Seconds()})
 			}
 			res.Findings = c.out
 			return res, nil

@@ -111,8 +111,8 @@ func drupalRelay() Scenario {
 			}
 			res.Findings = append(res.Findings, c.out...)
 			for _, in := range installs {
-				res.Samples = append(res.Samples, vigie.Sample{Series: webapps.SeriesInstalls, Subject: string(in.Status), Time: scanned, Value: 1},
-					vigie.Sample{Series: webapps.SeriesInstalls, Subject: string(in.Status), Time: env.Now, Value: 1})
+				res.Samples = append(res.Samples, vigie.Sample{Series: string(webapps.SeriesInstalls), Subject: string(in.Status), Time: scanned, Value: 1},
+					vigie.Sample{Series: string(webapps.SeriesInstalls), Subject: string(in.Status), Time: env.Now, Value: 1})
 			}
 			return res, nil
 		},

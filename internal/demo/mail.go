@@ -67,8 +67,8 @@ func replayMail(ctx context.Context, sc mailgen.Scenario, now time.Time, graphs 
 			for _, s := range ss {
 				// The queue, and the accounts the demo graphs, with the
 				// series names the mail watch stores and the dashboard reads.
-				perAccount := s.Series == mail.SeriesAccountMessages || s.Series == mail.SeriesAccountRecipients || s.Series == mail.SeriesAccountAfterDetection
-				if s.Series == mail.SeriesQueue && queue || perAccount && graphs[s.Subject] {
+				perAccount := s.Series == string(mail.SeriesAccountMessages) || s.Series == string(mail.SeriesAccountRecipients) || s.Series == string(mail.SeriesAccountAfterDetection)
+				if s.Series == string(mail.SeriesQueue) && queue || perAccount && graphs[s.Subject] {
 					res.Samples = append(res.Samples, s)
 				}
 			}

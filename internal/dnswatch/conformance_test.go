@@ -32,7 +32,7 @@ func TestConformance(t *testing.T) {
 		cfg.DNS.RDAP.Enabled = false // no registry RDAP server on loopback
 		watchtest.RunWith(t, dnswatch.Descriptor(), cfg, 30*time.Second, func(ctx context.Context, st store.Store) {
 			for ctx.Err() == nil {
-				if ss, _ := st.Samples(ctx, dnswatch.SeriesSweepSeconds, "delegation", time.Time{}, time.Now().Add(time.Hour)); len(ss) > 0 {
+				if ss, _ := st.Samples(ctx, string(dnswatch.SeriesSweepSeconds), "delegation", time.Time{}, time.Now().Add(time.Hour)); len(ss) > 0 {
 					l.Hijacked[l.Domains[len(l.Domains)-1]] = true
 					l.Publish()
 					return

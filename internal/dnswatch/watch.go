@@ -315,8 +315,8 @@ func (w *Watch) sweepOnce(ctx context.Context, mon *Monitor, rep *Reporter, full
 
 // Graph series of the dashboard's DNS page (docs/dashboard.md).
 const (
-	SeriesDriftDomains = "dns_drift_domains" // subject "": open drifts after the sweep
-	SeriesSweepSeconds = "dns_sweep_seconds" // subject "delegation" or "records": the sweep's duration
+	SeriesDriftDomains watch.SeriesName = "dns_drift_domains" // subject "": open drifts after the sweep
+	SeriesSweepSeconds watch.SeriesName = "dns_sweep_seconds" // subject "delegation" or "records": the sweep's duration
 )
 
 // sample stores the sweep's graph points. With several nodes each one
@@ -331,8 +331,8 @@ func (w *Watch) sample(ctx context.Context, scope string, open int, took time.Du
 	}
 	now := w.c.Now()
 	err := w.c.Store.AddSamples(ctx, []vigie.Sample{
-		{Series: SeriesDriftDomains, Time: now, Value: float64(open)},
-		{Series: SeriesSweepSeconds, Subject: subject, Time: now, Value: took.Seconds()},
+		{Series: string(SeriesDriftDomains), Time: now, Value: float64(open)},
+		{Series: string(SeriesSweepSeconds), Subject: subject, Time: now, Value: took.Seconds()},
 	})
 	if err != nil && ctx.Err() == nil {
 		w.log.Error("storing the sweep's graph points", "err", err)

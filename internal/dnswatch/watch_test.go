@@ -73,10 +73,10 @@ func TestWatchRuns(t *testing.T) {
 	// goes from 0 to the victim's drifts once it is hijacked, and each
 	// sweep's duration.
 	waitFor(t, "the drift graph point", func() bool {
-		pts, _ := db.Samples(ctx, SeriesDriftDomains, "", time.Time{}, time.Now().Add(time.Hour))
+		pts, _ := db.Samples(ctx, string(SeriesDriftDomains), "", time.Time{}, time.Now().Add(time.Hour))
 		return len(pts) > 1 && pts[0].Value == 0 && pts[len(pts)-1].Value >= 1
 	})
-	if pts, _ := db.Samples(ctx, SeriesSweepSeconds, "delegation", time.Time{}, time.Now().Add(time.Hour)); len(pts) == 0 {
+	if pts, _ := db.Samples(ctx, string(SeriesSweepSeconds), "delegation", time.Time{}, time.Now().Add(time.Hour)); len(pts) == 0 {
 		t.Error("no sweep duration points")
 	}
 	cancel()

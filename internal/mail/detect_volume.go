@@ -646,12 +646,12 @@ func (v *volume) samples(from int64, now time.Time) []vigie.Sample {
 				continue
 			}
 			at := time.Unix(mi*60, 0).UTC()
-			out = append(out, vigie.Sample{Series: SeriesAccountMessages, Subject: name, Time: at, Value: float64(s.C.Msgs)},
-				vigie.Sample{Series: SeriesAccountRecipients, Subject: name, Time: at, Value: float64(s.C.Rcpts)})
+			out = append(out, vigie.Sample{Series: string(SeriesAccountMessages), Subject: name, Time: at, Value: float64(s.C.Msgs)},
+				vigie.Sample{Series: string(SeriesAccountRecipients), Subject: name, Time: at, Value: float64(s.C.Rcpts)})
 		}
 		if a.Alarm.Firing {
 			// The running count between two repeats of the finding.
-			out = append(out, vigie.Sample{Series: SeriesAccountAfterDetection, Subject: name, Time: now, Value: float64(a.AfterMsgs)})
+			out = append(out, vigie.Sample{Series: string(SeriesAccountAfterDetection), Subject: name, Time: now, Value: float64(a.AfterMsgs)})
 		}
 	}
 	return out

@@ -12,17 +12,18 @@ import (
 	"github.com/vigie/vigie/internal/mail/subject"
 	"github.com/vigie/vigie/internal/metrics"
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watch"
 )
 
 // Series names of the time series the mail watch stores.
 const (
-	SeriesQueue             = "mail.queue"              // subject: queue name, or "total"; value: messages
-	SeriesQueueOldest       = "mail.queue.oldest"       // seconds since the oldest queued message arrived
-	SeriesAccountMessages   = "mail.account.messages"   // subject: account; messages queued in the minute
-	SeriesAccountRecipients = "mail.account.recipients" // subject: account; recipients in the minute
+	SeriesQueue             watch.SeriesName = "mail.queue"              // subject: queue name, or "total"; value: messages
+	SeriesQueueOldest       watch.SeriesName = "mail.queue.oldest"       // seconds since the oldest queued message arrived
+	SeriesAccountMessages   watch.SeriesName = "mail.account.messages"   // subject: account; messages queued in the minute
+	SeriesAccountRecipients watch.SeriesName = "mail.account.recipients" // subject: account; recipients in the minute
 	// subject: account; while its account-volume alert fires, the
 	// messages it sent after the finding that detected it (running total).
-	SeriesAccountAfterDetection = "mail.account.after_detection"
+	SeriesAccountAfterDetection watch.SeriesName = "mail.account.after_detection"
 )
 
 // EngineOptions configure an Engine.
@@ -387,8 +388,8 @@ func (e *Engine) periodic() {
 		e.m.queue.WithLabelValues("total").Set(float64(total))
 		e.m.queue.WithLabelValues("deferred").Set(float64(deferred))
 		if e.o.Samples != nil {
-			samples = append(samples, vigie.Sample{Series: SeriesQueue, Subject: "total", Time: now, Value: float64(total)},
-				vigie.Sample{Series: SeriesQueue, Subject: "deferred", Time: now, Value: float64(deferred)})
+			samples = append(samples, vigie.Sample{Series: string(SeriesQueue), Subject: "total", Time: now, Value: float64(total)},
+				vigie.Sample{Series: string(SeriesQueue), Subject: "deferred", Time: now, Value: float64(deferred)})
 		}
 	}
 	if h := now.Unix() / 3600; h != e.hour {
@@ -416,10 +417,10 @@ func (e *Engine) Queue(s QueueSnapshot) {
 	e.m.oldest.Set(s.OldestAge.Seconds())
 	e.queue.sample(s.Time, s.Depth["deferred"], s.Total, "postqueue")
 	if e.o.Samples != nil {
-		out := []vigie.Sample{{Series: SeriesQueue, Subject: "total", Time: s.Time, Value: float64(s.Total)},
-			{Series: SeriesQueueOldest, Time: s.Time, Value: s.OldestAge.Seconds()}}
+		out := []vigie.Sample{{Series: string(SeriesQueue), Subject: "total", Time: s.Time, Value: float64(s.Total)},
+			{Series: string(SeriesQueueOldest), Time: s.Time, Value: s.OldestAge.Seconds()}}
 		for _, q := range []string{"incoming", "active", "deferred", "hold"} {
-			out = append(out, vigie.Sample{Series: SeriesQueue, Subject: q, Time: s.Time, Value: float64(s.Depth[q])})
+			out = append(out, vigie.Sample{Series: string(SeriesQueue), Subject: q, Time: s.Time, Value: float64(s.Depth[q])})
 		}
 		e.o.Samples(out)
 	}

@@ -157,10 +157,10 @@ func TestLocalUIDBurstAndResolution(t *testing.T) {
 	// Per-minute rates and the queue are stored as time series.
 	var uidMsgs, queue float64
 	for _, s := range c.samples {
-		if s.Series == SeriesAccountMessages && s.Subject == "uid:33" {
+		if s.Series == string(SeriesAccountMessages) && s.Subject == "uid:33" {
 			uidMsgs += s.Value
 		}
-		if s.Series == SeriesQueue && s.Subject == "total" {
+		if s.Series == string(SeriesQueue) && s.Subject == "total" {
 			queue++
 		}
 	}

@@ -105,7 +105,7 @@ func TestPostfixCompromisedAccount(t *testing.T) {
 				found++
 			}
 		}
-		samples, _ := db.Samples(ctx, SeriesQueue, "deferred", time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+		samples, _ := db.Samples(ctx, string(SeriesQueue), "deferred", time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
 		deferredSeen := false
 		for _, s := range samples {
 			deferredSeen = deferredSeen || s.Value > 0

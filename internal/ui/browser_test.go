@@ -210,8 +210,8 @@ func TestBrowserLoginIncidentHoldAudit(t *testing.T) {
 		if i > 24*12-24 {
 			v = float64(i-(24*12-24)) * 80
 		}
-		samples = append(samples, vigie.Sample{Series: mail.SeriesQueue, Subject: "deferred", Time: at, Value: v},
-			vigie.Sample{Series: mail.SeriesAccountMessages, Subject: "marie@club.example", Time: at, Value: v / 30})
+		samples = append(samples, vigie.Sample{Series: string(mail.SeriesQueue), Subject: "deferred", Time: at, Value: v},
+			vigie.Sample{Series: string(mail.SeriesAccountMessages), Subject: "marie@club.example", Time: at, Value: v / 30})
 	}
 	if err := f.db.AddSamples(context.Background(), samples); err != nil {
 		t.Fatal(err)
@@ -363,7 +363,7 @@ func TestBrowserHostileTextStaysText(t *testing.T) {
 	defer ts.Close()
 	f.emit(t, hostileFindings(f.clock.Now())...)
 	f.db.AddSamples(context.Background(), []vigie.Sample{
-		{Series: mail.SeriesAccountMessages, Subject: hostile["sender"], Time: f.clock.Now().Add(-time.Minute), Value: 60},
+		{Series: string(mail.SeriesAccountMessages), Subject: hostile["sender"], Time: f.clock.Now().Add(-time.Minute), Value: 60},
 		{Series: "web_requests", Subject: "site.example" + hostile["path"], Time: f.clock.Now().Add(-time.Minute), Value: 9}})
 	b := newBrowser(t, "")
 	// A note with a payload, written through the browser.

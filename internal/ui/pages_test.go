@@ -49,7 +49,7 @@ func TestPagesEscapeHostileText(t *testing.T) {
 	ts := httptest.NewServer(f.srv.Handler())
 	defer ts.Close()
 	f.emit(t, hostileFindings(f.clock.Now())...)
-	f.db.AddSamples(context.Background(), []vigie.Sample{{Series: mail.SeriesAccountMessages, Subject: hostile["sender"], Time: f.clock.Now().Add(-time.Minute), Value: 60}})
+	f.db.AddSamples(context.Background(), []vigie.Sample{{Series: string(mail.SeriesAccountMessages), Subject: hostile["sender"], Time: f.clock.Now().Add(-time.Minute), Value: 60}})
 	c := newClient(t)
 	for _, p := range pagePaths {
 		r := do(t, c, "GET", ts.URL+p, "", nil)

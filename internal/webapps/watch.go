@@ -33,7 +33,7 @@ type SeriesStore interface {
 }
 
 // SeriesInstalls is the graph of installs by status (subject: the status).
-const SeriesInstalls = "web_installs"
+const SeriesInstalls watch.SeriesName = "web_installs"
 
 // LogSource is one access log to follow.
 type LogSource struct {
@@ -254,7 +254,7 @@ func (w *Watch) scan(ctx context.Context, data *Data) {
 	var points []vigie.Sample
 	for _, s := range []Status{StatusCurrent, StatusOutdated, StatusEOL, StatusVulnerable, StatusAbandoned, StatusUnknown} {
 		w.installs.WithLabelValues(string(s)).Set(float64(counts[s]))
-		points = append(points, vigie.Sample{Series: SeriesInstalls, Subject: string(s), Time: w.o.Now().UTC(), Value: float64(counts[s])})
+		points = append(points, vigie.Sample{Series: string(SeriesInstalls), Subject: string(s), Time: w.o.Now().UTC(), Value: float64(counts[s])})
 	}
 	if w.o.Series != nil {
 		if err := w.o.Series.AddSamples(ctx, points); err != nil && ctx.Err() == nil {

@@ -233,7 +233,7 @@ func TestWatchStoresInstallsByStatus(t *testing.T) {
 		series.mu.Lock()
 		byStatus := map[string]float64{}
 		for _, p := range series.points {
-			if p.Series == SeriesInstalls {
+			if p.Series == string(SeriesInstalls) {
 				byStatus[p.Subject] = p.Value
 			}
 		}
