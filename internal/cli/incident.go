@@ -13,7 +13,6 @@ import (
 
 	"github.com/vigie/vigie/internal/alert"
 	"github.com/vigie/vigie/internal/incident"
-	"github.com/vigie/vigie/internal/mail"
 	"github.com/vigie/vigie/internal/notify"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/vigie"
@@ -362,7 +361,7 @@ Without it, a day with an alert open is never learned.`, true)
 	defer db.Close()
 	text := *note
 	if *legit {
-		subjects, err := mail.MarkIncidentLegitimate(ctx, db, id, f.who(), time.Now())
+		subjects, err := watches.All().LearnLegitimate(ctx, db, id, f.who(), time.Now())
 		if err != nil {
 			return f.fail(err)
 		}

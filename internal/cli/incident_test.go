@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vigie/vigie/internal/alert"
+	"github.com/vigie/vigie/internal/dnswatch"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/store/sqlite"
 	"github.com/vigie/vigie/internal/vigie"
@@ -123,5 +125,43 @@ func TestIncidentUsage(t *testing.T) {
 	}
 	if out, _, code := run(t, dir, "incident", "report", "--help"); code != 0 || !strings.Contains(out, "revert plan") {
 		t.Errorf("--help: %d %q", code, out)
+	}
+}
+
+// "Resolve as legitimate" from the command line: the watches that learn
+// from an incident (the mail watch, through its descriptor) learn its
+// account-volume alerts; an incident with nothing to learn is refused
+// and stays open.
+func TestIncidentResolveLegitimate(t *testing.T) {
+	dir := t.TempDir()
+	seed(t, dir)
+	out, errs, code := run(t, dir, "incident", "resolve", "1", "--legitimate", "--note", "the club's newsletter")
+	if code != 0 || !strings.Contains(out+errs, "resolved") {
+		t.Fatalf("resolve --legitimate: %d %q %q", code, out, errs)
+	}
+	out, _, _ = run(t, dir, "incident", "show", "1")
+	if !strings.Contains(out, "marked legitimate: the mail of alice@club1.fr is learned as habit. the club's newsletter") {
+		t.Errorf("the resolution does not say what was learned:\n%s", out)
+	}
+	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "vigie.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second incident whose alerts the mail watch does not learn from.
+	p := alert.New(alert.Options{Watches: watches.All(), Store: db})
+	if err := p.Emit(context.Background(), vigie.Finding{Watch: string(dnswatch.Name), Rule: string(dnswatch.RuleDrift), Subject: "example.fr", Group: "dns/test",
+		Severity: vigie.SeverityCritical, Time: time.Now(), Summary: "ns changed", ResolveAfter: -1}); err != nil {
+		t.Fatal(err)
+	}
+	ins, _ := db.ListIncidents(context.Background(), store.IncidentQuery{})
+	db.Close()
+	var dnsID int64
+	for _, in := range ins {
+		if in.Key == "dns/test" {
+			dnsID = in.ID
+		}
+	}
+	if _, errs, code := run(t, dir, "incident", "resolve", strconv.FormatInt(dnsID, 10), "--legitimate"); code == 0 || !strings.Contains(errs, "no mail volume alert to learn") {
+		t.Errorf("an incident with nothing to learn resolved as legitimate: %d %q", code, errs)
 	}
 }

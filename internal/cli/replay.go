@@ -6,11 +6,9 @@ import (
 	"log/slog"
 
 	"github.com/vigie/vigie/internal/config"
-	"github.com/vigie/vigie/internal/mail"
 	"github.com/vigie/vigie/internal/replay"
 	"github.com/vigie/vigie/internal/vigie"
 	"github.com/vigie/vigie/internal/watches"
-	"github.com/vigie/vigie/internal/webapps"
 )
 
 func replayCommand() *command {
@@ -20,17 +18,14 @@ func replayCommand() *command {
 // replaySets are the log-based detector sets replay runs, each recognising
 // its own lines.
 func replaySets(cfg *config.Config, log *slog.Logger) []replay.NewSet {
-	return []replay.NewSet{
-		func(emit func(vigie.Finding)) (replay.Set, error) {
-			return mail.NewEngine(mail.EngineOptions{Config: cfg.Mail, Emit: emit, LogQueue: true,
-				Delisting: mail.Delisting(cfg, log), Ours: mail.Ours(cfg, false, log)}), nil
-		},
-		func(emit func(vigie.Finding)) (replay.Set, error) {
-			o := webapps.LogOptionsFromConfig(cfg.Web)
-			o.Log = "replay"
-			return webapps.NewReplaySet(o, emit), nil
-		},
+	var out []replay.NewSet
+	for _, d := range watches.All() {
+		if d.Replay == nil {
+			continue
+		}
+		out = append(out, func(emit func(vigie.Finding)) (replay.Set, error) { return d.Replay(cfg, log, emit) })
 	}
+	return out
 }
 
 func replayRun(ctx context.Context, env *Env, args []string) int {

@@ -31,7 +31,11 @@ func Descriptor() *watch.Descriptor {
 		AlsoShows:       func(a *vigie.Alert) bool { return vigie.IsBlocklistKey(a.Key) }, // its refusals and the DNSBL answers: one listing
 		LearnLegitimate: MarkIncidentLegitimate,
 		Report:          report(),
-		Grouping:        &watch.Grouping{Key: watch.AccountKey, Compromise: true},
+		Replay: func(cfg *config.Config, log *slog.Logger, emit func(vigie.Finding)) (watch.LogSet, error) {
+			return NewEngine(EngineOptions{Config: cfg.Mail, Emit: emit, LogQueue: true,
+				Delisting: Delisting(cfg, log), Ours: Ours(cfg, false, log)}), nil
+		},
+		Grouping: &watch.Grouping{Key: watch.AccountKey, Compromise: true},
 	}
 }
 

@@ -30,17 +30,8 @@ import (
 )
 
 // A Set is a log-based detector set (the Postfix detectors, the access-log
-// detectors, ...). It recognises its own lines, keeps the newest line time
-// as its clock, and emits findings through the function it was built with.
-type Set interface {
-	Name() string
-	// Line offers one line without its newline. ok is false when the line
-	// is not one this set reads; at is the line's time (zero if it has
-	// none).
-	Line(line string) (at time.Time, ok bool)
-	// Tick advances the set's clock without a line.
-	Tick(now time.Time)
-}
+// detectors, ...): a watch's watch.LogSet (its descriptor's Replay).
+type Set = watch.LogSet
 
 // NewSet builds a Set that emits through emit.
 type NewSet func(emit func(vigie.Finding)) (Set, error)

@@ -120,16 +120,9 @@ func (s *Server) resolveIncident(ctx context.Context, actor string, r *http.Requ
 	return s.incidentAction(ctx, r, func(id int64) (any, error) {
 		note := strings.TrimSpace(in["note"])
 		if in["legitimate"] == "1" {
-			var subjects []string
-			for _, d := range s.o.Watches {
-				if d.LearnLegitimate == nil {
-					continue
-				}
-				learned, err := d.LearnLegitimate(ctx, s.o.Store, id, actor, s.o.Now())
-				if err != nil {
-					return nil, err
-				}
-				subjects = append(subjects, learned...)
+			subjects, err := s.o.Watches.LearnLegitimate(ctx, s.o.Store, id, actor, s.o.Now())
+			if err != nil {
+				return nil, err
 			}
 			if len(subjects) == 0 {
 				return nil, fmt.Errorf("incident %d has no mail volume alert to learn as legitimate", id)

@@ -3,8 +3,10 @@ package watch
 import (
 	"context"
 	"io"
+	"log/slog"
 	"time"
 
+	"github.com/vigie/vigie/internal/config"
 	"github.com/vigie/vigie/internal/doctor"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/vigie"
@@ -57,6 +59,11 @@ type Descriptor struct {
 	// its summary.
 	Report *Report
 
+	// Replay is the watch's log-based detectors for `vigie replay`, which
+	// runs log files through them with the log's own timestamps as the
+	// clock; nil: the watch reads no log `vigie replay` could give it.
+	Replay func(cfg *config.Config, log *slog.Logger, emit func(vigie.Finding)) (LogSet, error)
+
 	// Grouping is the watch's part in putting alerts into incidents
 	// (alert.GroupKey); nil: a finding without a Group is its own group
 	// (its alert key).
@@ -68,6 +75,19 @@ type Descriptor struct {
 	// watch's own discovery code (what Build would find); it changes
 	// nothing. nil: vigie doctor says nothing of the watch.
 	Doctor doctor.Func
+}
+
+// A LogSet is a watch's log-based detectors (Descriptor.Replay). It
+// recognises its own lines, keeps the newest line time as its clock, and
+// emits findings through the function it was built with.
+type LogSet interface {
+	Name() string
+	// Line offers one line without its newline. ok is false when the line
+	// is not one this set reads; at is the line's time (zero if it has
+	// none).
+	Line(line string) (at time.Time, ok bool)
+	// Tick advances the set's clock without a line.
+	Tick(now time.Time)
 }
 
 // SeriesName is the name of a time series (vigie.Sample.Series), owned by

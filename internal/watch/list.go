@@ -1,8 +1,12 @@
 package watch
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"time"
+
+	"github.com/vigie/vigie/internal/store"
 
 	"github.com/vigie/vigie/internal/vigie"
 )
@@ -51,6 +55,25 @@ func (l List) Reporter(a *vigie.Alert) *Descriptor {
 		return d
 	}
 	return nil
+}
+
+// LearnLegitimate has every watch that learns from an incident resolved
+// as legitimate (Descriptor.LearnLegitimate) learn incident incidentID's
+// alerts, and returns the subjects they learned (none: nothing in it to
+// learn from).
+func (l List) LearnLegitimate(ctx context.Context, st store.Store, incidentID int64, actor string, now time.Time) ([]string, error) {
+	var out []string
+	for _, d := range l {
+		if d.LearnLegitimate == nil {
+			continue
+		}
+		learned, err := d.LearnLegitimate(ctx, st, incidentID, actor, now)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, learned...)
+	}
+	return out, nil
 }
 
 // Downloads are the incident downloads of the list's watches, in order.

@@ -1,10 +1,12 @@
 package webapps
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 
 	"github.com/vigie/vigie/internal/config"
+	"github.com/vigie/vigie/internal/vigie"
 	"github.com/vigie/vigie/internal/watch"
 )
 
@@ -21,6 +23,11 @@ func Descriptor() *watch.Descriptor {
 		Panels:   []watch.Panel{dataPanel(), ownersPanel()},
 		Report:   report(),
 		Grouping: &watch.Grouping{Key: watch.UIDOrSiteKey(EvidenceUID)},
+		Replay: func(cfg *config.Config, _ *slog.Logger, emit func(vigie.Finding)) (watch.LogSet, error) {
+			o := LogOptionsFromConfig(cfg.Web)
+			o.Log = "replay"
+			return NewReplaySet(o, emit), nil
+		},
 	}
 }
 

@@ -29,7 +29,8 @@ const (
 // attack requests of one IP against an install.
 func report() *watch.Report {
 	return &watch.Report{
-		Evidence: []watch.EvidenceKey{EvidenceUID, EvidencePath, EvidenceApp, EvidenceVersion, EvidenceStatus, EvidenceLatest, EvidenceAdvisories},
+		Evidence: []watch.EvidenceKey{EvidenceUID, EvidencePath, EvidenceApp, EvidenceVersion, EvidenceStatus, EvidenceLatest, EvidenceAdvisories,
+			EvidenceIP, EvidenceTarget, EvidenceInstall, EvidenceInstallVer},
 		Read: func(_ context.Context, a *vigie.Alert, _ func(context.Context) ([]vigie.Finding, error)) (watch.Reading, error) {
 			var r watch.Reading
 			ev := a.Evidence
