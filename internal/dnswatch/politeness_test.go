@@ -146,7 +146,7 @@ func TestSweepKeepsTheRateLimit(t *testing.T) {
 	elapsed := time.Since(t0)
 	// 120 queries (NS, then DS: the referral says nothing of it), 20 in
 	// the burst of 100 ms, the other 100 at 200 a second: 0.5 s at least.
-	if len(res.Errors) != 0 || res.Queries != 120 {
+	if len(res.Errors) != 0 || res.Queries < 120 { // more when a slow answer is asked again
 		t.Fatalf("errors %v, %d queries", res.Errors, res.Queries)
 	}
 	if elapsed < 450*time.Millisecond || elapsed > 10*time.Second {
