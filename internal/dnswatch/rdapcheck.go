@@ -279,7 +279,8 @@ func (c *RDAPChecker) Run(ctx context.Context, domains func() []string, interval
 		list := domains()
 		start := time.Now()
 		if len(list) == 0 {
-			if !sleepCtx(ctx, time.Minute) {
+			// No sweep has told the domains yet: look again soon.
+			if !sleepCtx(ctx, min(interval, time.Minute)) {
 				return
 			}
 			continue

@@ -74,9 +74,17 @@ func Run(t *testing.T, d *watch.Descriptor, cfg *config.Config, timeout time.Dur
 // context ends when the run does.
 func RunWith(t *testing.T, d *watch.Descriptor, cfg *config.Config, timeout time.Duration, input func(ctx context.Context, st store.Store)) {
 	t.Helper()
+	RunIn(t, d, cfg, t.TempDir(), timeout, input)
+}
+
+// RunIn is RunWith with the data directory given: a watch that reads
+// files of its own there at Build (the DNS watch's RDAP bootstrap) finds
+// the test's.
+func RunIn(t *testing.T, d *watch.Descriptor, cfg *config.Config, dataDir string, timeout time.Duration, input func(ctx context.Context, st store.Store)) {
+	t.Helper()
 	st := &seriesStore{Store: openStore(t), seen: map[string]bool{}}
 	sink := &recorder{}
-	deps := watch.Deps{Config: cfg, DataDir: t.TempDir(), Store: st, Sink: sink,
+	deps := watch.Deps{Config: cfg, DataDir: dataDir, Store: st, Sink: sink,
 		Logger: slog.New(slog.DiscardHandler), Metrics: metrics.New(prometheus.NewRegistry()), Now: time.Now}
 	ws, err := d.Build(deps)
 	if err != nil {
