@@ -16,6 +16,9 @@ import (
 func report() *watch.Report {
 	return &watch.Report{
 		Owns: func(a *vigie.Alert) bool { return vigie.IsBlocklistKey(a.Key) },
+		// What a listing's alert tells (the refusal count comes from the
+		// mail watch's remote refusals, which its own run checks).
+		Evidence: []watch.EvidenceKey{EvidenceListName, EvidenceDelistURL, EvidenceDelistSteps},
 		Read: func(_ context.Context, a *vigie.Alert, _ func(context.Context) ([]vigie.Finding, error)) (watch.Reading, error) {
 			target, list := a.Subject, ""
 			if t, l, ok := vigie.ParseBlocklistKey(a.Key); ok {
@@ -23,8 +26,8 @@ func report() *watch.Report {
 			}
 			ev := a.Evidence
 			l := watch.Listing{Target: target, List: list, State: a.State, Since: a.FirstSeen, AlertID: a.ID, RaisedBy: a.Watch,
-				Name: ev[EvidenceListName], DelistURL: ev[EvidenceDelistURL], LastSeen: a.LastSeen}
-			for _, s := range strings.Split(ev[EvidenceDelistSteps], "\n") {
+				Name: EvidenceListName.Of(ev), DelistURL: EvidenceDelistURL.Of(ev), LastSeen: a.LastSeen}
+			for _, s := range strings.Split(EvidenceDelistSteps.Of(ev), "\n") {
 				s = strings.TrimSpace(s)
 				// "1. Fill in the form": the number is the list's order, kept by ours.
 				if i := strings.Index(s, ". "); i > 0 && allDigits(s[:i]) {
@@ -34,7 +37,7 @@ func report() *watch.Report {
 					l.DelistSteps = append(l.DelistSteps, s)
 				}
 			}
-			if n, err := strconv.ParseInt(strings.TrimSpace(ev[EvidenceRefusals]), 10, 64); err == nil && n > 0 {
+			if n, err := strconv.ParseInt(strings.TrimSpace(EvidenceRefusals.Of(ev)), 10, 64); err == nil && n > 0 {
 				l.Refusals = n
 			}
 			return watch.Reading{Listings: []watch.Listing{l}}, nil

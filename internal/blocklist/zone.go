@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/vigie/vigie/internal/vigie"
+	"github.com/vigie/vigie/internal/watch"
 )
 
 // Kind is what a list holds.
@@ -167,16 +168,16 @@ func (z *Zone) prepare() error {
 // read, whichever watch raised the alert (the mail watch copies them into
 // its remote refusals).
 const (
-	EvidenceList        = "list"
-	EvidenceListName    = "list_name"
-	EvidenceProvider    = "provider"
-	EvidenceImpact      = "impact"
-	EvidenceDelistURL   = "delist_url"
-	EvidenceDelistSteps = "delist_steps" // numbered, one step a line
-	EvidenceTerms       = "terms"
+	EvidenceList        watch.EvidenceKey = "list"
+	EvidenceListName    watch.EvidenceKey = "list_name"
+	EvidenceProvider    watch.EvidenceKey = "provider"
+	EvidenceImpact      watch.EvidenceKey = "impact"
+	EvidenceDelistURL   watch.EvidenceKey = "delist_url"
+	EvidenceDelistSteps watch.EvidenceKey = "delist_steps" // numbered, one step a line
+	EvidenceTerms       watch.EvidenceKey = "terms"
 	// EvidenceRefusals is how many remote refusals named the list so far:
 	// the mail watch writes it on its remote-refusal findings.
-	EvidenceRefusals = "refusals"
+	EvidenceRefusals watch.EvidenceKey = "refusals"
 )
 
 // DelistEvidence is the evidence an alert about this list carries: how to
@@ -184,23 +185,23 @@ const (
 // can add it to its evidence of a remote refusal.
 func (z *Zone) DelistEvidence() map[string]string {
 	ev := map[string]string{
-		EvidenceList:     z.ListName(),
-		EvidenceListName: z.Name,
-		EvidenceProvider: z.Provider,
-		EvidenceImpact:   string(z.Impact),
+		string(EvidenceList):     z.ListName(),
+		string(EvidenceListName): z.Name,
+		string(EvidenceProvider): z.Provider,
+		string(EvidenceImpact):   string(z.Impact),
 	}
 	if z.DelistURL != "" {
-		ev[EvidenceDelistURL] = z.DelistURL
+		ev[string(EvidenceDelistURL)] = z.DelistURL
 	}
 	if len(z.DelistSteps) > 0 {
 		var b strings.Builder
 		for i, s := range z.DelistSteps {
 			fmt.Fprintf(&b, "%d. %s\n", i+1, s)
 		}
-		ev[EvidenceDelistSteps] = strings.TrimSuffix(b.String(), "\n")
+		ev[string(EvidenceDelistSteps)] = strings.TrimSuffix(b.String(), "\n")
 	}
 	if z.Terms != "" {
-		ev[EvidenceTerms] = z.Terms
+		ev[string(EvidenceTerms)] = z.Terms
 	}
 	return ev
 }

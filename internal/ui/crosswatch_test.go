@@ -24,7 +24,7 @@ func TestListingsAgreeAcrossPages(t *testing.T) {
 			Severity: vigie.SeverityCritical, Summary: "manon sent 600 messages", Evidence: map[string]string{mail.EvidenceMessages: "600"}},
 		vigie.Finding{Watch: mail.WatchName, Rule: string(mail.RuleRemoteBlocklist), Subject: ip, Key: vigie.BlocklistKey(ip, "microsoft"),
 			Severity: vigie.SeverityCritical, Summary: "outlook.com refuses our mail (S3150)",
-			Evidence: map[string]string{blocklist.EvidenceDelistURL: "https://olcsupport.office.com/", blocklist.EvidenceDelistSteps: "1. Stop the spam\n2. Fill in the form"}},
+			Evidence: map[string]string{string(blocklist.EvidenceDelistURL): "https://olcsupport.office.com/", string(blocklist.EvidenceDelistSteps): "1. Stop the spam\n2. Fill in the form"}},
 		vigie.Finding{Watch: "blocklist", Rule: "listed", Subject: ip, Key: vigie.BlocklistKey(ip, "zen.spamhaus.org"),
 			Severity: vigie.SeverityCritical, Summary: ip + " is listed by zen.spamhaus.org", Evidence: map[string]string{"zone": "zen.spamhaus.org"}},
 	)
