@@ -1,7 +1,6 @@
 package dnswatch
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,39 +11,12 @@ import (
 	"github.com/vigie/vigie/internal/config"
 	"github.com/vigie/vigie/internal/dnswatch/knottest"
 	"github.com/vigie/vigie/internal/doctor"
+	"github.com/vigie/vigie/internal/doctor/doctortest"
 )
 
 func runDNSDoctor(t *testing.T, cfg *config.Config, dataDir string, acct doctor.Account) map[string]doctor.Check {
 	t.Helper()
-	env := doctor.Env{Config: cfg, DataDir: dataDir, Account: acct, Timeout: 5 * time.Second}
-	out := map[string]doctor.Check{}
-	for _, c := range Doctor(context.Background(), env) {
-		if c.Watch != string(Name) {
-			t.Errorf("check %+v not under %s", c, Name)
-		}
-		if (c.Status == doctor.Fail || c.Status == doctor.Warn) && c.Fix == "" {
-			t.Errorf("%s %s gives no fix: %+v", c.Status, c.Item, c)
-		}
-		out[c.Item] = c
-	}
-	return out
-}
-
-func wantCheck(t *testing.T, cs map[string]doctor.Check, item string, st doctor.Status, found ...string) {
-	t.Helper()
-	c, ok := cs[item]
-	if !ok {
-		t.Errorf("no %q check in %+v", item, cs)
-		return
-	}
-	if c.Status != st {
-		t.Errorf("%s: %s %q, want %s", item, c.Status, c.Found, st)
-	}
-	for _, f := range found {
-		if !strings.Contains(c.Found, f) {
-			t.Errorf("%s: %q lacks %q", item, c.Found, f)
-		}
-	}
+	return doctortest.Run(t, string(Name), Doctor, doctor.Env{Config: cfg, DataDir: dataDir, Account: acct, Timeout: 5 * time.Second})
 }
 
 var root = doctor.Account{Name: "root", UID: 0}
@@ -73,11 +45,11 @@ func TestDoctorDNS(t *testing.T) {
 	cfg.DNS.Timeout, cfg.DNS.Retries = 2*time.Second, 1
 
 	cs := runDNSDoctor(t, cfg, "", root)
-	wantCheck(t, cs, "inventory", doctor.Warn, "9 domain(s) under 3 parent zone(s) (alpha. 4, delta. 4, gamma.alpha. 1)", "1 bad line(s) skipped")
-	wantCheck(t, cs, "resolver", doctor.OK, l.Registry.HostPort()+" (dns.resolver) answers: alpha. is served by ns.alpha.")
-	wantCheck(t, cs, "parent servers alpha.", doctor.OK, "1 of 1 server(s) (dns.parents) answer for d0.alpha.: NS ns1.hoster.alpha., ns2.hoster.alpha.")
-	wantCheck(t, cs, "parent servers delta.", doctor.OK, "answer for d0.delta.")
-	wantCheck(t, cs, "rdap", doctor.Off, "dns.rdap.enabled: false")
+	doctortest.Want(t, cs, "inventory", doctor.Warn, "9 domain(s) under 3 parent zone(s) (alpha. 4, delta. 4, gamma.alpha. 1)", "1 bad line(s) skipped")
+	doctortest.Want(t, cs, "resolver", doctor.OK, l.Registry.HostPort()+" (dns.resolver) answers: alpha. is served by ns.alpha.")
+	doctortest.Want(t, cs, "parent servers alpha.", doctor.OK, "1 of 1 server(s) (dns.parents) answer for d0.alpha.: NS ns1.hoster.alpha., ns2.hoster.alpha.")
+	doctortest.Want(t, cs, "parent servers delta.", doctor.OK, "answer for d0.delta.")
+	doctortest.Want(t, cs, "rdap", doctor.Off, "dns.rdap.enabled: false")
 
 	// dns.parents names a server where nothing answers.
 	t.Run("a zone whose servers do not answer", func(t *testing.T) {
@@ -87,14 +59,14 @@ func TestDoctorDNS(t *testing.T) {
 		c.DNS.Domains = []string{"d0.alpha", "d1.alpha", "d0.gamma.alpha"}
 		c.DNS.Parents["gamma.alpha."] = []string{fmt.Sprintf("%s:%d", l.Child.Addr, knottest.FreePortOn(t, l.Child.Addr))}
 		cs := runDNSDoctor(t, &c, "", root)
-		wantCheck(t, cs, "parent servers gamma.alpha.", doctor.Fail, "0 of 1 server(s) (dns.parents) answer for d0.gamma.alpha", "none answers", "(timeout)")
-		wantCheck(t, cs, "parent servers alpha.", doctor.OK)
+		doctortest.Want(t, cs, "parent servers gamma.alpha.", doctor.Fail, "0 of 1 server(s) (dns.parents) answer for d0.gamma.alpha", "none answers", "(timeout)")
+		doctortest.Want(t, cs, "parent servers alpha.", doctor.OK)
 	})
 	t.Run("a domain the registry does not delegate", func(t *testing.T) {
 		c := *cfg
 		c.DNS.DomainsFile = ""
 		c.DNS.Domains = []string{"nowhere.alpha"}
-		wantCheck(t, runDNSDoctor(t, &c, "", root), "parent servers alpha.", doctor.Warn, "says nowhere.alpha. is not delegated")
+		doctortest.Want(t, runDNSDoctor(t, &c, "", root), "parent servers alpha.", doctor.Warn, "says nowhere.alpha. is not delegated")
 	})
 	t.Run("the resolver does not answer", func(t *testing.T) {
 		c := *cfg
@@ -104,15 +76,15 @@ func TestDoctorDNS(t *testing.T) {
 		c.DNS.Parents = map[string][]string{}
 		c.DNS.Resolver = fmt.Sprintf("%s:%d", l.Child.Addr, knottest.FreePortOn(t, l.Child.Addr))
 		cs := runDNSDoctor(t, &c, "", root)
-		wantCheck(t, cs, "resolver", doctor.Fail, "does not answer for alpha. NS", "it finds the servers of the parent zones dns.parents does not list")
-		wantCheck(t, cs, "parent servers alpha.", doctor.Fail, "cannot be swept", "finding the servers of alpha.")
+		doctortest.Want(t, cs, "resolver", doctor.Fail, "does not answer for alpha. NS", "it finds the servers of the parent zones dns.parents does not list")
+		doctortest.Want(t, cs, "parent servers alpha.", doctor.Fail, "cannot be swept", "finding the servers of alpha.")
 	})
 	t.Run("an inventory without a domain", func(t *testing.T) {
 		bad := filepath.Join(t.TempDir(), "domains.txt")
 		os.WriteFile(bad, []byte("# export\nnot a domain!\n"), 0o644)
 		c := *cfg
 		c.DNS.DomainsFile = bad
-		wantCheck(t, runDNSDoctor(t, &c, "", root), "inventory", doctor.Fail, "2 line(s), no valid domain")
+		doctortest.Want(t, runDNSDoctor(t, &c, "", root), "inventory", doctor.Fail, "2 line(s), no valid domain")
 	})
 	t.Run("an inventory the daemon cannot read", func(t *testing.T) {
 		if os.Getuid() != 0 {
@@ -124,7 +96,7 @@ func TestDoctorDNS(t *testing.T) {
 		os.WriteFile(f, []byte("d0.alpha\n"), 0o600)
 		c := *cfg
 		c.DNS.DomainsFile = f
-		wantCheck(t, runDNSDoctor(t, &c, "", doctor.Account{Name: "vigie", UID: 64999, Groups: []int{64999}}),
+		doctortest.Want(t, runDNSDoctor(t, &c, "", doctor.Account{Name: "vigie", UID: 64999, Groups: []int{64999}}),
 			"inventory", doctor.Fail, "is not readable by the vigie user")
 	})
 	t.Run("rdap bootstrap", func(t *testing.T) {
@@ -134,7 +106,7 @@ func TestDoctorDNS(t *testing.T) {
 		c.DNS.RDAP.Enabled = true
 		// the embedded file: years old, and no RDAP server for alpha.
 		// (.delta is a real TLD)
-		wantCheck(t, runDNSDoctor(t, &c, t.TempDir(), root), "rdap", doctor.Warn, "the one built into vigie, published 2021-05-11",
+		doctortest.Want(t, runDNSDoctor(t, &c, t.TempDir(), root), "rdap", doctor.Warn, "the one built into vigie, published 2021-05-11",
 			"no RDAP server for 2 domain(s) (under alpha.)", "older than 180 days")
 		// a fresh file in the data directory, naming alpha. only
 		data := t.TempDir()
@@ -142,13 +114,13 @@ func TestDoctorDNS(t *testing.T) {
 		os.WriteFile(filepath.Join(data, "rdap-dns.json"), []byte(`{"version":"1.0","publication":"`+pub+`",
 			"services":[[["alpha"],["https://rdap.alpha.example/"]]]}`), 0o644)
 		cs := runDNSDoctor(t, &c, data, root)
-		wantCheck(t, cs, "rdap", doctor.Warn, filepath.Join(data, "rdap-dns.json")+", published", "(2 days ago), 1 TLDs",
+		doctortest.Want(t, cs, "rdap", doctor.Warn, filepath.Join(data, "rdap-dns.json")+", published", "(2 days ago), 1 TLDs",
 			"no RDAP server for 1 domain(s) (under delta.)")
 		if strings.Contains(cs["rdap"].Found, "older than") {
 			t.Errorf("a fresh file said old: %q", cs["rdap"].Found)
 		}
 		os.WriteFile(filepath.Join(data, "rdap-dns.json"), []byte(`{"version":"1.0","publication":"`+pub+`",
 			"services":[[["alpha","delta"],["https://rdap.example/"]]]}`), 0o644)
-		wantCheck(t, runDNSDoctor(t, &c, data, root), "rdap", doctor.OK, "2 TLDs")
+		doctortest.Want(t, runDNSDoctor(t, &c, data, root), "rdap", doctor.OK, "2 TLDs")
 	})
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigie/vigie/internal/config"
 	"github.com/vigie/vigie/internal/doctor"
+	"github.com/vigie/vigie/internal/doctor/doctortest"
 	"github.com/vigie/vigie/internal/testutil"
 )
 
@@ -60,35 +61,7 @@ func (r *doctorRig) main(lines ...string) {
 
 func (r *doctorRig) doctor(t *testing.T) map[string]doctor.Check {
 	t.Helper()
-	env := doctor.Env{Config: r.cfg, Account: doctor.Account{Name: "root", UID: 0}, Timeout: 2 * time.Second}
-	out := map[string]doctor.Check{}
-	for _, c := range Doctor(context.Background(), env) {
-		if c.Watch != string(Name) {
-			t.Errorf("check %+v not under %s", c, Name)
-		}
-		if (c.Status == doctor.Fail || c.Status == doctor.Warn) && c.Fix == "" {
-			t.Errorf("%s %s gives no fix: %+v", c.Status, c.Item, c)
-		}
-		out[c.Item] = c
-	}
-	return out
-}
-
-func expect(t *testing.T, cs map[string]doctor.Check, item string, st doctor.Status, found ...string) {
-	t.Helper()
-	c, ok := cs[item]
-	if !ok {
-		t.Errorf("no %q check in %+v", item, cs)
-		return
-	}
-	if c.Status != st {
-		t.Errorf("%s: %s %q, want %s", item, c.Status, c.Found, st)
-	}
-	for _, f := range found {
-		if !strings.Contains(c.Found, f) {
-			t.Errorf("%s: %q lacks %q", item, c.Found, f)
-		}
-	}
+	return doctortest.Run(t, string(Name), Doctor, doctor.Env{Config: r.cfg, Account: doctor.Account{Name: "root", UID: 0}, Timeout: 2 * time.Second})
 }
 
 // Postfix's lines point at vigie and vigie serves: every check is ok,
@@ -107,12 +80,12 @@ func TestDoctorPolicyAllGood(t *testing.T) {
 	<-srv.Ready()
 
 	cs := r.doctor(t)
-	expect(t, cs, "policy server", doctor.OK, "policy.enabled: auto starts it", "main.cf names "+r.cfg.Policy.Listen[0])
-	expect(t, cs, "policy lines", doctor.OK, "smtpd_end_of_data_restrictions has check_policy_service inet:"+r.cfg.Policy.Listen[0])
-	expect(t, cs, "milter lines", doctor.OK)
-	expect(t, cs, "policy listener "+r.cfg.Policy.Listen[0], doctor.OK, "action=DUNNO")
-	expect(t, cs, "milter listener "+r.cfg.Policy.Milter.Listen, doctor.OK, "negotiated")
-	expect(t, cs, "milter listener "+r.cfg.Policy.Milter.LocalListen, doctor.OK)
+	doctortest.Want(t, cs, "policy server", doctor.OK, "policy.enabled: auto starts it", "main.cf names "+r.cfg.Policy.Listen[0])
+	doctortest.Want(t, cs, "policy lines", doctor.OK, "smtpd_end_of_data_restrictions has check_policy_service inet:"+r.cfg.Policy.Listen[0])
+	doctortest.Want(t, cs, "milter lines", doctor.OK)
+	doctortest.Want(t, cs, "policy listener "+r.cfg.Policy.Listen[0], doctor.OK, "action=DUNNO")
+	doctortest.Want(t, cs, "milter listener "+r.cfg.Policy.Milter.Listen, doctor.OK, "negotiated")
+	doctortest.Want(t, cs, "milter listener "+r.cfg.Policy.Milter.LocalListen, doctor.OK)
 }
 
 // The complaint: under auto, the doctor says exactly why no
@@ -120,19 +93,19 @@ func TestDoctorPolicyAllGood(t *testing.T) {
 func TestDoctorPolicyAutoSaysWhy(t *testing.T) {
 	r := newDoctorRig(t, config.SwitchAuto)
 	os.Remove(filepath.Join(r.dir, "master.cf"))
-	expect(t, r.doctor(t), "policy server", doctor.Off, "policy.enabled: auto starts nothing: no main.cf in "+r.dir)
+	doctortest.Want(t, r.doctor(t), "policy server", doctor.Off, "policy.enabled: auto starts nothing: no main.cf in "+r.dir)
 
 	r.main("smtpd_end_of_data_restrictions = check_policy_service inet:127.0.0.1:12525")
 	cs := r.doctor(t)
-	expect(t, cs, "policy server", doctor.Off, "has a check_policy_service, but for none of policy.listen")
+	doctortest.Want(t, cs, "policy server", doctor.Off, "has a check_policy_service, but for none of policy.listen")
 	if !strings.Contains(cs["policy server"].Fix, "point it at vigie") {
 		t.Errorf("fix %q", cs["policy server"].Fix)
 	}
-	expect(t, cs, "policy lines", doctor.Off, "lacks check_policy_service inet:"+r.cfg.Policy.Listen[0])
+	doctortest.Want(t, cs, "policy lines", doctor.Off, "lacks check_policy_service inet:"+r.cfg.Policy.Listen[0])
 
 	// a commented-out line asks nothing
 	r.main("#smtpd_end_of_data_restrictions = check_policy_service inet:" + r.cfg.Policy.Listen[0])
-	expect(t, r.doctor(t), "policy server", doctor.Off, "asks no policy server")
+	doctortest.Want(t, r.doctor(t), "policy server", doctor.Off, "asks no policy server")
 }
 
 // Each FAIL path of the policy doctor, on a broken configuration.
@@ -141,17 +114,17 @@ func TestDoctorPolicyFailures(t *testing.T) {
 		r := newDoctorRig(t, config.SwitchOff)
 		r.main(r.vigieLines()...)
 		cs := r.doctor(t)
-		expect(t, cs, "policy server", doctor.Fail, "policy.enabled: off, but", "Postfix asks a server that is not there")
-		expect(t, cs, "policy lines", doctor.Fail, "but vigie would start no policy server")
+		doctortest.Want(t, cs, "policy server", doctor.Fail, "policy.enabled: off, but", "Postfix asks a server that is not there")
+		doctortest.Want(t, cs, "policy lines", doctor.Fail, "but vigie would start no policy server")
 	})
 	t.Run("nothing listens and Postfix is not fail-open", func(t *testing.T) {
 		r := newDoctorRig(t, config.SwitchAuto)
 		lines := r.vigieLines()
 		r.main(lines[:len(lines)-1]...) // no smtpd_policy_service_default_action: Postfix's 451
 		cs := r.doctor(t)
-		expect(t, cs, "policy lines", doctor.Warn, "smtpd_policy_service_default_action: should be DUNNO")
-		expect(t, cs, "policy listener "+r.cfg.Policy.Listen[0], doctor.Fail, "nothing listens", "its mail is refused now")
-		expect(t, cs, "milter listener "+r.cfg.Policy.Milter.Listen, doctor.Warn, "nothing listens")
+		doctortest.Want(t, cs, "policy lines", doctor.Warn, "smtpd_policy_service_default_action: should be DUNNO")
+		doctortest.Want(t, cs, "policy listener "+r.cfg.Policy.Listen[0], doctor.Fail, "nothing listens", "its mail is refused now")
+		doctortest.Want(t, cs, "milter listener "+r.cfg.Policy.Milter.Listen, doctor.Warn, "nothing listens")
 	})
 	t.Run("another program holds the port", func(t *testing.T) {
 		r := newDoctorRig(t, config.SwitchAuto)
@@ -179,8 +152,8 @@ func TestDoctorPolicyFailures(t *testing.T) {
 		}()
 		defer mln.Close()
 		cs := r.doctor(t)
-		expect(t, cs, "policy listener "+r.cfg.Policy.Listen[0], doctor.Fail, "is not the policy protocol")
-		expect(t, cs, "milter listener "+r.cfg.Policy.Milter.Listen, doctor.Fail, "no milter negotiation")
+		doctortest.Want(t, cs, "policy listener "+r.cfg.Policy.Listen[0], doctor.Fail, "is not the policy protocol")
+		doctortest.Want(t, cs, "milter listener "+r.cfg.Policy.Milter.Listen, doctor.Fail, "no milter negotiation")
 	})
 	t.Run("the daemon's account cannot read main.cf", func(t *testing.T) {
 		if os.Getuid() != 0 {
@@ -211,9 +184,9 @@ func TestDoctorPolicyWrongStage(t *testing.T) {
 	r.main("smtpd_recipient_restrictions = permit_sasl_authenticated, check_policy_service inet:"+r.cfg.Policy.Listen[0]+", reject",
 		"smtpd_policy_service_default_action = DUNNO")
 	cs := r.doctor(t)
-	expect(t, cs, "policy server", doctor.OK)
-	expect(t, cs, "policy lines", doctor.Warn, "Postfix asks vigie in smtpd_recipient_restrictions, but policy.stage is END-OF-MESSAGE", "nothing is counted")
-	expect(t, cs, "milter lines", doctor.Warn, "smtpd_milters: lacks inet:"+r.cfg.Policy.Milter.Listen)
+	doctortest.Want(t, cs, "policy server", doctor.OK)
+	doctortest.Want(t, cs, "policy lines", doctor.Warn, "Postfix asks vigie in smtpd_recipient_restrictions, but policy.stage is END-OF-MESSAGE", "nothing is counted")
+	doctortest.Want(t, cs, "milter lines", doctor.Warn, "smtpd_milters: lacks inet:"+r.cfg.Policy.Milter.Listen)
 }
 
 // A chrooted smtpd names the socket relative to the queue directory.
@@ -225,11 +198,11 @@ func TestDoctorPolicyChrootSocket(t *testing.T) {
 	r.main("queue_directory = "+q, "smtpd_end_of_data_restrictions = check_policy_service unix:private/vigie",
 		"smtpd_policy_service_default_action = DUNNO")
 	cs := r.doctor(t)
-	expect(t, cs, "policy lines", doctor.OK)
+	doctortest.Want(t, cs, "policy lines", doctor.OK)
 	if _, ok := cs["milter lines"]; ok {
 		t.Error("no milter configured, yet a milter check")
 	}
-	expect(t, cs, "policy listener "+r.cfg.Policy.Listen[0], doctor.Warn, "nothing listens")
+	doctortest.Want(t, cs, "policy listener "+r.cfg.Policy.Listen[0], doctor.Warn, "nothing listens")
 }
 
 // The case: Postfix runs from another directory (a second
@@ -248,7 +221,7 @@ func TestDoctorPolicyPostfixElsewhere(t *testing.T) {
 	os.WriteFile(filepath.Join(def, "master.cf"), nil, 0o644)
 	t.Setenv("MAIL_CONFIG", def)
 	cs := r.doctor(t)
-	expect(t, cs, "policy server", doctor.Fail, "auto starts nothing: Postfix in "+r.dir+" asks no policy server",
+	doctortest.Want(t, cs, "policy server", doctor.Fail, "auto starts nothing: Postfix in "+r.dir+" asks no policy server",
 		"but "+other.dir+"/main.cf names "+r.cfg.Policy.Listen[0]+" in a check_policy_service: that Postfix asks a server vigie does not start")
 	if fix := cs["policy server"].Fix; fix != "set postfix.config_dir: "+other.dir {
 		t.Errorf("fix %q", fix)
@@ -264,11 +237,11 @@ func TestDoctorPolicyMasterServices(t *testing.T) {
 	os.WriteFile(filepath.Join(r.dir, "master.cf"), []byte("smtp inet n - n - - smtpd\nsubmission inet n - n - - smtpd\n"+
 		"  -o smtpd_end_of_data_restrictions=check_policy_service,inet:"+r.cfg.Policy.Listen[0]+"\n"), 0o644)
 	cs := r.doctor(t)
-	expect(t, cs, "policy server", doctor.OK, "master.cf names")
-	expect(t, cs, "policy lines", doctor.Warn, "only master.cf submission/inet/smtpd_end_of_data_restrictions asks vigie")
+	doctortest.Want(t, cs, "policy server", doctor.OK, "master.cf names")
+	doctortest.Want(t, cs, "policy lines", doctor.Warn, "only master.cf submission/inet/smtpd_end_of_data_restrictions asks vigie")
 
 	r.main(lines...)
 	os.WriteFile(filepath.Join(r.dir, "master.cf"), []byte("smtp inet n - n - - smtpd\nsubmission inet n - n - - smtpd\n"+
 		"  -o smtpd_end_of_data_restrictions=permit_sasl_authenticated\n"), 0o644)
-	expect(t, r.doctor(t), "policy lines", doctor.Warn, "main.cf asks vigie, but master.cf service(s) submission/inet override smtpd_end_of_data_restrictions without it")
+	doctortest.Want(t, r.doctor(t), "policy lines", doctor.Warn, "main.cf asks vigie, but master.cf service(s) submission/inet override smtpd_end_of_data_restrictions without it")
 }
