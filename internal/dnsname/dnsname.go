@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -51,7 +51,7 @@ func ParseEntry(line string) (Entry, error) {
 		if len(e.NS) == 0 {
 			return Entry{}, fmt.Errorf("%s: empty name server list", name)
 		}
-		e.NS = sortedUnique(e.NS)
+		e.NS = SortedUnique(e.NS)
 	}
 	return e, nil
 }
@@ -104,16 +104,9 @@ func truncate(s string, n int) string {
 	return s[:n] + "..."
 }
 
-func sortedUnique(vs []string) []string {
-	if len(vs) < 2 {
-		return vs
-	}
-	sort.Strings(vs)
-	out := vs[:1]
-	for _, v := range vs[1:] {
-		if v != out[len(out)-1] {
-			out = append(out, v)
-		}
-	}
-	return out
+// SortedUnique sorts vs in place and drops repeats: the canonical form of
+// a set of names (an NS set, the DS of a delegation).
+func SortedUnique(vs []string) []string {
+	slices.Sort(vs)
+	return slices.Compact(vs)
 }

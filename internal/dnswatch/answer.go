@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/miekg/dns"
+
+	"github.com/vigie/vigie/internal/dnsname"
 )
 
 // errClass names why a query gave no usable answer; it labels the error
@@ -167,7 +169,7 @@ func parseReferral(domain string, m *dns.Msg) (referral, error) {
 		}
 		return r, qerr(errNotDelegated, "no referral for %s", domain)
 	}
-	r.ns = sortedUnique(r.ns)
+	r.ns = dnsname.SortedUnique(r.ns)
 	in := make(map[string]bool, len(r.ns))
 	for _, n := range r.ns {
 		in[n] = true
@@ -193,8 +195,8 @@ func parseReferral(domain string, m *dns.Msg) (referral, error) {
 		r.glue = append(r.glue, name+" "+a.String())
 		r.addrs = append(r.addrs, a)
 	}
-	r.glue = sortedUnique(r.glue)
-	r.ds = sortedUnique(r.ds)
+	r.glue = dnsname.SortedUnique(r.glue)
+	r.ds = dnsname.SortedUnique(r.ds)
 	return r, nil
 }
 
@@ -217,7 +219,7 @@ func parseDS(domain string, m *dns.Msg) ([]string, uint32, error) {
 			ttl = d.Hdr.Ttl
 		}
 	}
-	return sortedUnique(ds), ttl, nil
+	return dnsname.SortedUnique(ds), ttl, nil
 }
 
 // childQuestion is the name and type asked for a child-side kind.

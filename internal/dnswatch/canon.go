@@ -4,11 +4,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/miekg/dns"
+
+	"github.com/vigie/vigie/internal/dnsname"
 )
 
 // maxValueLen bounds one canonical value: a hostile server can answer
@@ -20,27 +21,13 @@ const maxValueLen = 2048
 // joinValues is the canonical form of a set: sorted, without duplicates,
 // joined by ", ". The empty set is "".
 func joinValues(vs []string) string {
-	vs = sortedUnique(vs)
+	vs = dnsname.SortedUnique(vs)
 	s := strings.Join(vs, ", ")
 	if len(s) > maxValueLen {
 		sum := sha256.Sum256([]byte(s))
 		return fmt.Sprintf("(%d bytes, sha256 %s)", len(s), hex.EncodeToString(sum[:]))
 	}
 	return s
-}
-
-func sortedUnique(vs []string) []string {
-	if len(vs) < 2 {
-		return vs
-	}
-	sort.Strings(vs)
-	out := vs[:1]
-	for _, v := range vs[1:] {
-		if v != out[len(out)-1] {
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 // splitValues is the inverse of joinValues for name lists (NS sets),

@@ -78,7 +78,7 @@ func (m *Monitor) resolveNames(ctx context.Context, name string, qtype uint16) (
 			}
 		}
 	}
-	return sortedUnique(out), nil
+	return dnsname.SortedUnique(out), nil
 }
 
 // resolveAddrs returns the addresses of a host name (A and AAAA) through

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigie/vigie/internal/dnsname"
 	"github.com/vigie/vigie/internal/rdap"
 	"github.com/vigie/vigie/internal/store"
 	"github.com/vigie/vigie/internal/vigie"
@@ -186,7 +187,7 @@ func (c *RDAPChecker) problems(domain string, d *rdap.Domain, rec *rdapRecord, f
 		}
 	}
 	// the expected locks: those seen, the removed ones kept until back
-	rec.Locks = sortedUnique(append(slices.Clone(locks), removed...))
+	rec.Locks = dnsname.SortedUnique(append(slices.Clone(locks), removed...))
 	if len(removed) > 0 {
 		out[RuleRDAPLockRemoved] = rdapProblem{sev: vigie.SeverityCritical, val: strings.Join(removed, " "),
 			summary: fmt.Sprintf("registry lock removed on %s: %s no longer set (status now: %s); an NS change may follow",

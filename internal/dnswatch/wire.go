@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"strconv"
+
+	"github.com/vigie/vigie/internal/dnsname"
 )
 
 // The fast path of the parent sweep: a TLD's referral read straight from
@@ -213,7 +215,7 @@ func fastReferral(domain string, raw []byte) (r referral, ok bool) {
 	if !ok || len(r.ns) == 0 || soa {
 		return r, false
 	}
-	r.ns = sortedUnique(r.ns)
+	r.ns = dnsname.SortedUnique(r.ns)
 	_, ok = walkRRs(raw, arStart, ar, func(rr wireRR) bool {
 		if rr.typ == typeOPT {
 			return raw[rr.owner] == 0 && rr.ttl>>24 == 0 // an extended error code: parseReferral decides
@@ -251,8 +253,8 @@ func fastReferral(domain string, raw []byte) (r referral, ok bool) {
 	if !ok {
 		return referral{}, false
 	}
-	r.glue = sortedUnique(r.glue)
-	r.ds = sortedUnique(r.ds)
+	r.glue = dnsname.SortedUnique(r.glue)
+	r.ds = dnsname.SortedUnique(r.ds)
 	return r, true
 }
 

@@ -8,12 +8,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode"
+
+	"github.com/vigie/vigie/internal/dnsname"
 )
 
 // A Domain is a registration as the registry's RDAP server describes it.
@@ -216,7 +217,7 @@ func ParseDomain(b []byte) (*Domain, error) {
 			d.Status = append(d.Status, st)
 		}
 	}
-	d.Status = sortedUnique(d.Status)
+	d.Status = dnsname.SortedUnique(d.Status)
 	for _, e := range j.Events {
 		if strings.EqualFold(e.Action, "expiration") {
 			t, err := time.Parse(time.RFC3339, e.Date)
@@ -246,7 +247,7 @@ func ParseDomain(b []byte) (*Domain, error) {
 			d.Nameservers = append(d.Nameservers, n+".")
 		}
 	}
-	d.Nameservers = sortedUnique(d.Nameservers)
+	d.Nameservers = dnsname.SortedUnique(d.Nameservers)
 	return d, nil
 }
 
@@ -319,15 +320,4 @@ func clean(s string) string {
 		}
 		return r
 	}, strings.TrimSpace(s))
-}
-
-func sortedUnique(vs []string) []string {
-	sort.Strings(vs)
-	out := vs[:0]
-	for _, v := range vs {
-		if len(out) == 0 || out[len(out)-1] != v {
-			out = append(out, v)
-		}
-	}
-	return out
 }
